@@ -1,0 +1,59 @@
+# Clarity: two commands. `make run` installs everything and opens the studio on a sample;
+# `make test` installs the same (plus test tools) and runs the whole suite. Both are
+# idempotent: a second run skips what is already there.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+TESSDATA_ENG := $(firstword $(wildcard /usr/share/tesseract-ocr/*/tessdata/eng.traineddata))
+
+.PHONY: run test lint format bench sysdeps sysdeps-test clean
+
+run: sysdeps $(VENV)/.runtime
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: sysdeps sysdeps-test $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: sysdeps $(VENV)/.dev
+	$(BIN)/python bench/ocr_engines.py
+
+# Tesseract and its English data from the OS packages (apt-get update only when installing).
+sysdeps:
+	@if command -v tesseract >/dev/null && [ -n "$(TESSDATA_ENG)" ]; then :; else \
+		echo "Installing Tesseract (tesseract-ocr, tesseract-ocr-eng)..."; \
+		$(APT) update -qq && $(APT) install -y -qq tesseract-ocr tesseract-ocr-eng; fi
+
+# Debian's Chromium for the end-to-end browser tests (Playwright drives /usr/bin/chromium).
+sysdeps-test:
+	@if [ -x /usr/bin/chromium ]; then :; else \
+		echo "Installing Chromium for the browser tests..."; \
+		$(APT) update -qq && $(APT) install -y -qq chromium; fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""A bounded, thread-safe LRU cache of stage outputs keyed by image and preset prefix."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+import numpy as np
+
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[V]):
+    """Least-recently-used cache bounded by entry count and by the bytes of its arrays.
+
+    Parameters
+    ----------
+    max_entries:
+        Most entries kept.
+    max_bytes:
+        Most bytes of NumPy arrays kept (the arrays found in each value, see :meth:`sizeof`).
+    """
+
+    def __init__(self, max_entries: int = 256, max_bytes: int = 512 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def sizeof(value: object) -> int:
+        """Bytes of the arrays in ``value`` (an array, or a tuple holding arrays)."""
+        if isinstance(value, np.ndarray):
+            return value.nbytes
+        if isinstance(value, tuple):
+            return sum(BoundedCache.sizeof(v) for v in value)
+        return 64
+
+    def get(self, key: Hashable) -> V | None:
+        """The value stored under ``key`` (marking it recently used), or ``None``."""
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return item[0]
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Store ``value``; evict the least recently used entries beyond the bounds."""
+        size = self.sizeof(value)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._data[key] = (value, size)
+            self._bytes += size
+            while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
+                _, (_, dropped) = self._data.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes currently held."""
+        return self._bytes

@@ -1,0 +1,63 @@
+"""Errors that Clarity expects and reports to the user, and the exit codes they map to.
+
+Every error a user can cause (a bad image, a wrong preset, a missing Tesseract language) is a
+:class:`ClarityError` subclass whose message is meant to be shown as is: it names the thing
+that is wrong, what is wrong with it, and what to do. The CLI maps them to exit codes in one
+place (:func:`exit_code_for`) and never prints a traceback for them; the studio shows the
+message in an error box and keeps running.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of ``python -m pipeline``."""
+
+    OK = 0
+    SOME_FAILED = 1  # some inputs failed, the others were processed
+    USAGE = 2  # bad command line or invalid preset
+
+
+class ClarityError(Exception):
+    """Base class of the errors whose message is shown to the user as is."""
+
+    exit_code: ExitCode = ExitCode.SOME_FAILED
+
+
+class ImageError(ClarityError):
+    """An input image cannot be read (missing, empty, corrupt, unsupported, too large)."""
+
+
+class PresetError(ClarityError):
+    """A preset (file, YAML text or share link) is invalid."""
+
+    exit_code = ExitCode.USAGE
+
+
+class StageError(ClarityError):
+    """A stage failed on a particular image (for example a crop outside the image)."""
+
+
+class OcrError(ClarityError):
+    """Tesseract could not run: missing program, missing language, timeout."""
+
+
+class TesseractNotFound(OcrError):
+    """Neither the Tesseract program nor its library could be found."""
+
+
+class LanguageNotInstalled(OcrError):
+    """A requested Tesseract language has no traineddata file."""
+
+
+class OcrTimeout(OcrError):
+    """Tesseract took longer than the configured timeout."""
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """Return the CLI exit code for ``error`` (usage errors are 2, everything else 1)."""
+    if isinstance(error, ClarityError):
+        return error.exit_code
+    return ExitCode.SOME_FAILED

@@ -1,0 +1,163 @@
+"""The OCR engine interface and how an engine is chosen.
+
+An engine turns an image into an :class:`~pipeline.ocr.result.OcrResult` following an
+:class:`~pipeline.ocr.options.OcrOptions`. Two implement it:
+
+``tesserocr``
+    libtesseract in-process through the ``tesserocr`` extension: no process start and no
+    temporary file per image, the language model stays loaded. Needs the ``tesserocr``
+    package and a tessdata directory (its wheel bundles the library but no language data).
+``pytesseract``
+    the ``tesseract`` program, once per image, through ``pytesseract``.
+
+``"auto"`` prefers tesserocr and falls back to pytesseract. Engines are created once and
+shared; each is safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ImageError, TesseractNotFound
+from . import probe
+from .options import OcrOptions
+from .result import OcrResult
+
+ENGINE_NAMES = ("tesserocr", "pytesseract")
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Something that reads text: ``engine.recognize(image, options) -> OcrResult``."""
+
+    name: str
+
+    def recognize(self, image: np.ndarray, options: OcrOptions) -> OcrResult:
+        """Read ``image`` (uint8 gray ``(H, W)`` or BGR ``(H, W, 3)``) as ``options`` say.
+
+        Raises :class:`~pipeline.errors.OcrError` subclasses: ``TesseractNotFound``,
+        ``LanguageNotInstalled``, ``OcrTimeout``; ``ImageError`` for an unusable array.
+        """
+        ...
+
+
+def prepare_image(image: np.ndarray) -> np.ndarray:
+    """The image as Tesseract wants it: C-contiguous uint8, gray ``(H, W)`` or RGB ``(H, W, 3)``.
+
+    Accepts uint8 gray, ``(H, W, 1)``, BGR and BGRA (OpenCV's channel order; alpha is
+    composited onto white as transparent regions are paper), and boolean masks (True = white).
+
+    Raises
+    ------
+    ImageError
+        For other dtypes or shapes and for empty images.
+    """
+    array = np.asarray(image)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if array.dtype != np.uint8:
+        raise ImageError(f"OCR needs an 8-bit image (uint8), got dtype {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 3 and array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.uint16)
+        array = ((array[:, :, :3] * alpha + 255 * (255 - alpha)) // 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 3:
+        array = array[:, :, ::-1]  # BGR -> RGB
+    elif array.ndim != 2:
+        raise ImageError(f"OCR needs a gray (H, W) or colour (H, W, 3) image, got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageError(f"cannot read text in an empty image ({array.shape[1]} x {array.shape[0]} pixels)")
+    return np.ascontiguousarray(array)
+
+
+def tesserocr_importable() -> bool:
+    """True when the ``tesserocr`` package is installed (it is not imported here)."""
+    return importlib.util.find_spec("tesserocr") is not None
+
+
+def pytesseract_importable() -> bool:
+    """True when the ``pytesseract`` package is installed."""
+    return importlib.util.find_spec("pytesseract") is not None
+
+
+def available_engines() -> list[str]:
+    """Names of the engines that can run now, preferred first.
+
+    ``tesserocr`` needs its package and a tessdata directory; ``pytesseract`` its package and
+    the tesseract program.
+    """
+    names = []
+    if tesserocr_importable() and probe.tessdata_dir() is not None:
+        names.append("tesserocr")
+    if pytesseract_importable() and probe.tesseract_available():
+        names.append("pytesseract")
+    return names
+
+
+_ENGINES: dict[str, OcrEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(name: str = "auto") -> OcrEngine:
+    """The shared engine called ``name``: ``"tesserocr"``, ``"pytesseract"`` or ``"auto"``.
+
+    ``"auto"`` is tesserocr when it imports and finds language data, else pytesseract.
+
+    Raises
+    ------
+    TesseractNotFound
+        When the requested engine (for ``auto``: either) cannot run, with install advice.
+    ValueError
+        For an unknown engine name.
+    """
+    if name == "auto":
+        available = available_engines()
+        if not available:
+            raise TesseractNotFound(
+                "No OCR engine can run: neither tesserocr with Tesseract language data nor the "
+                "tesseract program was found. " + probe.INSTALL_ADVICE
+            )
+        name = available[0]
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of auto, {', '.join(ENGINE_NAMES)}")
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(name)
+        if engine is None:
+            engine = _create(name)
+            _ENGINES[name] = engine
+    return engine
+
+
+def _create(name: str) -> OcrEngine:
+    if name == "tesserocr":
+        if not tesserocr_importable():
+            raise TesseractNotFound(
+                "The tesserocr package is not installed: `pip install tesserocr`, or choose "
+                "engine: pytesseract (which runs the tesseract program)."
+            )
+        from .tesserocr_engine import TesserocrEngine
+
+        return TesserocrEngine()
+    if not pytesseract_importable():
+        raise TesseractNotFound(
+            "The pytesseract package is not installed: `pip install pytesseract`, or choose engine: tesserocr."
+        )
+    from .pytesseract_engine import PytesseractEngine
+
+    return PytesseractEngine()
+
+
+def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult:
+    """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3)."""
+    options = options if options is not None else OcrOptions()
+    return get_engine(options.engine).recognize(image, options)
+
+
+def needs_osd(options: OcrOptions) -> bool:
+    """True for the page segmentation modes that run orientation and script detection (0, 1, 12)."""
+    return options.psm in (0, 1, 12)

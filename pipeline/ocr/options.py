@@ -1,0 +1,243 @@
+"""``OcrOptions``: the ``ocr:`` section of a preset, i.e. how Tesseract is asked to read.
+
+Example preset section::
+
+    ocr:
+      engine: auto        # tesserocr (in-process) when available, else the tesseract program
+      lang: eng+deu
+      psm: 7              # one text line
+      whitelist: "0123456789"
+      timeout_s: 10
+      variables:
+        classify_bln_numeric_mode: "1"
+
+The options say *what* to ask; :mod:`pipeline.ocr.engine` decides *how* (library or program)
+and both engines honour every field the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+# One language: a traineddata name (``eng``, ``chi_sim``, ``script/Latin``), optionally
+# prefixed by ``~`` (Tesseract's "do not load this language even if another one asks for it").
+_LANG_PART = re.compile(r"~?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+FIELD_VARIABLES = {
+    "tessedit_char_whitelist": "whitelist",
+    "tessedit_char_blacklist": "blacklist",
+    "tessedit_pageseg_mode": "psm",
+    "tessedit_ocr_engine_mode": "oem",
+    "user_defined_dpi": "dpi",
+}
+"""Tesseract variables that have their own option field; setting them in ``variables`` is refused."""
+
+UNSAFE_VARIABLES = frozenset(
+    {
+        "tessedit_write_images",  # writes tessinput.tif into the working directory
+        "tessedit_write_params_to_file",  # writes every parameter to a named file
+        "tessedit_dump_pageseg_images",
+        "tessedit_dump_choices",
+        "output_ambig_words_file",
+        "debug_file",
+        "classify_save_adapted_templates",
+        "tessedit_train_from_boxes",
+        "tessedit_resegment_from_boxes",
+        "tessedit_resegment_from_line_boxes",
+        "tessedit_train_line_recognizer",
+        "tessedit_make_boxes_from_boxes",
+        "tessedit_ambigs_training",
+        "stream_filelist",  # would read file names from standard input
+        "interactive_display_mode",
+    }
+)
+"""Tesseract variables refused in ``variables`` because they write files, read standard input or train."""
+
+_UNSAFE_PATTERNS = (
+    re.compile(r"^tessedit_create_"),  # extra output files (hOCR, PDF, TSV, box, ...)
+    re.compile(r"^tessedit_write_"),
+    re.compile(r"debug"),  # debugging output; some write images or open ScrollView windows
+    re.compile(r"_show_|^show_|_display|display_"),  # ScrollView: connects to a display server
+)
+
+PSM_HELP = (
+    "Page segmentation mode, how Tesseract finds the text: 3 = automatic page layout (default), "
+    "4 = one column of text of variable sizes, 6 = one uniform block of text, 7 = one text line, "
+    "8 = one word, 10 = one character, 11 = sparse text in no order, 13 = raw line (no "
+    "Tesseract-specific tricks). 0 (orientation and script detection only) recognises no text; "
+    "1 and 12 also need the 'osd' language data."
+)
+
+
+def _variable_value(value: Any) -> Any:
+    """Accept YAML scalars for variable values: booleans become 1/0, numbers their text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+VariableValue = Annotated[str, BeforeValidator(_variable_value)]
+
+
+def is_unsafe_variable(name: str) -> bool:
+    """True when ``name`` is a Tesseract variable that ``OcrOptions.variables`` refuses."""
+    return name in UNSAFE_VARIABLES or any(p.search(name) for p in _UNSAFE_PATTERNS)
+
+
+def split_languages(lang: str) -> list[str]:
+    """The language names of a plus-joined ``lang`` string, without ``~``-excluded ones."""
+    return [part for part in lang.split("+") if part and not part.startswith("~")]
+
+
+class OcrOptions(BaseModel):
+    """How Tesseract reads the cleaned image (the ``ocr:`` section of a preset).
+
+    Unknown fields are refused and instances are immutable; use ``model_copy(update=...)``
+    to derive a variant.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: Literal["auto", "tesserocr", "pytesseract"] = Field(
+        "auto",
+        description=(
+            "Which Tesseract binding runs the OCR: 'tesserocr' calls the library in-process "
+            "(fast, no temporary files), 'pytesseract' runs the tesseract program per image; "
+            "'auto' picks tesserocr when it is installed and finds language data, else pytesseract."
+        ),
+    )
+    lang: str = Field(
+        "eng",
+        description=(
+            "Tesseract language(s), plus-joined, e.g. 'eng' or 'eng+deu': names of "
+            "<lang>.traineddata files in the tessdata directory."
+        ),
+        max_length=200,
+    )
+    psm: int = Field(3, ge=0, le=13, description=PSM_HELP)
+    oem: int = Field(
+        3,
+        ge=0,
+        le=3,
+        description=(
+            "OCR engine mode: 0 = legacy engine only, 1 = LSTM neural net only, 2 = both, "
+            "3 = default (what the language data supports; LSTM for the usual models). "
+            "0 and 2 need language data that includes the legacy model."
+        ),
+    )
+    whitelist: str = Field(
+        "",
+        description=(
+            "Only these characters may be recognised (tessedit_char_whitelist), e.g. "
+            "'0123456789'; empty = no restriction."
+        ),
+    )
+    blacklist: str = Field(
+        "",
+        description="These characters are never recognised (tessedit_char_blacklist); empty = none.",
+    )
+    variables: dict[str, VariableValue] = Field(
+        default_factory=dict,
+        description=(
+            "Extra Tesseract variables, as with 'tesseract -c name=value' (see "
+            "'tesseract --print-parameters'). Variables that write files, train, print debugging "
+            "output or open windows are refused, as are those with their own field here (whitelist, "
+            "psm, ...). Values that are paths (user_words_file, user_patterns_file) are allowed: "
+            "Tesseract reads that file when it loads the language."
+        ),
+    )
+    timeout_s: float = Field(
+        30.0,
+        ge=0.5,
+        le=600.0,
+        description="Longest time one image may take, in seconds; slower calls fail with a timeout error.",
+        json_schema_extra={"step": 0.5},
+    )
+    dpi: int | None = Field(
+        None,
+        ge=70,
+        le=1200,
+        description=(
+            "Resolution of the image in pixels per inch, which scales Tesseract's size limits "
+            "(noise, line spacing). Unset: Tesseract estimates it from the height of the text, "
+            "which suits crops and captchas whose real resolution is unknown."
+        ),
+    )
+
+    @field_validator("lang")
+    @classmethod
+    def _check_lang(cls, value: str) -> str:
+        value = value.strip()
+        parts = value.split("+")
+        bad = [p for p in parts if not _LANG_PART.fullmatch(p)]
+        if not value or bad:
+            shown = ", ".join(repr(p) for p in bad) if value else "an empty string"
+            raise ValueError(
+                f"invalid language list {value!r} ({shown}): expected Tesseract language names "
+                "joined by '+', e.g. 'eng' or 'eng+deu'"
+            )
+        names = [p.lstrip("~") for p in parts]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"language(s) listed twice in {value!r}: {', '.join(duplicates)}")
+        if not split_languages(value):
+            raise ValueError(f"{value!r} excludes every language: name at least one without '~'")
+        return value
+
+    @field_validator("whitelist", "blacklist")
+    @classmethod
+    def _check_chars(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must not contain control characters (newlines, tabs, ...)")
+        return value
+
+    @field_validator("variables")
+    @classmethod
+    def _check_variables(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"{name!r} is not a Tesseract variable name (letters, digits and '_')")
+            if is_unsafe_variable(name):
+                raise ValueError(
+                    f"Tesseract variable {name!r} is not allowed here: it writes files, trains, "
+                    "prints debugging output or opens windows"
+                )
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise ValueError(f"value of {name!r} must not contain control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> OcrOptions:
+        for name in self.variables:
+            if name in FIELD_VARIABLES:
+                raise ValueError(
+                    f"set {name!r} with the '{FIELD_VARIABLES[name]}' option instead of in 'variables'"
+                )
+        both = sorted(set(self.whitelist) & set(self.blacklist))
+        if both:
+            raise ValueError(
+                f"character(s) {''.join(both)!r} are in both the whitelist and the blacklist; "
+                "a character can only be in one of them"
+            )
+        return self
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages that will be loaded (``lang`` split on '+', ``~`` exclusions dropped)."""
+        return split_languages(self.lang)
+
+    def tesseract_variables(self) -> dict[str, str]:
+        """Every ``-c`` variable these options set: whitelist, blacklist and the extra variables."""
+        out: dict[str, str] = {}
+        if self.whitelist:
+            out["tessedit_char_whitelist"] = self.whitelist
+        if self.blacklist:
+            out["tessedit_char_blacklist"] = self.blacklist
+        out.update(self.variables)
+        return out

@@ -1,0 +1,104 @@
+"""What an OCR engine returns: the text, and every word with its box and confidence.
+
+Both engines fill these the same way, so results can be compared (and cached) whatever
+engine produced them. Plain frozen dataclasses: building a few thousand words costs
+microseconds, and nothing is validated again here (the engines produce valid values).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word, in the pixel coordinates of the image given to the engine.
+
+    Attributes
+    ----------
+    text:
+        The word's characters (never empty).
+    conf:
+        Tesseract's confidence in the word, 0.0 .. 100.0 (a percentage, not a probability
+        that can be trusted across fonts; useful to rank words of one image).
+    left, top, width, height:
+        Bounding box in pixels; ``(left, top)`` is the top-left corner, origin at the image's
+        top-left pixel.
+    block, par, line, word:
+        Position in Tesseract's layout, all 1-based as in its TSV output: block number in
+        the page, paragraph number in the block, line number in the paragraph and word
+        number in the line.
+    """
+
+    text: str
+    conf: float
+    left: int
+    top: int
+    width: int
+    height: int
+    block: int = 1
+    par: int = 1
+    line: int = 1
+    word: int = 1
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """``(left, top, right, bottom)`` with right/bottom exclusive, in pixels."""
+        return self.left, self.top, self.left + self.width, self.top + self.height
+
+    @property
+    def line_key(self) -> tuple[int, int, int]:
+        """``(block, par, line)``: equal for the words of one text line."""
+        return self.block, self.par, self.line
+
+
+def mean_confidence(words: tuple[Word, ...] | list[Word]) -> float:
+    """Mean of the words' confidences, 0.0 .. 100.0; NaN confidences are ignored, no words give 0.0."""
+    confs = [w.conf for w in words if not math.isnan(w.conf)]
+    return sum(confs) / len(confs) if confs else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    """The output of one OCR call.
+
+    Attributes
+    ----------
+    text:
+        The recognised text as Tesseract lays it out: words separated by one space, lines by
+        a newline, paragraphs by an empty line; no trailing whitespace. Empty when nothing
+        was recognised.
+    words:
+        Every recognised word in reading order (see :class:`Word`).
+    engine:
+        Name of the engine that produced the result (``"tesserocr"`` or ``"pytesseract"``).
+    ms:
+        Wall-clock time of the call in milliseconds, including the image hand-over.
+    mean_conf:
+        Mean word confidence 0.0 .. 100.0, computed from ``words`` (0.0 when there are none).
+    """
+
+    text: str
+    words: tuple[Word, ...] = ()
+    engine: str = ""
+    ms: float = 0.0
+    mean_conf: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.words, tuple):
+            object.__setattr__(self, "words", tuple(self.words))
+        object.__setattr__(self, "mean_conf", mean_confidence(self.words))
+
+    @property
+    def lines(self) -> list[str]:
+        """The text lines, rebuilt from the words (one string per ``(block, par, line)``)."""
+        out: list[str] = []
+        key = None
+        for w in self.words:
+            if w.line_key != key:
+                out.append(w.text)
+                key = w.line_key
+            else:
+                out[-1] += " " + w.text
+        return out

@@ -1,0 +1,165 @@
+"""Run a preset on an image, keeping every stage's output and time.
+
+Results are cached by prefix: the output of stage *k* is stored under a key made of the input
+image and the settings of stages 1..k, so changing stage *k* recomputes stages *k* and after
+only. A disabled stage passes its input through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .cache import BoundedCache
+from .errors import StageError
+from .preset import INPUT, Preset, StageSpec
+from .registry import get_stage
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one stage produced.
+
+    Attributes
+    ----------
+    index:
+        Position of the stage in the preset (0-based).
+    stage:
+        Registered stage name.
+    label:
+        The stage's id, else its name.
+    enabled:
+        False when the stage was skipped (``image`` is then its input).
+    image:
+        The stage's output, uint8 gray (H, W) or BGR (H, W, 3). Treat as read-only.
+    ms:
+        Time the stage took when it was computed, in milliseconds.
+    cached:
+        True when this run served the output from the cache.
+    """
+
+    index: int
+    stage: str
+    label: str
+    enabled: bool
+    image: np.ndarray
+    ms: float
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`run`: the input, every step, and the final image."""
+
+    input: np.ndarray
+    steps: tuple[StepResult, ...]
+    ms: float
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last stage's output (the input itself for an empty preset)."""
+        return self.steps[-1].image if self.steps else self.input
+
+    @property
+    def computed_ms(self) -> float:
+        """Milliseconds spent computing stages in this run (cached stages count 0)."""
+        return sum(s.ms for s in self.steps if not s.cached and s.enabled)
+
+
+_DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(max_entries=256, max_bytes=512 * 2**20)
+
+
+def image_digest(image: np.ndarray) -> str:
+    """A short content hash of an image (pixels, shape and dtype)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.shape}|{image.dtype}|".encode())
+    h.update(np.ascontiguousarray(image).data)
+    return h.hexdigest()
+
+
+def as_input(image: np.ndarray) -> np.ndarray:
+    """Check and normalise an input image to uint8 gray (H, W) or BGR (H, W, 3)."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise StageError("the image must be an 8-bit NumPy array; read files with pipeline.read_image")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3) or image.size == 0:
+        raise StageError(f"the image has an unsupported shape {image.shape}; expected (H, W) or (H, W, 3)")
+    return image
+
+
+def run(
+    image: np.ndarray,
+    preset: Preset,
+    *,
+    cache: BoundedCache[tuple[np.ndarray, float]] | None = _DEFAULT_CACHE,
+) -> Result:
+    """Run every stage of ``preset`` on ``image``.
+
+    Parameters
+    ----------
+    image:
+        uint8 gray (H, W) or BGR (H, W, 3); see :func:`pipeline.imageio.read_image`.
+    preset:
+        The stages to run, in order.
+    cache:
+        Where stage outputs are kept between runs (a process-wide bounded cache by default);
+        ``None`` computes everything.
+
+    Raises
+    ------
+    StageError
+        A stage failed on this image; the message names the stage.
+    """
+    start = time.perf_counter()
+    image = as_input(image)
+    outputs: dict[str, np.ndarray] = {INPUT: image}
+    key = image_digest(image)
+    current = image
+    steps: list[StepResult] = []
+    for index, spec in enumerate(preset.stages):
+        key = hashlib.blake2b(f"{key}\n{spec.key()}".encode(), digest_size=16).hexdigest()
+        ms, cached = 0.0, False
+        if spec.enabled:
+            hit = cache.get(key) if cache is not None else None
+            if hit is not None:
+                current, ms = hit
+                cached = True
+            else:
+                current, ms = _compute(index, spec, current, outputs)
+                if cache is not None:
+                    cache.put(key, (current, ms))
+        if spec.id is not None:
+            outputs[spec.id] = current
+        steps.append(StepResult(index, spec.stage, spec.label, spec.enabled, current, ms, cached))
+    return Result(image, tuple(steps), (time.perf_counter() - start) * 1000)
+
+
+def _compute(
+    index: int, spec: StageSpec, current: np.ndarray, outputs: dict[str, np.ndarray]
+) -> tuple[np.ndarray, float]:
+    stage = get_stage(spec.stage)
+    source = outputs.get(spec.source or INPUT) if stage.takes_source else None
+    if stage.takes_source and source is None:
+        raise StageError(f"stage {index + 1} ({spec.stage}): source {spec.source!r} names no earlier stage")
+    t0 = time.perf_counter()
+    try:
+        out = stage(current, spec.params, source)
+    except StageError as exc:
+        raise StageError(f"stage {index + 1} ({spec.stage}): {exc}") from None
+    except (cv2.error, ValueError, MemoryError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise StageError(f"stage {index + 1} ({spec.stage}) failed on this image: {detail}") from exc
+    ms = (time.perf_counter() - t0) * 1000
+    if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim not in (2, 3):
+        raise StageError(f"stage {index + 1} ({spec.stage}) returned no 8-bit image (a bug: please report it)")
+    if out is current or out.base is not None:
+        out = out.view()  # mark our own view read-only, never the caller's array
+    out.flags.writeable = False  # outputs are shared through the cache
+    return out, ms

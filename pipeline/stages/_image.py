@@ -1,0 +1,73 @@
+"""Small helpers shared by the stages: channel conversions and kernel construction."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+KernelShape = Literal["rect", "ellipse", "cross"]
+
+_SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """8-bit single-channel luma of a gray or BGR image (gray images are returned as is)."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """3-channel BGR version of a gray or BGR image (BGR images are returned as is)."""
+    if image.ndim == 3:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+
+
+def kernel(shape: KernelShape, width: int, height: int) -> np.ndarray:
+    """Structuring element of ``shape`` with ``width`` x ``height`` pixels."""
+    return cv2.getStructuringElement(_SHAPES[shape], (int(width), int(height)))
+
+
+def is_binary(image: np.ndarray) -> bool:
+    """True when every pixel is 0 or 255."""
+    return bool(np.isin(image, (0, 255)).all())
+
+
+Ink = Literal["dark", "light"]
+
+
+def ink_mask(image: np.ndarray, ink: Ink = "dark") -> np.ndarray:
+    """Boolean mask of the ink pixels of a binary (or gray/BGR) image.
+
+    ``dark`` ink is every pixel below 128 (on luma for BGR), ``light`` ink every pixel at or
+    above 128; for a 0/255 image this is exactly the 0 (dark) or 255 (light) pixels.
+    """
+    gray = to_gray(image)
+    return gray < 128 if ink == "dark" else gray >= 128
+
+
+def ink_image(mask: np.ndarray, ink: Ink = "dark") -> np.ndarray:
+    """Binary uint8 image from an ink mask: ink 0 on 255 for ``dark``, 255 on 0 for ``light``."""
+    if ink == "dark":
+        return np.where(mask, np.uint8(0), np.uint8(255))
+    return np.where(mask, np.uint8(255), np.uint8(0))
+
+
+def fit_odd(size: int, limit: int, minimum: int = 1) -> int:
+    """Largest odd value <= ``size`` and <= ``limit`` (kept >= ``minimum``, which should be odd).
+
+    Used to clamp kernel and window sizes to small images: pass ``limit = 2 * max(h, w) + 1``
+    for a window that never needs to reach further than the whole image.
+    """
+    value = min(int(size), int(limit))
+    if value % 2 == 0:
+        value -= 1
+    return max(value, minimum)
+
+
+def whole_image_window(image: np.ndarray) -> int:
+    """Smallest odd window that, centred on any pixel, covers the whole image."""
+    return 2 * max(image.shape[0], image.shape[1]) + 1

@@ -1,0 +1,315 @@
+"""Component stages: keep or drop connected pieces of ink by size, shape and stroke width.
+
+Every stage here works on a binary image whose ink polarity is given by ``ink``: ``dark`` ink
+is 0 on a 255 background (the default, what Tesseract wants), ``light`` ink is 255 on 0. A
+non-binary input is read as binary first: pixels below 128 (luma for BGR) are ink for
+``dark``, pixels at or above 128 are ink for ``light``. Outputs are binary 0/255 with the same
+polarity as the input (``hull_mask`` returns a copy of its source instead).
+
+Components are 8-connected throughout.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..params import StageParams, number
+from ..registry import register
+from ._image import Ink, ink_image, ink_mask, kernel
+
+_MAX_AREA = 100_000_000
+_MAX_SIDE = 100_000
+_MAX_ASPECT = 1000.0
+
+
+def _check_ranges(model: StageParams, *pairs: tuple[str, str]) -> None:
+    """Raise ``ValueError`` when a ``min_*`` field is above its ``max_*`` partner."""
+    for low, high in pairs:
+        if getattr(model, low) > getattr(model, high):
+            raise ValueError(f"{low} ({getattr(model, low)}) must be <= {high} ({getattr(model, high)})")
+
+
+def _ink_field() -> Any:
+    return Field(
+        "dark",
+        description="Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
+    )
+
+
+# --------------------------------------------------------------------------- component_filter
+
+
+class ComponentFilterParams(StageParams):
+    ink: Ink = _ink_field()
+    min_area: int = Field(
+        0, ge=0, le=_MAX_AREA, description="Components with fewer pixels are removed; area == min_area is kept (px)."
+    )
+    max_area: int = Field(
+        _MAX_AREA,
+        ge=0,
+        le=_MAX_AREA,
+        description="Components with more pixels are removed; area == max_area is kept (px; top of range = no limit).",
+    )
+    min_width: int = Field(
+        0,
+        ge=0,
+        le=_MAX_SIDE,
+        description="Bounding boxes narrower than this are too narrow (see size_rule); removes widths <= min_width-1 (px).",
+    )
+    max_width: int = Field(
+        _MAX_SIDE,
+        ge=0,
+        le=_MAX_SIDE,
+        description="Bounding boxes wider than this are removed; width == max_width is kept (px; top = no limit).",
+    )
+    min_height: int = Field(
+        0,
+        ge=0,
+        le=_MAX_SIDE,
+        description="Bounding boxes shorter than this are too short (see size_rule); removes heights <= min_height-1 (px).",
+    )
+    max_height: int = Field(
+        _MAX_SIDE,
+        ge=0,
+        le=_MAX_SIDE,
+        description="Bounding boxes taller than this are removed; height == max_height is kept (px; top = no limit).",
+    )
+    size_rule: Literal["any", "both"] = Field(
+        "any",
+        description="any: remove when too narrow OR too short; both: remove only when too narrow AND too short "
+        "(a speck is small both ways, so '1' and '-' survive).",
+    )
+    min_aspect: float = number(
+        0.0, 0.0, _MAX_ASPECT, "Bounding boxes with width/height below this are removed (ratio).", step=0.05
+    )
+    max_aspect: float = number(
+        _MAX_ASPECT, 0.0, _MAX_ASPECT, "Bounding boxes with width/height above this are removed (ratio).", step=0.05
+    )
+    min_fill: float = number(
+        0.0, 0.0, 1.0, "Components covering less of their bounding box are removed (area / box area ratio).", step=0.01
+    )
+    max_fill: float = number(
+        1.0, 0.0, 1.0, "Components covering more of their bounding box are removed (area / box area ratio).", step=0.01
+    )
+    keep: Literal["all", "largest"] = Field(
+        "all", description="all: every component that passes the bounds; largest: only the largest one by area."
+    )
+    group_width: int = Field(
+        0,
+        ge=0,
+        le=2000,
+        description="Group ink closer than this horizontally: closing kernel width (px; 0 or 1 = no horizontal grouping).",
+    )
+    group_height: int = Field(
+        0,
+        ge=0,
+        le=2000,
+        description="Group ink closer than this vertically: closing kernel height (px; 0 or 1 = no vertical grouping).",
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ComponentFilterParams:
+        _check_ranges(
+            self,
+            ("min_area", "max_area"),
+            ("min_width", "max_width"),
+            ("min_height", "max_height"),
+            ("min_aspect", "max_aspect"),
+            ("min_fill", "max_fill"),
+        )
+        return self
+
+
+@register("component_filter", category="components", returns="binary 0/255, same polarity")
+def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
+    """Remove ink components (or groups of them) by area, size, aspect ratio and fill.
+
+    Components are the 8-connected pieces of ink (``cv2.connectedComponentsWithStats``). Each is
+    measured on its bounding box: ``width``, ``height`` (px), ``aspect`` = width / height,
+    ``area`` (pixel count) and ``fill`` = area / (width * height). Every bound is inclusive on
+    the kept side: a component is kept when ``min_x <= x <= max_x``. For integer sizes "remove
+    sizes <= 10" is therefore ``min_* = 11``.
+
+    ``size_rule`` decides how ``min_width`` and ``min_height`` combine: ``any`` removes a
+    component narrower than ``min_width`` *or* shorter than ``min_height``; ``both`` removes it
+    only when it is narrower than ``min_width`` *and* shorter than ``min_height`` (the classic
+    speck rule: "width <= 10 and height <= 10" is ``min_width=11, min_height=11,
+    size_rule=both``). Every other bound removes on its own.
+
+    ``keep=largest`` then keeps only the largest surviving component by area (the first one in
+    raster order on a tie); with no survivor the output has no ink.
+
+    Grouping (``group_width`` x ``group_height`` > 1 x 1): the components are found on a
+    morphological closing of the ink by a rectangle of that size, so ink closer than the kernel
+    (e.g. the letters of a text line with a wide flat kernel) forms one group. All measurements
+    are of the closed group; whole groups are kept or dropped, and the output keeps the
+    *original* ink pixels of kept groups (the closing itself is never output). With an even
+    kernel size OpenCV's centred anchor shifts the closing by one pixel, so the outermost ink
+    column/row of a group can fall outside it: such ungrouped ink is left alone by the bounds
+    and dropped by ``keep=largest``.
+    """
+    mask = ink_mask(image, p.ink)
+    ink = mask.astype(np.uint8) * 255
+    gw, gh = max(1, p.group_width), max(1, p.group_height)
+    grouped = ink if gw == 1 and gh == 1 else cv2.morphologyEx(ink, cv2.MORPH_CLOSE, kernel("rect", gw, gh))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+
+    st = stats[1:].astype(np.float64)
+    width, height, area = st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT], st[:, cv2.CC_STAT_AREA]
+    aspect = width / np.maximum(height, 1.0)
+    fill = area / np.maximum(width * height, 1.0)
+
+    narrow, short = width <= p.min_width, height < p.min_height
+    too_small = (narrow & short) if p.size_rule == "both" else (narrow | short)
+    keep = (
+        ~too_small
+        & (area >= p.min_area)
+        & (area <= p.max_area)
+        & (width <= p.max_width)
+        & (height <= p.max_height)
+        & (aspect >= p.min_aspect)
+        & (aspect <= p.max_aspect)
+        & (fill >= p.min_fill)
+        & (fill <= p.max_fill)
+    )
+
+    lut = np.zeros(n, dtype=bool)
+    if p.keep == "largest":
+        if keep.any():
+            lut[1 + int(np.argmax(np.where(keep, area, -1.0)))] = True
+    else:
+        lut[0] = True  # ink left outside every group by an even closing kernel is not judged
+        lut[1:] = keep
+    return ink_image(mask & lut[labels], p.ink)
+
+
+# --------------------------------------------------------------------------- stroke_width_filter
+
+
+class StrokeWidthFilterParams(StageParams):
+    ink: Ink = _ink_field()
+    mode: Literal["core", "components"] = Field(
+        "core",
+        description="core: keep only the inner pixels of strokes wider than min_width; "
+        "components: keep whole components whose stroke width is in [min_width, max_width].",
+    )
+    min_width: float = number(
+        3.0, 0.0, 200.0, "Thinnest stroke kept (px): core keeps pixels farther than min_width/2 from the background."
+    )
+    max_width: float = number(
+        500.0, 0.0, 500.0, "Thickest stroke kept in components mode (px; top of range = no limit).", step=0.5
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> StrokeWidthFilterParams:
+        _check_ranges(self, ("min_width", "max_width"))
+        return self
+
+
+def _label_medians(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` per label ``0..n-1`` (``nan`` for labels without values)."""
+    order = np.lexsort((values, labels))
+    lab, val = labels[order], values[order].astype(np.float64)
+    counts = np.bincount(lab, minlength=n)
+    starts = np.cumsum(counts) - counts
+    medians = np.full(n, np.nan)
+    present = counts > 0
+    lo = starts[present] + (counts[present] - 1) // 2
+    hi = starts[present] + counts[present] // 2
+    medians[present] = (val[lo] + val[hi]) / 2.0
+    return medians
+
+
+def stroke_widths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (8-connected) of a boolean ink mask and the estimated stroke width of each (px).
+
+    The width of label ``i`` is ``2 * median(d) - 1`` over the ridge pixels of the component,
+    where ``d`` is the exact Euclidean distance to the background and the ridge is the ink
+    pixels whose ``d`` is a maximum of their 3x3 neighbourhood (the medial line). A straight
+    stroke ``w`` px wide has ridge distance ``(w + 1) / 2`` for odd ``w`` and ``w / 2`` for
+    even ``w``, so it measures ``w`` (odd) or ``w - 1`` (even). Index 0 (background) is ``nan``.
+    """
+    ink = mask.astype(np.uint8) * 255
+    n, labels = cv2.connectedComponents(ink, connectivity=8)
+    dist = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ridge = mask & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+    medians = _label_medians(labels[ridge], dist[ridge], n)
+    return labels, 2.0 * medians - 1.0
+
+
+@register("stroke_width_filter", category="components", returns="binary 0/255, same polarity")
+def stroke_width_filter(image: np.ndarray, p: StrokeWidthFilterParams) -> np.ndarray:
+    """Keep ink by stroke width (distance transform): drop hairlines, keep the text's strokes.
+
+    The ink's distance transform (``cv2.distanceTransform``, L2, precise mask) gives each ink
+    pixel its Euclidean distance to the nearest background pixel.
+
+    ``core``: keep the ink pixels whose distance is greater than ``min_width / 2``: the cores
+    of strokes about ``min_width`` px wide or wider (a straight stroke ``w`` px wide keeps a
+    core when ``w > min_width``, or ``w == min_width`` for odd ``w``); thinner lines and specks
+    vanish and the strokes that stay are thinned by about ``min_width`` px. ``max_width`` is
+    not used.
+
+    ``components``: estimate each 8-connected component's stroke width as ``2 * median - 1``
+    of the distance along its ridge (medial line: ink pixels that are a 3x3 maximum of the
+    distance), which is exact for straight strokes of odd width, and keep the whole,
+    unthinned component when ``min_width <= width <= max_width``.
+    """
+    mask = ink_mask(image, p.ink)
+    if p.mode == "core":
+        ink = mask.astype(np.uint8) * 255
+        dist = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        return ink_image(dist > p.min_width / 2, p.ink)
+    labels, widths = stroke_widths(mask)
+    with np.errstate(invalid="ignore"):
+        keep = (widths >= p.min_width) & (widths <= p.max_width)
+    keep[0] = False
+    return ink_image(keep[labels], p.ink)
+
+
+# --------------------------------------------------------------------------- hull_mask
+
+
+class HullMaskParams(StageParams):
+    ink: Ink = _ink_field()
+    per_component: bool = Field(
+        True, description="True: one convex hull per ink component; False: one hull around all the ink."
+    )
+    margin: int = Field(0, ge=0, le=200, description="Grow the hull mask by this many pixels (round dilation, px).")
+    fill: Literal["white", "black"] = Field("white", description="Value of the pixels outside the mask.")
+
+
+@register("hull_mask", category="components", returns="same as source")
+def hull_mask(image: np.ndarray, p: HullMaskParams, *, source: np.ndarray) -> np.ndarray:
+    """Copy the source inside the convex hulls of the ink; fill the rest white (or black).
+
+    The mask is the filled convex hull of each 8-connected ink component of ``image`` (or of
+    all the ink at once with ``per_component=False``), dilated by a disc of radius ``margin``
+    px. The output is ``source`` (gray or BGR, channels kept) inside the mask and ``fill``
+    elsewhere. When ``source`` and ``image`` differ in size (a rescale in between), the mask is
+    resized to the source with nearest-neighbour interpolation. Without ink the output is all
+    ``fill``.
+    """
+    ink = ink_mask(image, p.ink).astype(np.uint8) * 255
+    mask = np.zeros_like(ink)
+    if p.per_component:
+        contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        for contour in contours:
+            cv2.fillPoly(mask, [cv2.convexHull(contour)], 255)
+    else:
+        points = cv2.findNonZero(ink)
+        if points is not None:
+            cv2.fillPoly(mask, [cv2.convexHull(points)], 255)
+    if p.margin > 0:
+        mask = cv2.dilate(mask, kernel("ellipse", 2 * p.margin + 1, 2 * p.margin + 1))
+    if mask.shape[:2] != source.shape[:2]:
+        mask = cv2.resize(mask, (source.shape[1], source.shape[0]), interpolation=cv2.INTER_NEAREST)
+    inside = mask > 0
+    if source.ndim == 3:
+        inside = inside[:, :, None]
+    value = np.uint8(255 if p.fill == "white" else 0)
+    return np.where(inside, source, value).astype(np.uint8)

@@ -1,0 +1,289 @@
+"""Geometry stages: rescale (to a text height), deskew, crop and pad.
+
+These stages take gray or BGR images and keep the channels. Where they need to find the text
+(``rescale`` to a text height, ``deskew``) they threshold the luma with Otsu's method and take
+the *minority* class as ink, so dark-on-light and light-on-dark text both work.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..params import StageParams, number
+from ..registry import register
+from ._image import is_binary, to_gray
+
+BorderColour = Literal["white", "black", "replicate"]
+
+
+def _text_mask(image: np.ndarray) -> np.ndarray:
+    """Boolean ink mask: Otsu threshold of the luma, minority class taken as ink."""
+    gray = to_gray(image)
+    if gray.size == 0 or int(gray.min()) == int(gray.max()):
+        return np.zeros(gray.shape, dtype=bool)
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = binary == 0
+    return ~dark if np.count_nonzero(dark) * 2 > dark.size else dark
+
+
+def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ...] | int]:
+    """OpenCV border mode and value for a border colour choice."""
+    if colour == "replicate":
+        return cv2.BORDER_REPLICATE, 0
+    value = 255 if colour == "white" else 0
+    return cv2.BORDER_CONSTANT, (value,) * 3 if image.ndim == 3 else value
+
+
+# --------------------------------------------------------------------------- rescale
+
+
+class RescaleParams(StageParams):
+    mode: Literal["factor", "text_height"] = Field(
+        "factor",
+        description="factor: scale by a fixed factor; text_height: scale so the text reaches target_height.",
+    )
+    factor: float = number(2.0, 0.1, 8.0, "Scale factor in factor mode (ratio; 2 = twice as wide and tall).", 0.05)
+    target_height: int = Field(
+        30,
+        ge=10,
+        le=200,
+        description="Text height to reach in text_height mode: median height of the characters (px).",
+    )
+    interpolation: Literal["auto", "nearest", "linear", "cubic", "area"] = Field(
+        "auto", description="Resampling: auto = area when shrinking, cubic when enlarging."
+    )
+    max_pixels: float = number(
+        50.0, 0.1, 500.0, "Upper bound on the output size; the factor is lowered to respect it (megapixels).", 0.1
+    )
+
+
+_MIN_TEXT_HEIGHT = 5
+_MIN_TEXT_AREA = 12
+
+
+def text_height(image: np.ndarray) -> float | None:
+    """Median height of the character-like ink components (px), or ``None`` when there are none.
+
+    Ink is the minority class of an Otsu threshold; 8-connected components smaller than
+    5 px high or 12 px in area (specks) and those taller than 90 % of the image (frames,
+    borders) are ignored.
+    """
+    mask = _text_mask(image)
+    if not mask.any():
+        return None
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    ok = (heights >= _MIN_TEXT_HEIGHT) & (areas >= _MIN_TEXT_AREA) & (heights <= 0.9 * mask.shape[0])
+    if not ok.any():
+        return None
+    return float(np.median(heights[ok]))
+
+
+_INTERPOLATION = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "cubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA,
+}
+
+
+@register("rescale", category="geometry", returns="same as input")
+def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
+    """Resize by a factor, or so the text is target_height px tall (Tesseract likes ~30 px).
+
+    ``factor`` mode scales both sides by ``factor``. ``text_height`` mode measures the current
+    text height as the median height of the ink components (Otsu threshold, minority class is
+    ink, specks under 5 px high or 12 px in area ignored; see :func:`text_height`) and scales
+    by ``target_height / current``, clamped to the factor range 0.1..8; when no text is found
+    the image is returned unchanged. For lower-case text the median component height lies
+    between the x-height and the ascender height.
+
+    The factor is then lowered if needed so the output has at most ``max_pixels`` megapixels.
+    Output sides are ``round(side * factor)``, at least 1 px. ``auto`` interpolation uses
+    ``area`` when shrinking and ``cubic`` when enlarging.
+    """
+    if p.mode == "factor":
+        factor = p.factor
+    else:
+        current = text_height(image)
+        if current is None:
+            return image.copy()
+        factor = min(8.0, max(0.1, p.target_height / current))
+    h, w = image.shape[:2]
+    limit = p.max_pixels * 1e6
+    if h * w * factor * factor > limit:
+        factor = math.sqrt(limit / (h * w))
+    new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
+    if (new_w, new_h) == (w, h):
+        return image.copy()
+    if p.interpolation == "auto":
+        method = cv2.INTER_AREA if new_w * new_h < w * h else cv2.INTER_CUBIC
+    else:
+        method = _INTERPOLATION[p.interpolation]
+    return cv2.resize(image, (new_w, new_h), interpolation=method)
+
+
+# --------------------------------------------------------------------------- deskew
+
+
+class DeskewParams(StageParams):
+    max_angle: float = number(10.0, 0.5, 45.0, "Largest skew searched, either way (degrees).", 0.5)
+    resolution: float = number(0.1, 0.05, 5.0, "Precision of the skew search (degrees).", 0.05)
+    expand: bool = Field(True, description="Grow the canvas so no corner is cut off by the rotation.")
+    fill: BorderColour = Field("white", description="Colour of the corners uncovered by the rotation.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DeskewParams:
+        if self.resolution > self.max_angle:
+            raise ValueError(f"resolution ({self.resolution}) must be <= max_angle ({self.max_angle})")
+        return self
+
+
+_MAX_POINTS = 100_000
+
+
+def _profile_scores(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Sum of squared 1-px bin counts of the ink projected across direction ``angle`` (deg)."""
+    scores = np.empty(len(angles))
+    for i, angle in enumerate(np.deg2rad(angles)):
+        r = xs * math.sin(angle) + ys * math.cos(angle)
+        counts = np.bincount(np.floor(r - r.min()).astype(np.intp))
+        scores[i] = float(np.dot(counts, counts))
+    return scores
+
+
+def estimate_skew(image: np.ndarray, max_angle: float = 10.0, resolution: float = 0.1) -> float:
+    """Skew of the text lines in degrees, counter-clockwise positive as displayed.
+
+    A positive angle means the lines rise to the right. Projection-profile search: the ink
+    (Otsu, minority class) is projected onto the axis perpendicular to each candidate line
+    direction, into 1-px bins; the direction whose profile is sharpest (largest sum of
+    squared bin counts: lines fall into few, full bins) wins. Angles in
+    ``[-max_angle, max_angle]`` are tried every ``max(resolution, 1)`` degrees, then every
+    ``resolution`` degrees around the best one. At most 100 000 ink pixels are used (evenly
+    subsampled). Returns 0 when there is no ink.
+    """
+    ys, xs = np.nonzero(_text_mask(image))
+    if len(xs) < 2:
+        return 0.0
+    step = max(1, len(xs) // _MAX_POINTS)
+    xs, ys = xs[::step].astype(np.float64), ys[::step].astype(np.float64)
+    xs -= xs.mean()
+    ys -= ys.mean()
+    coarse = max(resolution, 1.0)
+    n = int(math.floor(max_angle / coarse + 1e-9))
+    angles = np.arange(-n, n + 1) * coarse
+    best = float(angles[int(np.argmax(_profile_scores(xs, ys, angles)))])
+    if resolution < coarse:
+        k = int(math.ceil(coarse / resolution))
+        fine = best + np.arange(-k, k + 1) * resolution
+        fine = fine[np.abs(fine) <= max_angle + 1e-9]
+        best = float(fine[int(np.argmax(_profile_scores(xs, ys, fine)))])
+    return best
+
+
+def rotate(image: np.ndarray, angle: float, expand: bool, fill: BorderColour) -> np.ndarray:
+    """Rotate counter-clockwise (as displayed) by ``angle`` degrees about the centre.
+
+    ``expand`` grows the canvas to hold the whole rotated image. Binary 0/255 images use
+    nearest-neighbour interpolation (they stay binary), others cubic.
+    """
+    h, w = image.shape[:2]
+    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
+    matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+    out_w, out_h = w, h
+    if expand:
+        cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+        out_w = max(1, int(math.ceil(w * cos + h * sin - 1e-6)))
+        out_h = max(1, int(math.ceil(w * sin + h * cos - 1e-6)))
+        matrix[0, 2] += (out_w - 1) / 2.0 - centre[0]
+        matrix[1, 2] += (out_h - 1) / 2.0 - centre[1]
+    mode, value = _border(fill, image)
+    flags = cv2.INTER_NEAREST if is_binary(image) else cv2.INTER_CUBIC
+    return cv2.warpAffine(image, matrix, (out_w, out_h), flags=flags, borderMode=mode, borderValue=value)
+
+
+@register("deskew", category="geometry", returns="same as input")
+def deskew(image: np.ndarray, p: DeskewParams) -> np.ndarray:
+    """Straighten tilted text lines: find the skew by projection profiles and rotate it away.
+
+    The skew is found by :func:`estimate_skew` (Otsu ink, minority class; the line direction in
+    ``[-max_angle, max_angle]`` whose horizontal projection profile is sharpest, to
+    ``resolution`` degrees). Sign convention: a positive skew is counter-clockwise as displayed
+    (lines rising to the right), and the image is rotated clockwise by it. The rotation is
+    about the centre, with ``expand`` growing the canvas to keep the corners, and the uncovered
+    area filled white, black or by replicating the edge. Binary 0/255 input stays binary
+    (nearest neighbour), other input is resampled with cubic interpolation. No skew found
+    (or no ink) returns the image unchanged.
+    """
+    angle = estimate_skew(image, p.max_angle, p.resolution)
+    if angle == 0.0:
+        return image.copy()
+    return rotate(image, -angle, p.expand, p.fill)
+
+
+# --------------------------------------------------------------------------- crop
+
+
+class CropParams(StageParams):
+    unit: Literal["px", "percent"] = Field(
+        "px", description="Unit of the four margins: pixels, or percent of the image height (top/bottom) or width."
+    )
+    top: float = number(0.0, 0.0, 10_000.0, "Removed from the top (px, or % of the height).", 1.0)
+    bottom: float = number(0.0, 0.0, 10_000.0, "Removed from the bottom (px, or % of the height).", 1.0)
+    left: float = number(0.0, 0.0, 10_000.0, "Removed from the left (px, or % of the width).", 1.0)
+    right: float = number(0.0, 0.0, 10_000.0, "Removed from the right (px, or % of the width).", 1.0)
+
+    @model_validator(mode="after")
+    def _percent(self) -> CropParams:
+        if self.unit == "percent":
+            for name in ("top", "bottom", "left", "right"):
+                if getattr(self, name) > 100.0:
+                    raise ValueError(f"{name} ({getattr(self, name)}) must be <= 100 when unit is percent")
+        return self
+
+
+def _cut(first: float, second: float, size: int, unit: str) -> tuple[int, int]:
+    """Pixels to remove at both ends of a side of ``size`` px, leaving at least 1 px."""
+    if unit == "percent":
+        first, second = first * size / 100.0, second * size / 100.0
+    a = min(round(first), size - 1)
+    b = min(round(second), size - 1 - a)
+    return max(0, a), max(0, b)
+
+
+@register("crop", category="geometry", returns="same as input")
+def crop(image: np.ndarray, p: CropParams) -> np.ndarray:
+    """Cut a margin off each side, in pixels or percent of the image size.
+
+    Margins are rounded to whole pixels. The image never becomes empty: the top (left) margin
+    is clamped to leave at least 1 px, then the bottom (right) margin to what is left.
+    """
+    h, w = image.shape[:2]
+    top, bottom = _cut(p.top, p.bottom, h, p.unit)
+    left, right = _cut(p.left, p.right, w, p.unit)
+    return image[top : h - bottom, left : w - right].copy()
+
+
+# --------------------------------------------------------------------------- pad
+
+
+class PadParams(StageParams):
+    size: int = Field(10, ge=0, le=500, description="Border added on every side (px).")
+    color: BorderColour = Field(
+        "white", description="Border colour: white, black, or replicate the edge pixels."
+    )
+
+
+@register("pad", category="geometry", returns="same as input")
+def pad(image: np.ndarray, p: PadParams) -> np.ndarray:
+    """Add a border on every side (Tesseract advises ~10 pt of white around cropped text)."""
+    if p.size == 0:
+        return image.copy()
+    mode, value = _border(p.color, image)
+    return cv2.copyMakeBorder(image, p.size, p.size, p.size, p.size, mode, value=value)

@@ -1,0 +1,62 @@
+"""Regenerate the generated parts of README.md (between ``<!-- begin:NAME -->`` markers).
+
+``python scripts/readme_sections.py`` rewrites the stage reference from the registry; the
+benchmark scripts in ``bench/`` call :func:`replace_section` with their own tables. A test
+checks that the stage reference in README.md is current.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+sys.path.insert(0, str(ROOT))
+
+
+def replace_section(name: str, body: str, readme: Path = README) -> None:
+    """Replace the text between the ``begin:name`` and ``end:name`` markers of ``readme``."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(rf"(<!-- begin:{re.escape(name)} -->\n).*?(<!-- end:{re.escape(name)} -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme}: no <!-- begin:{name} --> ... <!-- end:{name} --> markers")
+    readme.write_text(pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text), "utf-8")
+
+
+def section(name: str, readme: Path = README) -> str:
+    """The current text between the markers of section ``name``."""
+    text = readme.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- begin:{re.escape(name)} -->\n(.*?)<!-- end:{re.escape(name)} -->", text, re.S)
+    return match.group(1) if match else ""
+
+
+def stage_reference() -> str:
+    """Markdown reference of every registered stage, grouped by category."""
+    from pipeline.params import describe_range
+    from pipeline.registry import all_stages
+
+    lines: list[str] = []
+    category = None
+    for stage in all_stages().values():
+        if stage.category != category:
+            category = stage.category
+            lines += [f"#### {category.capitalize()}", ""]
+        source = " Reads a second image: the stage named by `source` (default `input`)." if stage.takes_source else ""
+        lines.append(f"**`{stage.name}`** → {stage.returns}. {stage.summary}{source}")
+        lines.append("")
+        fields = stage.params.model_fields
+        if fields:
+            lines += ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
+            for field, info in fields.items():
+                meaning = (info.description or "").replace("|", "\\|")
+                allowed = describe_range(info).replace("|", "\\|")
+                lines.append(f"| `{field}` | `{info.default!r}` | {allowed} | {meaning} |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    replace_section("stages", stage_reference())
+    print(f"updated the stage reference in {README}")

@@ -1,0 +1,42 @@
+"""Shared fixtures: the real-image corpus, small synthetic images."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
+
+
+def corpus_available() -> bool:
+    """True when the shared corpus is beside the repository (``../shared/corpus``)."""
+    return (CORPUS / "README.md").is_file()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """Path of ``../shared/corpus``; the test is skipped, loudly, when it is absent."""
+    if not corpus_available():
+        message = f"CORPUS ABSENT: {CORPUS} not found; corpus tests skipped"
+        warnings.warn(message, stacklevel=1)
+        pytest.skip(message)
+    return CORPUS
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def text_image(text: str = "Clarity 2026", scale: float = 1.2, pad: int = 20) -> np.ndarray:
+    """Black text on white, 8-bit gray, drawn with OpenCV's Hershey font."""
+    import cv2
+
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    img = np.full((h + base + 2 * pad, w + 2 * pad), 255, np.uint8)
+    cv2.putText(img, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, 2, cv2.LINE_AA)
+    return img

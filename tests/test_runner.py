@@ -1,0 +1,145 @@
+"""The runner: outputs and times of every stage, sources, prefix caching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import registry
+from pipeline.cache import BoundedCache
+from pipeline.errors import StageError
+from pipeline.preset import Preset, StageSpec, parse_preset
+from pipeline.runner import run
+
+from .conftest import text_image
+
+
+def _preset(*stages: StageSpec) -> Preset:
+    return Preset(stages=stages)
+
+
+def test_empty_preset_returns_input() -> None:
+    image = text_image()
+    result = run(image, Preset(), cache=None)
+    assert result.steps == ()
+    assert result.final is image
+
+
+def test_every_step_has_output_and_time() -> None:
+    preset = parse_preset(
+        "schema_version: 1\nstages: [grayscale, {stage: threshold, params: {method: otsu}}, invert]\n"
+    )
+    colour = np.dstack([text_image()] * 3)
+    result = run(colour, preset, cache=None)
+    assert [s.stage for s in result.steps] == ["grayscale", "threshold", "invert"]
+    assert all(s.ms >= 0 and not s.cached for s in result.steps)
+    assert result.steps[0].image.ndim == 2
+    assert set(np.unique(result.final)) <= {0, 255}
+    assert result.final.mean() < 128  # inverted: mostly black
+
+
+def test_disabled_stage_passes_input_through() -> None:
+    image = text_image()
+    preset = _preset(StageSpec(stage="invert", enabled=False))
+    result = run(image, preset, cache=None)
+    assert np.array_equal(result.final, image)
+    assert not result.steps[0].enabled
+
+
+def test_source_feeds_an_earlier_image() -> None:
+    image = text_image()
+    preset = parse_preset(
+        "schema_version: 1\nstages:\n"
+        "  - {stage: grayscale, id: gray}\n"
+        "  - {stage: threshold, params: {method: otsu}}\n"
+        "  - {stage: hull_mask, source: gray}\n"
+    )
+    result = run(image, preset, cache=None)
+    final = result.final
+    assert final.shape == image.shape
+    ink = result.steps[1].image == 0
+    # inside the ink the source's own pixels are copied through
+    assert np.array_equal(final[ink], image[ink])
+
+
+def test_outputs_are_read_only_and_input_untouched() -> None:
+    image = text_image()
+    before = image.copy()
+    result = run(image, _preset(StageSpec(stage="invert")), cache=BoundedCache())
+    with pytest.raises(ValueError):
+        result.final[0, 0] = 1
+    assert np.array_equal(image, before)
+    image[0, 0] = 7  # the caller's array stays writable
+
+
+class _Counter:
+    """Wraps every registered stage function and counts calls per stage name."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: dict[str, int] = {}
+        for name, stage in registry.all_stages().items():
+            monkeypatch.setitem(registry._REGISTRY, name, self._wrap(stage))
+
+    def _wrap(self, stage: registry.Stage) -> registry.Stage:
+        func = stage.func
+
+        def counted(*args, **kwargs):
+            self.calls[stage.name] = self.calls.get(stage.name, 0) + 1
+            return func(*args, **kwargs)
+
+        counted.__doc__ = func.__doc__
+        return registry.Stage(stage.name, counted, stage.params, stage.category, stage.returns, stage.takes_source)
+
+
+def test_changing_stage_k_recomputes_only_k_and_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = _Counter(monkeypatch)
+    cache: BoundedCache = BoundedCache()
+    image = text_image()
+    base = parse_preset(
+        "schema_version: 1\nstages:\n"
+        "  - grayscale\n"
+        "  - {stage: gaussian_blur, params: {ksize_w: 3, ksize_h: 3}}\n"
+        "  - {stage: threshold, params: {method: otsu}}\n"
+        "  - {stage: morphology, params: {op: open}}\n"
+    )
+    first = run(image, base, cache=cache)
+    assert counter.calls == {"grayscale": 1, "gaussian_blur": 1, "threshold": 1, "morphology": 1}
+    # change stage 3 (threshold): stages 1-2 come from the cache
+    changed = base.model_copy(
+        update={
+            "stages": (
+                *base.stages[:2],
+                StageSpec(stage="threshold", params={"method": "fixed", "value": 100}),
+                base.stages[3],
+            )
+        }
+    )
+    second = run(image, changed, cache=cache)
+    assert counter.calls == {"grayscale": 1, "gaussian_blur": 1, "threshold": 2, "morphology": 2}
+    assert [s.cached for s in second.steps] == [True, True, False, False]
+    assert second.steps[1].ms == first.steps[1].ms  # the cached time is the original one
+    # the same preset again: nothing recomputed
+    run(image, changed, cache=cache)
+    assert counter.calls["threshold"] == 2 and counter.calls["morphology"] == 2
+    # a different image: everything recomputed
+    run(255 - image, changed, cache=cache)
+    assert counter.calls == {"grayscale": 2, "gaussian_blur": 2, "threshold": 3, "morphology": 3}
+
+
+def test_cache_is_bounded() -> None:
+    cache: BoundedCache = BoundedCache(max_entries=3, max_bytes=10_000_000)
+    for i in range(10):
+        cache.put(i, np.zeros(10, np.uint8))
+    assert len(cache) == 3
+    assert cache.get(0) is None and cache.get(9) is not None
+    small: BoundedCache = BoundedCache(max_entries=100, max_bytes=1000)
+    for i in range(10):
+        small.put(i, np.zeros(400, np.uint8))
+    assert small.nbytes <= 1000 and len(small) == 2
+
+
+def test_bad_input_image_is_a_clear_error() -> None:
+    with pytest.raises(StageError, match="8-bit"):
+        run(np.zeros((4, 4), np.float32), Preset())
+    with pytest.raises(StageError, match="shape"):
+        run(np.zeros((4, 4, 2), np.uint8), Preset())
