@@ -33,7 +33,16 @@ from pipeline.stages.denoise import (
 )
 from pipeline.stages.morphology import MorphologyParams, morphology
 
-THRESHOLD_METHODS = ("fixed", "otsu", "triangle", "adaptive_mean", "adaptive_gaussian", "sauvola", "niblack", "wolf")
+THRESHOLD_METHODS = (
+    "fixed",
+    "otsu",
+    "triangle",
+    "adaptive_mean",
+    "adaptive_gaussian",
+    "sauvola",
+    "niblack",
+    "wolf",
+)
 
 
 # --- synthetic images --------------------------------------------------------------------------
@@ -83,7 +92,10 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     *[("threshold", {"method": m, "window": 301}) for m in THRESHOLD_METHODS],
     *[("threshold", {"method": m, "window": 3, "invert": True}) for m in THRESHOLD_METHODS],
     *[("morphology", {"op": op, "width": 301, "height": 1}) for op in ("erode", "dilate", "open", "close")],
-    *[("morphology", {"op": op, "shape": "ellipse", "ink": "light"}) for op in ("tophat", "blackhat", "gradient")],
+    *[
+        ("morphology", {"op": op, "shape": "ellipse", "ink": "light"})
+        for op in ("tophat", "blackhat", "gradient")
+    ],
     ("morphology", {"shape": "cross", "width": 301, "height": 301, "iterations": 10}),
 ]
 GRAY_OUTPUT = {"color_range", "background_flatten", "threshold"}
@@ -197,7 +209,9 @@ def test_color_range_ink_output_is_the_inverse_of_the_mask() -> None:
 def test_color_range_converts_between_gray_and_colour() -> None:
     bgr = random_gray((20, 30, 3))
     luma = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    assert np.array_equal(color_range(bgr, ColorRangeParams(c0_min=50, c0_max=150)), cv2.inRange(luma, 50, 150))
+    assert np.array_equal(
+        color_range(bgr, ColorRangeParams(c0_min=50, c0_max=150)), cv2.inRange(luma, 50, 150)
+    )
     gray = random_gray((20, 30))
     p = ColorRangeParams(space="bgr", c0_max=120, c1_max=120, c2_max=120)
     assert np.array_equal(color_range(gray, p), cv2.inRange(gray, 0, 120))
@@ -207,7 +221,9 @@ def test_color_range_hsv_picks_red_ink_only() -> None:
     img = np.full((10, 30, 3), 255, np.uint8)
     img[:, :10] = (0, 0, 200)  # red
     img[:, 10:20] = (200, 0, 0)  # blue
-    p = ColorRangeParams(space="hsv", c0_min=0, c0_max=10, c1_min=100, c1_max=255, c2_min=50, c2_max=255, output="ink")
+    p = ColorRangeParams(
+        space="hsv", c0_min=0, c0_max=10, c1_min=100, c1_max=255, c2_min=50, c2_max=255, output="ink"
+    )
     out = color_range(img, p)
     assert (out[:, :10] == 0).all()
     assert (out[:, 10:] == 255).all()
@@ -506,4 +522,6 @@ def test_morphology_works_per_channel_on_colour() -> None:
     out = morphology(bgr, MorphologyParams(op="dilate", width=3, height=3))
     for c in range(3):
         channel = np.ascontiguousarray(bgr[:, :, c])
-        assert np.array_equal(out[:, :, c], morphology(channel, MorphologyParams(op="dilate", width=3, height=3)))
+        assert np.array_equal(
+            out[:, :, c], morphology(channel, MorphologyParams(op="dilate", width=3, height=3))
+        )

@@ -31,9 +31,15 @@ from pipeline.stages.geometry import (
     text_height,
 )
 
-from conftest import text_image
-
 # ----------------------------------------------------------------------------- fixtures
+
+
+def text_image(text: str = "Clarity 2026", scale: float = 1.2, pad: int = 20) -> np.ndarray:
+    """Black anti-aliased text on white, 8-bit gray (Hershey simplex, 2 px strokes)."""
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    img = np.full((h + base + 2 * pad, w + 2 * pad), 255, np.uint8)
+    cv2.putText(img, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, 2, cv2.LINE_AA)
+    return img
 
 
 def noisy_light_text(seed: int = 7) -> np.ndarray:
@@ -58,7 +64,9 @@ def noisy_light_text(seed: int = 7) -> np.ndarray:
 def multiline(lines: int = 5) -> np.ndarray:
     img = np.full((60 + 50 * lines, 600), 255, np.uint8)
     for i in range(lines):
-        cv2.putText(img, "The quick brown fox", (20, 50 + 50 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2, cv2.LINE_AA)
+        cv2.putText(
+            img, "The quick brown fox", (20, 50 + 50 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2, cv2.LINE_AA
+        )
     return img
 
 
@@ -72,7 +80,7 @@ def n_components(ink: np.ndarray) -> int:
 def test_seed001_speck_rule_exact() -> None:
     t = noisy_light_text()
     ref = t.copy()
-    n, lab, st, _ = cv2.connectedComponentsWithStats(ref, connectivity=8)
+    _, lab, st, _ = cv2.connectedComponentsWithStats(ref, connectivity=8)
     ref[(st[lab, 2] <= 10) & (st[lab, 3] <= 10) & (lab > 0)] = 0
     p = ComponentFilterParams(ink="light", min_width=11, min_height=11, size_rule="both")
     out = component_filter(t, p)
@@ -87,10 +95,12 @@ def test_seed001_largest_line_exact() -> None:
     t = noisy_light_text()
     ref = t.copy()
     m = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, np.ones((1, 150), np.uint8))
-    n, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     big = 1 + np.argmax(st[1:, 4])
     ref[lab != big] = 0
-    out = component_filter(t, ComponentFilterParams(ink="light", group_width=150, group_height=1, keep="largest"))
+    out = component_filter(
+        t, ComponentFilterParams(ink="light", group_width=150, group_height=1, keep="largest")
+    )
     assert np.array_equal(out, ref)
     assert 0 < np.count_nonzero(ref) < np.count_nonzero(t)
 
@@ -98,26 +108,36 @@ def test_seed001_largest_line_exact() -> None:
 def test_seed001_whole_recipe_exact() -> None:
     t = noisy_light_text(11)
     ref = t.copy()
-    n, lab, st, _ = cv2.connectedComponentsWithStats(ref, connectivity=8)
+    _, lab, st, _ = cv2.connectedComponentsWithStats(ref, connectivity=8)
     ref[(st[lab, 2] <= 10) & (st[lab, 3] <= 10) & (lab > 0)] = 0
     m = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, np.ones((1, 150), np.uint8))
-    n, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     ref[lab != 1 + np.argmax(st[1:, 4])] = 0
     m = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, np.ones((1, 15), np.uint8))
-    n, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    _, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     ref[(st[lab, 2] <= 30) & (st[lab, 3] <= 30) & (lab > 0)] = 0
 
-    out = component_filter(t, ComponentFilterParams(ink="light", min_width=11, min_height=11, size_rule="both"))
-    out = component_filter(out, ComponentFilterParams(ink="light", group_width=150, group_height=1, keep="largest"))
     out = component_filter(
-        out, ComponentFilterParams(ink="light", group_width=15, group_height=1, min_width=31, min_height=31, size_rule="both")
+        t, ComponentFilterParams(ink="light", min_width=11, min_height=11, size_rule="both")
+    )
+    out = component_filter(
+        out, ComponentFilterParams(ink="light", group_width=150, group_height=1, keep="largest")
+    )
+    out = component_filter(
+        out,
+        ComponentFilterParams(
+            ink="light", group_width=15, group_height=1, min_width=31, min_height=31, size_rule="both"
+        ),
     )
     assert np.array_equal(out, ref)
     # the same recipe on dark ink gives the inverted result
     dark = 255 - t
     d = component_filter(dark, ComponentFilterParams(min_width=11, min_height=11, size_rule="both"))
     d = component_filter(d, ComponentFilterParams(group_width=150, group_height=1, keep="largest"))
-    d = component_filter(d, ComponentFilterParams(group_width=15, group_height=1, min_width=31, min_height=31, size_rule="both"))
+    d = component_filter(
+        d,
+        ComponentFilterParams(group_width=15, group_height=1, min_width=31, min_height=31, size_rule="both"),
+    )
     assert np.array_equal(d, 255 - ref)
 
 
@@ -154,7 +174,11 @@ def shapes_image() -> np.ndarray:
 def test_aspect_and_fill_filters() -> None:
     img = shapes_image()
     wide = component_filter(img, ComponentFilterParams(min_aspect=2.0))
-    assert (wide[10:14, 10:50] == 0).all() and (wide[10:30, 70:90] == 255).all() and (wide[40:90, 10:14] == 255).all()
+    assert (
+        (wide[10:14, 10:50] == 0).all()
+        and (wide[10:30, 70:90] == 255).all()
+        and (wide[40:90, 10:14] == 255).all()
+    )
     assert n_components(wide < 128) == 1
     tall = component_filter(img, ComponentFilterParams(max_aspect=0.5))
     assert n_components(tall < 128) == 1 and (tall[40:90, 10:14] == 0).all()
@@ -169,7 +193,9 @@ def test_width_height_bounds_and_largest() -> None:
     # any: the square only (bars are too thin one way); both: bars survive too
     any_rule = component_filter(img, ComponentFilterParams(min_width=10, min_height=10, max_width=30))
     assert n_components(any_rule < 128) == 1 and (any_rule[10:30, 70:90] == 0).all()
-    both_rule = component_filter(img, ComponentFilterParams(min_width=10, min_height=10, size_rule="both", max_width=50))
+    both_rule = component_filter(
+        img, ComponentFilterParams(min_width=10, min_height=10, size_rule="both", max_width=50)
+    )
     assert n_components(both_rule < 128) == 3
     largest = component_filter(img, ComponentFilterParams(keep="largest"))
     assert n_components(largest < 128) == 1 and largest[20, 110] == 0  # the ring: 468 px > 400 px square
@@ -192,10 +218,14 @@ def test_component_filter_non_binary_and_bgr() -> None:
 def test_stroke_core_exact() -> None:
     t = noisy_light_text()
     for min_width in (0.0, 1.0, 2.0, 3.0, 4.5, 7.0):
-        ref = ((cv2.distanceTransform(t, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > min_width / 2) * 255).astype(np.uint8)
+        ref = ((cv2.distanceTransform(t, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > min_width / 2) * 255).astype(
+            np.uint8
+        )
         out = stroke_width_filter(t, StrokeWidthFilterParams(ink="light", min_width=min_width))
         assert np.array_equal(out, ref)
-        assert np.array_equal(stroke_width_filter(255 - t, StrokeWidthFilterParams(min_width=min_width)), 255 - ref)
+        assert np.array_equal(
+            stroke_width_filter(255 - t, StrokeWidthFilterParams(min_width=min_width)), 255 - ref
+        )
 
 
 def lines_image() -> np.ndarray:
@@ -373,8 +403,15 @@ def test_binary_polarity(name: str) -> None:
     stage = get_stage(name)
     img = lines_image()
     before = img.copy()
-    dark = stage(img, stage.params(min_width=3) if name == "stroke_width_filter" else stage.params(min_area=100))
-    light = stage(255 - img, stage.params(ink="light", **({"min_width": 3} if name == "stroke_width_filter" else {"min_area": 100})))
+    dark = stage(
+        img, stage.params(min_width=3) if name == "stroke_width_filter" else stage.params(min_area=100)
+    )
+    light = stage(
+        255 - img,
+        stage.params(
+            ink="light", **({"min_width": 3} if name == "stroke_width_filter" else {"min_area": 100})
+        ),
+    )
     assert np.array_equal(img, before)
     assert dark.dtype == np.uint8 and dark.shape == img.shape and set(np.unique(dark)) == {0, 255}
     assert np.array_equal(light, 255 - dark)

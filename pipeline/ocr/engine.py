@@ -145,7 +145,8 @@ def _create(name: str) -> OcrEngine:
         return TesserocrEngine()
     if not pytesseract_importable():
         raise TesseractNotFound(
-            "The pytesseract package is not installed: `pip install pytesseract`, or choose engine: tesserocr."
+            "The pytesseract package is not installed: `pip install pytesseract`, "
+            "or choose engine: tesserocr."
         )
     from .pytesseract_engine import PytesseractEngine
 

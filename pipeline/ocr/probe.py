@@ -95,7 +95,9 @@ def _find_tesseract(cmd: str | None, path: str | None) -> str:
         return os.path.abspath(found)
     found = shutil.which("tesseract", path=path)
     if found is None:
-        raise TesseractNotFound("The Tesseract OCR program (tesseract) was not found on PATH. " + INSTALL_ADVICE)
+        raise TesseractNotFound(
+            "The Tesseract OCR program (tesseract) was not found on PATH. " + INSTALL_ADVICE
+        )
     return os.path.abspath(found)
 
 

@@ -82,8 +82,9 @@ def threshold_surface(gray: np.ndarray, p: ThresholdParams) -> float | np.ndarra
         return mean.astype(np.float64) - p.c
     if method == "adaptive_gaussian":
         border = cv2.BORDER_REPLICATE | cv2.BORDER_ISOLATED
-        mean = cv2.GaussianBlur(gray, (window, window), 0, borderType=border)
-        return mean.astype(np.float64) - p.c
+        # Float blur rounded to 8 bits, as cv2.adaptiveThreshold does.
+        blurred = cv2.GaussianBlur(gray.astype(np.float32), (window, window), 0, borderType=border)
+        return np.clip(np.rint(blurred), 0, 255) - p.c
     mean, std = _local_mean_std(gray, window)
     if method == "niblack":
         return mean + p.k * std

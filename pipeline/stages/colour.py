@@ -236,6 +236,9 @@ def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndar
     copy downscaled by ``ceil(size / 31)`` and the estimate is resized back. The output is
     ``clip(image / background * 255)``: the background becomes white and the text keeps its
     contrast relative to the local background. Colour images are reduced to luma first.
+
+    ``morph`` overestimates a background that darkens towards the image edge within ``size / 2``
+    px of that edge (the max filter cannot see past it); ``median`` does not.
     """
     gray = to_gray(image)
     background = _estimate_background(gray, p.method, p.size)

@@ -46,69 +46,85 @@ def _ink_field() -> Any:
 class ComponentFilterParams(StageParams):
     ink: Ink = _ink_field()
     min_area: int = Field(
-        0, ge=0, le=_MAX_AREA, description="Components with fewer pixels are removed; area == min_area is kept (px)."
+        0,
+        ge=0,
+        le=_MAX_AREA,
+        description="Components with fewer pixels are removed; area == min_area is kept (px).",
     )
     max_area: int = Field(
         _MAX_AREA,
         ge=0,
         le=_MAX_AREA,
-        description="Components with more pixels are removed; area == max_area is kept (px; top of range = no limit).",
+        description="Components with more pixels are removed; area == max_area is kept (px; top = no limit).",
     )
     min_width: int = Field(
         0,
         ge=0,
         le=_MAX_SIDE,
-        description="Bounding boxes narrower than this are too narrow (see size_rule); removes widths <= min_width-1 (px).",
+        description="Too narrow below this (see size_rule): removes widths <= min_width - 1 (px).",
     )
     max_width: int = Field(
         _MAX_SIDE,
         ge=0,
         le=_MAX_SIDE,
-        description="Bounding boxes wider than this are removed; width == max_width is kept (px; top = no limit).",
+        description="Wider bounding boxes are removed; width == max_width is kept (px; top = no limit).",
     )
     min_height: int = Field(
         0,
         ge=0,
         le=_MAX_SIDE,
-        description="Bounding boxes shorter than this are too short (see size_rule); removes heights <= min_height-1 (px).",
+        description="Too short below this (see size_rule): removes heights <= min_height - 1 (px).",
     )
     max_height: int = Field(
         _MAX_SIDE,
         ge=0,
         le=_MAX_SIDE,
-        description="Bounding boxes taller than this are removed; height == max_height is kept (px; top = no limit).",
+        description="Taller bounding boxes are removed; height == max_height is kept (px; top = no limit).",
     )
     size_rule: Literal["any", "both"] = Field(
         "any",
-        description="any: remove when too narrow OR too short; both: remove only when too narrow AND too short "
-        "(a speck is small both ways, so '1' and '-' survive).",
+        description="How min_width/min_height combine: any = remove when too narrow OR too short; "
+        "both = remove only when too narrow AND too short (specks go, '1' and '-' stay).",
     )
     min_aspect: float = number(
         0.0, 0.0, _MAX_ASPECT, "Bounding boxes with width/height below this are removed (ratio).", step=0.05
     )
     max_aspect: float = number(
-        _MAX_ASPECT, 0.0, _MAX_ASPECT, "Bounding boxes with width/height above this are removed (ratio).", step=0.05
+        _MAX_ASPECT,
+        0.0,
+        _MAX_ASPECT,
+        "Bounding boxes with width/height above this are removed (ratio).",
+        step=0.05,
     )
     min_fill: float = number(
-        0.0, 0.0, 1.0, "Components covering less of their bounding box are removed (area / box area ratio).", step=0.01
+        0.0,
+        0.0,
+        1.0,
+        "Components covering less of their bounding box are removed (area / box area ratio).",
+        step=0.01,
     )
     max_fill: float = number(
-        1.0, 0.0, 1.0, "Components covering more of their bounding box are removed (area / box area ratio).", step=0.01
+        1.0,
+        0.0,
+        1.0,
+        "Components covering more of their bounding box are removed (area / box area ratio).",
+        step=0.01,
     )
     keep: Literal["all", "largest"] = Field(
-        "all", description="all: every component that passes the bounds; largest: only the largest one by area."
+        "all",
+        description="all: every component that passes the bounds; largest: only the largest one by area.",
     )
     group_width: int = Field(
         0,
         ge=0,
         le=2000,
-        description="Group ink closer than this horizontally: closing kernel width (px; 0 or 1 = no horizontal grouping).",
+        description="Width of the closing that groups nearby ink before measuring (px; 0, 1 = no grouping).",
     )
     group_height: int = Field(
         0,
         ge=0,
         le=2000,
-        description="Group ink closer than this vertically: closing kernel height (px; 0 or 1 = no vertical grouping).",
+        description="Height of the closing that groups nearby ink before measuring (px; 0, 1 = no grouping).",
     )
 
     @model_validator(mode="after")
@@ -163,7 +179,7 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
     aspect = width / np.maximum(height, 1.0)
     fill = area / np.maximum(width * height, 1.0)
 
-    narrow, short = width <= p.min_width, height < p.min_height
+    narrow, short = width < p.min_width, height < p.min_height
     too_small = (narrow & short) if p.size_rule == "both" else (narrow | short)
     keep = (
         ~too_small
@@ -182,7 +198,7 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
         if keep.any():
             lut[1 + int(np.argmax(np.where(keep, area, -1.0)))] = True
     else:
-        lut[0] = True  # ink left outside every group by an even closing kernel is not judged
+        lut[0] = False  # ink left outside every group by an even closing kernel is not judged
         lut[1:] = keep
     return ink_image(mask & lut[labels], p.ink)
 
@@ -198,7 +214,10 @@ class StrokeWidthFilterParams(StageParams):
         "components: keep whole components whose stroke width is in [min_width, max_width].",
     )
     min_width: float = number(
-        3.0, 0.0, 200.0, "Thinnest stroke kept (px): core keeps pixels farther than min_width/2 from the background."
+        3.0,
+        0.0,
+        200.0,
+        "Thinnest stroke kept (px): core keeps pixels farther than min_width/2 from the background.",
     )
     max_width: float = number(
         500.0, 0.0, 500.0, "Thickest stroke kept in components mode (px; top of range = no limit).", step=0.5
@@ -279,7 +298,9 @@ class HullMaskParams(StageParams):
     per_component: bool = Field(
         True, description="True: one convex hull per ink component; False: one hull around all the ink."
     )
-    margin: int = Field(0, ge=0, le=200, description="Grow the hull mask by this many pixels (round dilation, px).")
+    margin: int = Field(
+        0, ge=0, le=200, description="Grow the hull mask by this many pixels (round dilation, px)."
+    )
     fill: Literal["white", "black"] = Field("white", description="Value of the pixels outside the mask.")
 
 

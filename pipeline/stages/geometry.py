@@ -47,7 +47,9 @@ class RescaleParams(StageParams):
         "factor",
         description="factor: scale by a fixed factor; text_height: scale so the text reaches target_height.",
     )
-    factor: float = number(2.0, 0.1, 8.0, "Scale factor in factor mode (ratio; 2 = twice as wide and tall).", 0.05)
+    factor: float = number(
+        2.0, 0.1, 8.0, "Scale factor in factor mode (ratio; 2 = twice as wide and tall).", 0.05
+    )
     target_height: int = Field(
         30,
         ge=10,
@@ -58,7 +60,11 @@ class RescaleParams(StageParams):
         "auto", description="Resampling: auto = area when shrinking, cubic when enlarging."
     )
     max_pixels: float = number(
-        50.0, 0.1, 500.0, "Upper bound on the output size; the factor is lowered to respect it (megapixels).", 0.1
+        50.0,
+        0.1,
+        500.0,
+        "Upper bound on the output size; the factor is lowered to respect it (megapixels).",
+        0.1,
     )
 
 
@@ -176,11 +182,11 @@ def estimate_skew(image: np.ndarray, max_angle: float = 10.0, resolution: float 
     xs -= xs.mean()
     ys -= ys.mean()
     coarse = max(resolution, 1.0)
-    n = int(math.floor(max_angle / coarse + 1e-9))
+    n = math.floor(max_angle / coarse + 1e-9)
     angles = np.arange(-n, n + 1) * coarse
     best = float(angles[int(np.argmax(_profile_scores(xs, ys, angles)))])
     if resolution < coarse:
-        k = int(math.ceil(coarse / resolution))
+        k = math.ceil(coarse / resolution)
         fine = best + np.arange(-k, k + 1) * resolution
         fine = fine[np.abs(fine) <= max_angle + 1e-9]
         best = float(fine[int(np.argmax(_profile_scores(xs, ys, fine)))])
@@ -199,8 +205,8 @@ def rotate(image: np.ndarray, angle: float, expand: bool, fill: BorderColour) ->
     out_w, out_h = w, h
     if expand:
         cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-        out_w = max(1, int(math.ceil(w * cos + h * sin - 1e-6)))
-        out_h = max(1, int(math.ceil(w * sin + h * cos - 1e-6)))
+        out_w = max(1, math.ceil(w * cos + h * sin - 1e-6))
+        out_h = max(1, math.ceil(w * sin + h * cos - 1e-6))
         matrix[0, 2] += (out_w - 1) / 2.0 - centre[0]
         matrix[1, 2] += (out_h - 1) / 2.0 - centre[1]
     mode, value = _border(fill, image)
@@ -232,7 +238,8 @@ def deskew(image: np.ndarray, p: DeskewParams) -> np.ndarray:
 
 class CropParams(StageParams):
     unit: Literal["px", "percent"] = Field(
-        "px", description="Unit of the four margins: pixels, or percent of the image height (top/bottom) or width."
+        "px",
+        description="Unit of the four margins: pixels, or percent of the image height (top/bottom) or width.",
     )
     top: float = number(0.0, 0.0, 10_000.0, "Removed from the top (px, or % of the height).", 1.0)
     bottom: float = number(0.0, 0.0, 10_000.0, "Removed from the bottom (px, or % of the height).", 1.0)
