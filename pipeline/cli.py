@@ -135,7 +135,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     else:
         width = max((len(str(i.image)) for i in report.items), default=5)
         for item in report.items:
-            print(f"{str(item.image):<{width}}  {item.cer:6.3f}  {item.text!r}")
+            print(f"{item.image!s:<{width}}  {item.cer:6.3f}  {item.text!r}")
         print(f"{'mean':<{width}}  {report.mean_cer:6.3f}  ({len(report.items)} images)")
     return ExitCode.SOME_FAILED if report.failures else ExitCode.OK
 

@@ -25,7 +25,7 @@ MAX_PIXELS = int(os.environ.get("CLARITY_MAX_PIXELS", 50_000_000))
 SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pbm", ".pgm", ".ppm")
 """File name endings read as images by the CLI."""
 
-FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM", "MPO")
+FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM")
 
 
 def read_image(source: str | Path | bytes, *, page: int = 0, name: str | None = None) -> np.ndarray:
@@ -56,7 +56,9 @@ def read_image(source: str | Path | bytes, *, page: int = 0, name: str | None = 
             frame = ImageOps.exif_transpose(img) if page == 0 else img.copy()
             return _to_array(frame)
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{label}: the image data is damaged or truncated ({exc}); re-export it") from None
+            raise ImageError(
+                f"{label}: the image data is damaged or truncated ({exc}); re-export it"
+            ) from None
 
 
 def count_pages(source: str | Path | bytes, *, name: str | None = None) -> int:

@@ -133,7 +133,7 @@ class Preset(BaseModel):
 class _PresetLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that also refuses aliases (no "billion laughs") and deep nesting."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(
@@ -158,7 +158,7 @@ def _read_yaml(text: str, origin: str) -> Any:
             "is this really a preset?"
         )
     try:
-        return yaml.load(text, Loader=_PresetLoader)  # noqa: S506  (a SafeLoader subclass)
+        return yaml.load(text, Loader=_PresetLoader)
     except yaml.YAMLError as exc:
         detail = str(exc).replace("\n", " ")
         raise PresetError(f"{origin}: not valid preset YAML: {detail}") from None
@@ -207,7 +207,9 @@ _STAGE_KEYS = ("stage", "enabled", "id", "source", "params")
 def preset_from_data(data: Any, origin: str = "preset") -> Preset:
     """Validate already-parsed data (a mapping) into a :class:`Preset`; see :func:`parse_preset`."""
     if data is None:
-        raise PresetError(f"{origin}: the preset is empty; it needs at least `schema_version: {SCHEMA_VERSION}`")
+        raise PresetError(
+            f"{origin}: the preset is empty; it needs at least `schema_version: {SCHEMA_VERSION}`"
+        )
     if not isinstance(data, Mapping):
         raise PresetError(
             f"{origin}: a preset is a mapping of keys ({', '.join(_TOP_KEYS)}), not a {_kind(data)}"
@@ -246,11 +248,15 @@ def _migrate(data: dict[str, Any], origin: str) -> dict[str, Any]:
             f"versions up to {SCHEMA_VERSION}. Upgrade Clarity to load it."
         )
     if version < SCHEMA_VERSION and version not in MIGRATIONS:
-        raise PresetError(f"{origin}: schema_version {version} is unknown; the current one is {SCHEMA_VERSION}")
+        raise PresetError(
+            f"{origin}: schema_version {version} is unknown; the current one is {SCHEMA_VERSION}"
+        )
     while version < SCHEMA_VERSION:
         import warnings
 
-        warnings.warn(f"{origin}: migrated from schema_version {version}; save it again to update it", stacklevel=3)
+        warnings.warn(
+            f"{origin}: migrated from schema_version {version}; save it again to update it", stacklevel=3
+        )
         data = MIGRATIONS[version](data)
         version += 1
         data["schema_version"] = version

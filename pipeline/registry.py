@@ -64,7 +64,9 @@ class Stage:
         """The stage function's whole docstring."""
         return inspect.getdoc(self.func) or ""
 
-    def __call__(self, image: np.ndarray, params: StageParams, source: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, image: np.ndarray, params: StageParams, source: np.ndarray | None = None
+    ) -> np.ndarray:
         """Run the stage; ``source`` is passed only to stages that take one."""
         if self.takes_source:
             return self.func(image, params, source=image if source is None else source)

@@ -158,7 +158,9 @@ def _compute(
         raise StageError(f"stage {index + 1} ({spec.stage}) failed on this image: {detail}") from exc
     ms = (time.perf_counter() - t0) * 1000
     if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim not in (2, 3):
-        raise StageError(f"stage {index + 1} ({spec.stage}) returned no 8-bit image (a bug: please report it)")
+        raise StageError(
+            f"stage {index + 1} ({spec.stage}) returned no 8-bit image (a bug: please report it)"
+        )
     if out is current or out.base is not None:
         out = out.view()  # mark our own view read-only, never the caller's array
     out.flags.writeable = False  # outputs are shared through the cache

@@ -35,8 +35,12 @@ def unpack(text: str, origin: str = "share link") -> Preset:
         raise PresetError(f"{origin}: not a Clarity share link (unknown format); copy the whole link again")
     body = text[len(_TAG) :]
     try:
-        raw = zlib.decompressobj().decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), 256 * 1024)
+        raw = zlib.decompressobj().decompress(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), 256 * 1024
+        )
         data = json.loads(raw.decode("utf-8"))
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError, RecursionError):
-        raise PresetError(f"{origin}: the link is damaged (cut short or edited); copy the whole link again") from None
+        raise PresetError(
+            f"{origin}: the link is damaged (cut short or edited); copy the whole link again"
+        ) from None
     return preset_from_data(data, origin)

@@ -22,7 +22,9 @@ def replace_section(name: str, body: str, readme: Path = README) -> None:
     pattern = re.compile(rf"(<!-- begin:{re.escape(name)} -->\n).*?(<!-- end:{re.escape(name)} -->)", re.S)
     if not pattern.search(text):
         raise SystemExit(f"{readme}: no <!-- begin:{name} --> ... <!-- end:{name} --> markers")
-    readme.write_text(pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text), "utf-8")
+    readme.write_text(
+        pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text), "utf-8"
+    )
 
 
 def section(name: str, readme: Path = README) -> str:
@@ -43,7 +45,11 @@ def stage_reference() -> str:
         if stage.category != category:
             category = stage.category
             lines += [f"#### {category.capitalize()}", ""]
-        source = " Reads a second image: the stage named by `source` (default `input`)." if stage.takes_source else ""
+        source = (
+            " Reads a second image: the stage named by `source` (default `input`)."
+            if stage.takes_source
+            else ""
+        )
         lines.append(f"**`{stage.name}`** → {stage.returns}. {stage.summary}{source}")
         lines.append("")
         fields = stage.params.model_fields

@@ -11,7 +11,7 @@ Scenarios (see :data:`SCENARIOS`):
 ``document``
     A few paragraphs of printed text on a page lit unevenly (a dark corner, a bright band).
 ``text-line``
-    One printed line on off-white paper, slightly blurred, light grain.
+    One printed line on off-white paper, often small, slightly blurred, light grain.
 ``speckled-line``
     A dark code line (``EXPO 2016/01-2019``) on gray paper with heavy speckle, ink blobs and a
     few stray pen strokes.
@@ -57,7 +57,7 @@ DISTRACTOR_TEXT = "powered by clarity"
 GRAY_BAND = (100, 104)
 """Inclusive gray levels of the gray-band captcha's glyphs."""
 
-WORDS = (
+_WORD_TEXT = (
     "the of and to in is was for that with as by on be at from his an which are this or it "
     "not have had were all but their one we they been more there would when who can so may "
     "some what into only other these time than two very first also after made new any most "
@@ -66,7 +66,8 @@ WORDS = (
     "reading question answer clear noise image text line page book chapter market station "
     "garden river window harbour village morning evening winter summer history science "
     "figure table report method result value record engine signal island council journey"
-).split()
+)
+WORDS = tuple(_WORD_TEXT.split())
 """Plain English words for the document and text-line generators."""
 
 
@@ -145,8 +146,8 @@ def rotated(alpha: np.ndarray, degrees: float) -> np.ndarray:
     """``alpha`` rotated counter-clockwise by ``degrees`` about its centre, canvas grown to fit."""
     h, w = alpha.shape
     rad = math.radians(degrees)
-    nw = int(math.ceil(abs(w * math.cos(rad)) + abs(h * math.sin(rad))))
-    nh = int(math.ceil(abs(w * math.sin(rad)) + abs(h * math.cos(rad))))
+    nw = math.ceil(abs(w * math.cos(rad)) + abs(h * math.sin(rad)))
+    nh = math.ceil(abs(w * math.sin(rad)) + abs(h * math.cos(rad)))
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     matrix[0, 2] += (nw - w) / 2
     matrix[1, 2] += (nh - h) / 2
@@ -161,6 +162,7 @@ def wave_warp(image: np.ndarray, rng: np.random.Generator, amplitude: float, per
     period_y = period * rng.uniform(0.7, 1.3)
     map_x = xs + amplitude * np.sin(2 * math.pi * ys / period_y + phase_x)
     map_y = ys + amplitude * np.sin(2 * math.pi * xs / period + phase_y)
+    map_x, map_y = map_x.astype(np.float32), map_y.astype(np.float32)
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
@@ -232,14 +234,18 @@ def document(rng: np.random.Generator, text: str | None = None) -> Sample:
 
 
 def text_line(rng: np.random.Generator, text: str | None = None) -> Sample:
-    """One printed line on off-white paper, slightly blurred, with a light grain (gray)."""
+    """One printed line on off-white paper, often small, slightly blurred, with grain (gray).
+
+    Font sizes run from 11 px (too small for Tesseract as it is) to 29 px; the ink is 15-90
+    gray levels on 200-250 paper and the blur sigma 0.3-1.1 px.
+    """
     if text is None:
         text = random_words(rng, int(rng.integers(5, 10)))
-    face = font(int(rng.integers(22, 30)), str(rng.choice(["serif", "sans"])))
-    mask = coverage(text, face, pad=int(rng.integers(6, 14)))
-    paper = rng.uniform(225, 250) + 5.0 * smooth_noise(rng, mask.shape, 30)
-    line = blend(paper, rng.uniform(15, 60), mask)
-    sigma = rng.uniform(0.3, 0.9)
+    face = font(int(rng.integers(11, 30)), str(rng.choice(["serif", "sans"])))
+    mask = coverage(text, face, pad=int(rng.integers(4, 12)))
+    paper = rng.uniform(200, 250) + 5.0 * smooth_noise(rng, mask.shape, 30)
+    line = blend(paper, rng.uniform(15, 90), mask)
+    sigma = rng.uniform(0.3, 1.1)
     line = cv2.GaussianBlur(line, (5, 5), sigma) + rng.normal(0, 4.0, line.shape).astype(np.float32)
     return Sample(to_uint8(line), text)
 
@@ -254,9 +260,9 @@ def speckle_code(rng: np.random.Generator) -> str:
 def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
     """A dark code line on gray paper with heavy speckle, ink blobs and stray strokes (BGR).
 
-    Noise added, in order: paper texture and grain; 1-2 px dark specks over about 4 % of the
-    area and light specks over about 1.5 % (also inside the strokes); 5-9 irregular ink blobs
-    3-8 px across; 2-4 thin stray pen strokes; and part of a neighbouring line cut off at the
+    Noise added, in order: paper texture and grain; 1-2 px dark specks over about 6 % of the
+    area and light specks over about 2 % (also inside the strokes); 5-9 ink blobs 4-10 px
+    across; 2-4 thin stray pen strokes; and part of a neighbouring line cut off at the
     top or bottom edge.
     """
     if text is None:
@@ -280,7 +286,7 @@ def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
     for _ in range(int(rng.integers(5, 10))):
         blob = np.zeros(shape, np.uint8)
         centre = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
-        axes = (int(rng.integers(2, 5)), int(rng.integers(2, 5)))
+        axes = (int(rng.integers(2, 6)), int(rng.integers(2, 6)))
         cv2.ellipse(blob, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1, cv2.LINE_AA)
         np.maximum(ink, blob.astype(np.float32) / 255.0, out=ink)
     for _ in range(int(rng.integers(2, 5))):
@@ -295,7 +301,7 @@ def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
 
     # Speckle: dark and light dots of 1-2 px, everywhere.
     area = shape[0] * shape[1]
-    for fraction, low, high in ((0.04, 10, 70), (0.015, 200, 255)):
+    for fraction, low, high in ((0.06, 10, 70), (0.02, 200, 255)):
         count = int(area * fraction / 2)
         ys = rng.integers(0, shape[0] - 1, count)
         xs = rng.integers(0, shape[1] - 1, count)
@@ -311,21 +317,23 @@ def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
 def _glyph_row(
     rng: np.random.Generator,
     text: str,
-    shape: tuple[int, int],
+    height: int,
+    min_width: int,
     sizes: tuple[int, int],
     max_rotation: float,
     styles: tuple[str, ...],
 ) -> np.ndarray:
     """Coverage of ``text`` as separate glyphs, each rotated up to ``max_rotation`` degrees and
-    set side by side, centred in ``shape`` with a little vertical jitter and overlap."""
+    set side by side with a little vertical jitter and overlap, centred on a ``height`` px
+    canvas at least ``min_width`` px wide (wider when the glyphs need it)."""
     glyphs = []
     for char in text:
         face = font(int(rng.integers(*sizes)), str(rng.choice(styles)))
         glyphs.append(rotated(coverage(char, face, pad=3), rng.uniform(-max_rotation, max_rotation)))
     gaps = [int(rng.integers(-6, 1)) for _ in glyphs[1:]]
     total = sum(g.shape[1] for g in glyphs) + sum(gaps)
-    h, w = shape
-    out = np.zeros(shape, np.float32)
+    h, w = height, max(min_width, total + 24)
+    out = np.zeros((h, w), np.float32)
     x = (w - total) // 2 + int(rng.integers(-4, 5))
     for i, glyph in enumerate(glyphs):
         y = (h - glyph.shape[0]) // 2 + int(rng.integers(-4, 5))
@@ -348,9 +356,9 @@ def captcha(rng: np.random.Generator, text: str | None = None) -> Sample:
     """
     if text is None:
         text = captcha_text(rng, 5)
-    shape = (70, 210)
-    glyphs = _glyph_row(rng, text, shape, (34, 42), 20.0, ("sans-bold", "serif-bold", "mono-bold"))
+    glyphs = _glyph_row(rng, text, 70, 210, (34, 42), 20.0, ("sans-bold", "serif-bold", "mono-bold"))
     glyphs = wave_warp(glyphs, rng, amplitude=float(rng.uniform(2.0, 3.5)), period=float(rng.uniform(40, 70)))
+    shape = glyphs.shape
     h, w = shape
 
     base = rng.uniform(205, 245, 3).astype(np.float32)
@@ -398,19 +406,18 @@ def gray_band_captcha(rng: np.random.Generator, text: str | None = None) -> Samp
     """
     if text is None:
         text = captcha_text(rng, 6)
-    shape = (80, 250)
+    glyphs = _glyph_row(rng, text, 80, 250, (36, 44), 15.0, ("sans-bold", "condensed-bold", "serif-bold"))
+    shape = glyphs.shape
     h, w = shape
     image = np.full((h, w, 3), rng.uniform(238, 252), np.float32)
     image += rng.normal(0, 2.0, shape)[:, :, None]
 
     small = font(int(rng.integers(11, 15)), "sans")
-    row = coverage((DISTRACTOR_TEXT + "   ") * 4, small, pad=0)
+    row = coverage((DISTRACTOR_TEXT + "   ") * 5, small, pad=0)
     y = int(rng.integers(-6, 2))
     while y < h:
-        if rng.random() < 0.5:
-            colour = (_tone_outside_band(rng),) * 3
-        else:
-            colour = tuple(rng.uniform(60, 200, 3))
+        gray = rng.random() < 0.5
+        colour = (_tone_outside_band(rng),) * 3 if gray else tuple(rng.uniform(60, 200, 3))
         layer = np.zeros(shape, np.float32)
         paste(layer, row, -int(rng.integers(0, 120)), y)
         image = blend(image, colour, layer)
@@ -419,7 +426,6 @@ def gray_band_captcha(rng: np.random.Generator, text: str | None = None) -> Samp
         curve = random_curve(rng, shape, rng.uniform(150, 260), bend=0.8)
         image = blend(image, (_tone_outside_band(rng),) * 3, stroke_mask(shape, curve, 2))
 
-    glyphs = _glyph_row(rng, text, shape, (36, 44), 15.0, ("sans-bold", "condensed-bold", "serif-bold"))
     inside = glyphs >= 0.5
     tones = rng.integers(GRAY_BAND[0], GRAY_BAND[1] + 1, shape).astype(np.float32)
     image[inside] = tones[inside][:, None]
@@ -445,4 +451,5 @@ def generate(scenario: str, seed: int, index: int, text: str | None = None) -> S
         make = SCENARIOS[scenario]
     except KeyError:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}") from None
-    return make(np.random.default_rng([seed, index]), text)
+    stream = list(SCENARIOS).index(scenario)
+    return make(np.random.default_rng([seed, stream, index]), text)

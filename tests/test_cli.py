@@ -15,7 +15,10 @@ from pipeline.registry import all_stages
 
 from .conftest import ROOT, text_image
 
-PRESET = "schema_version: 1\nname: t\nstages: [grayscale, {stage: threshold, params: {method: otsu}}]\nocr: {psm: 7}\n"
+PRESET = (
+    "schema_version: 1\nname: t\nstages: [grayscale, {stage: threshold, params: {method: otsu}}]\n"
+    "ocr: {psm: 7}\n"
+)
 
 
 @pytest.fixture
@@ -40,7 +43,9 @@ def data(tmp_path: Path) -> Path:
 
 def test_run_writes_png_and_text(preset: Path, data: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    code = main(["run", "--preset", str(preset), "--out", str(out), str(data / "one.png"), str(data / "two.png")])
+    code = main(
+        ["run", "--preset", str(preset), "--out", str(out), str(data / "one.png"), str(data / "two.png")]
+    )
     assert code == 0
     assert (out / "one.png").is_file() and (out / "two.png").is_file()
     assert "HELLO" in (out / "one.txt").read_text()
@@ -48,12 +53,16 @@ def test_run_writes_png_and_text(preset: Path, data: Path, tmp_path: Path, capsy
     assert cleaned.ndim == 2 and set(map(int, set(cleaned.ravel()))) <= {0, 255}
 
 
-def test_run_bad_image_exits_1_and_processes_the_others(preset: Path, data: Path, tmp_path: Path, capsys) -> None:
+def test_run_bad_image_exits_1_and_processes_the_others(
+    preset: Path, data: Path, tmp_path: Path, capsys
+) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     missing = tmp_path / "missing.png"
     out = tmp_path / "out"
-    code = main(["run", "--preset", str(preset), "--out", str(out), str(broken), str(data / "one.png"), str(missing)])
+    code = main(
+        ["run", "--preset", str(preset), "--out", str(out), str(broken), str(data / "one.png"), str(missing)]
+    )
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2
@@ -112,7 +121,17 @@ def test_usage_errors_exit_2() -> None:
 
 def test_module_entry_point_runs(preset: Path, data: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--preset", str(preset), "--out", str(tmp_path / "o"), str(data / "two.png")],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "--preset",
+            str(preset),
+            "--out",
+            str(tmp_path / "o"),
+            str(data / "two.png"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

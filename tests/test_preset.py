@@ -127,7 +127,9 @@ def test_alias_bomb_is_refused_quickly() -> None:
     for i in range(1, 9):
         prev = chr(ord("a") + i - 1)
         name = chr(ord("a") + i)
-        lines.append(f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+        lines.append(
+            f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]"
+        )
     with pytest.raises(PresetError, match="aliases"):
         parse_preset("\n".join(lines))
 

@@ -88,7 +88,9 @@ class _Counter:
             return func(*args, **kwargs)
 
         counted.__doc__ = func.__doc__
-        return registry.Stage(stage.name, counted, stage.params, stage.category, stage.returns, stage.takes_source)
+        return registry.Stage(
+            stage.name, counted, stage.params, stage.category, stage.returns, stage.takes_source
+        )
 
 
 def test_changing_stage_k_recomputes_only_k_and_after(monkeypatch: pytest.MonkeyPatch) -> None:

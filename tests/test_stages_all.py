@@ -98,7 +98,9 @@ def stage_case(draw: st.DrawFn) -> tuple[str, Any, np.ndarray]:
     return name, params, image
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(stage_case())
 def test_random_valid_params_and_sizes_never_raise(case: tuple[str, Any, np.ndarray]) -> None:
     name, params, image = case

@@ -268,11 +268,11 @@ def test_minmax_leaves_a_flat_image_unchanged() -> None:
     assert np.array_equal(normalize(flat, NormalizeParams()), flat)
 
 
-def test_clahe_raises_contrast_of_a_dull_image() -> None:
-    gray = page()
-    dull = (gray // 4 + 100).astype(np.uint8)
-    out = normalize(dull, NormalizeParams(method="clahe", clip_limit=4.0, tiles=4))
-    assert out.std() > dull.std() * 1.5
+def test_clahe_equals_opencv_and_raises_contrast() -> None:
+    dull = np.random.default_rng(6).integers(120, 136, (64, 64), dtype=np.uint8)
+    out = normalize(dull, NormalizeParams(method="clahe", clip_limit=3.0, tiles=4))
+    assert np.array_equal(out, cv2.createCLAHE(clipLimit=3.0, tileGridSize=(4, 4)).apply(dull))
+    assert out.std() > dull.std() * 3
 
 
 def test_normalize_colour_keeps_the_colour() -> None:
@@ -290,16 +290,28 @@ def test_normalize_colour_keeps_the_colour() -> None:
 # --- background_flatten ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "size"), [("median", 31), ("morph", 31), ("median", 101), ("morph", 151)])
+# Sizes above 31 px take the downscaled path.
+@pytest.mark.parametrize(("method", "size"), [("median", 31), ("morph", 31), ("median", 151), ("morph", 101)])
 def test_background_flatten_evens_out_lighting(method: str, size: int) -> None:
     shaded, ink = shaded_page()
     out = background_flatten(shaded, BackgroundFlattenParams(method=method, size=size))
     assert out.shape == shaded.shape
     paper = ~cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     assert shaded[paper].std() > 30
-    assert out[paper].std() < 6
+    if method == "morph":  # documented: a closing overestimates the background near the edge
+        paper[:, : size // 2] = paper[:, -(size // 2) :] = False
+    assert out[paper].std() < 3
     assert out[paper].mean() > 240
     assert out[ink].mean() < 110  # the text keeps its contrast
+
+
+@pytest.mark.parametrize("method", ["median", "morph"])
+def test_background_flatten_divides_by_the_paper_level(method: str) -> None:
+    ink = page() == 0
+    dim = np.where(ink, 50, 200).astype(np.uint8)
+    out = background_flatten(dim, BackgroundFlattenParams(method=method, size=31))
+    assert (out[~ink] == 255).all()
+    assert (out[ink] == round(50 / 200 * 255)).all()
 
 
 def test_background_flatten_colour_gives_gray() -> None:
@@ -331,16 +343,23 @@ def salt_and_pepper() -> tuple[np.ndarray, np.ndarray]:
     return clean, noisy
 
 
-def count_specks(img: np.ndarray, clean: np.ndarray) -> int:
-    return int(np.count_nonzero(img != clean))
+def count_specks(img: np.ndarray) -> int:
+    """Black and white connected blobs of fewer than 10 pixels."""
+    specks = 0
+    for blobs in (img == 0, img == 255):
+        _, _, stats, _ = cv2.connectedComponentsWithStats(blobs.astype(np.uint8), connectivity=8)
+        specks += int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] < 10))
+    return specks
 
 
 @pytest.mark.parametrize(("kw", "kh"), [(3, 3), (5, 3), (3, 5)])
 def test_median_removes_salt_and_pepper(kw: int, kh: int) -> None:
     clean, noisy = salt_and_pepper()
-    assert count_specks(noisy, clean) >= 250
+    assert count_specks(clean) == 0
+    assert count_specks(noisy) >= 250
     out = median_blur(noisy, MedianBlurParams(ksize_w=kw, ksize_h=kh))
-    assert count_specks(out, clean) <= 5
+    assert count_specks(out) == 0
+    assert np.count_nonzero(out != clean) <= 12  # only the blocks' corners are rounded
 
 
 @pytest.mark.parametrize(("kh", "kw"), [(3, 5), (5, 3), (1, 7), (9, 1), (3, 3), (15, 31)])
@@ -452,7 +471,7 @@ def naive_window_stats(gray: np.ndarray, window: int) -> tuple[np.ndarray, np.nd
 
 
 def test_sauvola_niblack_wolf_surfaces_follow_their_formulas() -> None:
-    gray = random_gray((12, 15))
+    gray = (random_gray((12, 15)) // 2 + 60).astype(np.uint8)  # darkest level is not 0
     m, s = naive_window_stats(gray, 5)
     sauvola = threshold_surface(gray, ThresholdParams(method="sauvola", window=5, k=0.3))
     assert np.allclose(sauvola, m * (1 + 0.3 * (s / 128 - 1)))

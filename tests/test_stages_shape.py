@@ -144,6 +144,32 @@ def test_seed001_whole_recipe_exact() -> None:
 # ----------------------------------------------------------------------------- component_filter
 
 
+@pytest.mark.parametrize("width", [14, 15, 16])
+def test_grouped_size_rule_exact_even_and_odd_kernels(width: int) -> None:
+    # even kernels shift OpenCV's closing by 1 px: ink outside every group is kept, like the seed's loop
+    t = noisy_light_text(3)
+    ref = t.copy()
+    m = cv2.morphologyEx(ref, cv2.MORPH_CLOSE, np.ones((1, width), np.uint8))
+    _, lab, st, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    ref[(st[lab, 2] <= 30) & (st[lab, 3] <= 30) & (lab > 0)] = 0
+    p = ComponentFilterParams(ink="light", group_width=width, group_height=1, min_width=31, min_height=31)
+    assert np.array_equal(component_filter(t, p.model_copy(update={"size_rule": "both"})), ref)
+
+
+def test_size_bounds_are_inclusive() -> None:
+    img = np.full((40, 120), 255, np.uint8)
+    img[5:15, 5:15] = 0  # 10 x 10: removed by min 11 (both)
+    img[5:16, 25:36] = 0  # 11 x 11: kept
+    img[5:10, 45:56] = 0  # 11 wide x 5 high: kept with "both", removed with "any"
+    img[5:16, 65:70] = 0  # 5 wide x 11 high: kept with "both", removed with "any"
+    both = component_filter(img, ComponentFilterParams(min_width=11, min_height=11, size_rule="both"))
+    assert n_components(both < 128) == 3 and (both[5:15, 5:15] == 255).all()
+    any_rule = component_filter(img, ComponentFilterParams(min_width=11, min_height=11))
+    assert n_components(any_rule < 128) == 1 and (any_rule[5:16, 25:36] == 0).all()
+    capped = component_filter(img, ComponentFilterParams(max_width=10, max_height=10))
+    assert n_components(capped < 128) == 1 and (capped[5:15, 5:15] == 0).all()
+
+
 def test_specks_removed_count() -> None:
     img = text_image("Clarity", scale=1.5)
     before = n_components(img < 128)

@@ -148,6 +148,20 @@ def _version_of(cmd: str) -> str:
     return match.group(1)
 
 
+def tesseract_parameters() -> frozenset[str]:
+    """Names of every variable the tesseract program accepts with ``-c`` (cached per program path).
+
+    Read from ``tesseract --print-parameters``; empty when the program does not list them.
+    """
+    return _parameters_of(find_tesseract())
+
+
+@functools.lru_cache(maxsize=8)
+def _parameters_of(cmd: str) -> frozenset[str]:
+    output = _run_probe(cmd, "--print-parameters")
+    return frozenset(m.group(1) for m in re.finditer(r"^([A-Za-z_][A-Za-z0-9_]*)\t", output, re.MULTILINE))
+
+
 def version_tuple(version: str) -> tuple[int, ...]:
     """``"5.3.0"`` -> ``(5, 3, 0)``; text after the numbers (``-rc1``) is ignored."""
     match = re.match(r"\d+(?:\.\d+)*", version)
@@ -284,4 +298,5 @@ def clear_cache() -> None:
     """Forget cached lookups (tests, or after installing Tesseract while running)."""
     _find_tesseract.cache_clear()
     _version_of.cache_clear()
+    _parameters_of.cache_clear()
     _tessdata_dir.cache_clear()

@@ -45,6 +45,7 @@ class PytesseractEngine:
         cmd = probe.find_tesseract()
         tessdata = probe.check_languages(options.lang, need_osd=needs_osd(options))
         pixels = prepare_image(image)
+        check_variables(options)
         _use_program(cmd)
         config = build_config(options, str(tessdata))
         try:
@@ -70,6 +71,10 @@ class PytesseractEngine:
                     "the image."
                 ) from exc
             raise OcrError(f"Tesseract failed: {exc}") from exc
+        except FileNotFoundError as exc:  # no TSV written: psm 0 only prints orientation and script
+            if options.psm != 0:
+                raise OcrError(f"Tesseract wrote no result: {exc}") from exc
+            tsv = ""
         words = parse_tsv(tsv)
         return OcrResult(
             text=text_from_words(words),
@@ -84,6 +89,20 @@ def _use_program(cmd: str) -> None:
     if pytesseract.pytesseract.tesseract_cmd != cmd:
         with _CMD_LOCK:
             pytesseract.pytesseract.tesseract_cmd = cmd
+
+
+def check_variables(options: OcrOptions) -> None:
+    """Refuse variables the program does not know (it would only print a warning and go on).
+
+    Raises :class:`~pipeline.errors.OcrError` naming them, like the tesserocr engine does.
+    """
+    known = probe.tesseract_parameters()
+    unknown = [name for name in options.variables if known and name not in known]
+    if unknown:
+        raise OcrError(
+            f"unknown Tesseract variable {', '.join(repr(n) for n in unknown)} in ocr.variables "
+            "(see `tesseract --print-parameters` for the valid names)"
+        )
 
 
 def build_config(options: OcrOptions, tessdata: str | None) -> str:
@@ -107,9 +126,10 @@ def _map_tesseract_error(exc: pytesseract.TesseractError, options: OcrOptions) -
             probe.check_languages(options.lang, need_osd=needs_osd(options))
         except LanguageNotInstalled as precise:
             return precise
-        return LanguageNotInstalled(
+        return OcrError(
             f"Tesseract could not load language {options.lang!r} with OCR engine mode {options.oem}: "
-            f"{message}. Modes 0 and 2 need language data with the legacy model."
+            f"{message}. Modes 0 and 2 need language data with the legacy model (tessdata, not "
+            "tessdata_fast/best); mode 3 works with any."
         )
     return OcrError(f"Tesseract failed (exit status {getattr(exc, 'status', '?')}): {message}")
 

@@ -198,7 +198,7 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
         if keep.any():
             lut[1 + int(np.argmax(np.where(keep, area, -1.0)))] = True
     else:
-        lut[0] = False  # ink left outside every group by an even closing kernel is not judged
+        lut[0] = True  # ink left outside every group by an even closing kernel is not judged
         lut[1:] = keep
     return ink_image(mask & lut[labels], p.ink)
 

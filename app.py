@@ -1,0 +1,48 @@
+"""Clarity — OCR tuning studio: ``streamlit run app.py``.
+
+Layout only; the logic lives in :mod:`studio` (state, widgets, views, overlays, sources).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio import state as S
+from studio import views
+
+st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
+
+views.init_session()
+
+with st.sidebar:
+    views.sidebar_preset()
+    views.sidebar_stages()
+    views.sidebar_ocr()
+
+st.title(views.TITLE)
+st.caption(views.INTRO)
+views.show_flashes()
+
+with st.container(border=True):
+    views.input_section()
+
+preset, problem = S.build_preset(st.session_state)
+if problem:
+    st.error(f"These settings are not valid: {problem} The last valid settings are shown.")
+
+st.subheader("Stages")
+result = views.process(preset)
+views.grid(result, preset)
+
+if result is not None:
+    with st.expander("Compare two images", expanded=False):
+        views.compare(views.tiles_of(result))
+
+st.subheader("Text read by Tesseract")
+views.ocr_panel(result, preset)
+
+st.subheader("Save and share")
+packed = views.save_and_share(preset)
+
+views.sync_url(packed)
+S.remember(st.session_state)

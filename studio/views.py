@@ -1,0 +1,657 @@
+"""The sections of the studio page. ``app.py`` only lays them out.
+
+Widget keys (tests address widgets by them):
+
+=====================  ==============================================================
+``input:sample``       sample picker
+``input:upload``       image upload; ``input:page`` page of a multi-page file
+``input:camera_on``    camera toggle; ``input:camera`` the camera input
+``preset:pick``        preset file picker; ``preset:upload`` preset YAML upload
+``preset:name``        preset name; ``preset:description`` its description
+``stage:{uid}:{f}``    parameter ``f`` of stage ``uid`` (see :mod:`studio.state`)
+``on:{uid}``           stage on/off; ``source:{uid}`` its source picker
+``up:{uid}``           move up; ``down:{uid}`` move down; ``remove:{uid}`` remove
+``add:stage``          stage to add; ``add:go`` the Add button; ``undo`` the Undo button
+``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:whitelist``
+``view:cols``          images per row; ``view:removed`` removed-pixels overlay toggle
+``cmp:a``/``cmp:b``    the two images of the compare view
+``ocr:expected``       expected text; ``ocr:ignore_case``; ``ocr:ignore_spaces``
+``dl:yaml``            preset download; ``dl:python`` Python export download
+``save:name``          file name; ``save:overwrite`` replace checkbox; ``save:go`` Save
+=====================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from pipeline.errors import ImageError, PresetError, StageError
+from pipeline.metrics import cer
+from pipeline.preset import INPUT, Preset, load_preset, parse_preset
+from pipeline.registry import all_stages, get_stage
+from pipeline.runner import Result, run
+from pipeline.share import pack, unpack
+
+from . import overlays, sources
+from . import ocr as ocr_view
+from . import state as S
+from .widgets import render_field, specs_for
+
+TITLE = "Clarity — OCR tuning studio"
+INTRO = (
+    "Clean a photo or scan of text step by step until Tesseract reads it: pick a sample or upload "
+    "an image, tune the stages in the sidebar, and compare what the OCR reads before and after."
+)
+IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
+
+IMAGE = "image"
+"""Session key of the :class:`~studio.sources.LoadedImage` being processed."""
+FLASH = "flash"
+"""Session key of one-off error messages shown on the next run."""
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` with Markdown punctuation escaped, for labels built from names."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def flash(message: str) -> None:
+    """Show ``message`` as an error on the next run (from callbacks, which cannot draw)."""
+    st.session_state.setdefault(FLASH, []).append(message)
+
+
+def show_flashes() -> None:
+    """Draw and forget the one-off messages."""
+    for message in st.session_state.pop(FLASH, []):
+        st.error(message)
+    notice = st.session_state.pop(S.NOTICE, None)
+    if notice:
+        st.info(notice)
+
+
+# --------------------------------------------------------------------------- first load
+
+
+def init_session() -> None:
+    """On a session's first run: load the first sample and its preset, or the shared link's."""
+    ss = st.session_state
+    if ss.get("initialised"):
+        return
+    ss["initialised"] = True
+    samples = sources.one_per_scenario(sources.load_samples())
+    sample = samples[0]
+    ss["input:sample"] = sample.file
+    _load_sample(sample)
+    shared = st.query_params.get("p")
+    if shared:
+        try:
+            preset = unpack(shared)
+        except PresetError as exc:
+            flash(f"The share link could not be opened: {exc}. The default settings are shown instead.")
+        else:
+            S.load_preset(ss, preset)
+            ss["preset:pick"] = None
+
+
+def _load_sample(sample: sources.Sample) -> None:
+    ss = st.session_state
+    try:
+        ss[IMAGE] = sources.load_sample_image(sample)
+    except ImageError as exc:
+        flash(str(exc))
+        if IMAGE not in ss:
+            ss[IMAGE] = sources.load_sample_image(sources.Sample(sources.GENERATED, "generated", "demo"))
+    try:
+        preset = sources.sample_preset(sample)
+    except PresetError as exc:
+        flash(str(exc))
+        preset = sources.default_preset()
+    S.load_preset(ss, preset)
+    names = sources.list_presets()
+    ss["preset:pick"] = next((n for n, p in names.items() if _same_file(p, sample.preset)), None)
+    ss["ocr:expected"] = sample.expected
+    ss["input:page"] = 1
+
+
+def _same_file(path: Any, ref: Any) -> bool:
+    return isinstance(ref, str) and ref.strip() in (path.stem, path.name, str(path))
+
+
+def _on_sample() -> None:
+    file = st.session_state.get("input:sample")
+    for sample in sources.load_samples():
+        if sample.file == file:
+            _load_sample(sample)
+            return
+
+
+# ------------------------------------------------------------------------------- sidebar
+
+
+def _on_preset_pick() -> None:
+    name = st.session_state.get("preset:pick")
+    path = sources.list_presets().get(name) if name else None
+    if path is None:
+        return
+    try:
+        S.load_preset(st.session_state, load_preset(path), keep_history=True)
+    except PresetError as exc:
+        flash(str(exc))
+
+
+def _on_preset_upload() -> None:
+    ss = st.session_state
+    file = ss.get("preset:upload")
+    if file is None:
+        return
+    try:
+        try:
+            text = file.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            raise PresetError(f"{file.name}: not a text file (a preset is UTF-8 YAML)") from None
+        preset = parse_preset(text, file.name)
+    except PresetError as exc:
+        flash(f"{exc} The current settings are kept.")
+        return
+    S.load_preset(ss, preset, keep_history=True)
+    ss["preset:pick"] = None
+
+
+def _on_add() -> None:
+    name = st.session_state.get("add:stage")
+    if name:
+        entry = S.add_stage(st.session_state, name)
+        st.session_state["just_added"] = entry["uid"]
+
+
+def _on_undo() -> None:
+    if not S.undo(st.session_state):
+        flash("Nothing to undo.")
+
+
+def sidebar_preset() -> None:
+    """Preset picker, YAML upload, undo, name and description."""
+    ss = st.session_state
+    st.header("Preset")
+    names = list(sources.list_presets())
+    if ss.get("preset:pick") not in names:
+        ss["preset:pick"] = None
+    st.selectbox(
+        "Start from a preset",
+        names,
+        key="preset:pick",
+        index=None,
+        placeholder="Choose a preset…" if names else "No presets in the presets folder",
+        on_change=_on_preset_pick,
+        help="Every YAML file in the presets folder. Picking one replaces the current stages.",
+    )
+    st.file_uploader(
+        "…or open a preset file",
+        type=["yaml", "yml"],
+        key="preset:upload",
+        on_change=_on_preset_upload,
+        help="A preset saved from the studio or written by hand (YAML).",
+    )
+    st.button(
+        "Undo last change",
+        key="undo",
+        icon=":material/undo:",
+        on_click=_on_undo,
+        disabled=not S.can_undo(ss),
+        width="stretch",
+    )
+    st.text_input("Name", key=S.NAME_KEY, max_chars=200)
+    st.text_area("Description", key=S.DESC_KEY, height=80, max_chars=5000)
+
+
+def sidebar_stages() -> None:
+    """The stage list with every stage's widgets, and the Add stage control."""
+    ss = st.session_state
+    st.header("Stages")
+    items = S.entries(ss)
+    if not items:
+        st.caption("No stages: the image is read as it is. Add one below.")
+    registry = all_stages()
+    labels = {e["uid"]: f"{i + 1}. {e['stage']}" for i, e in enumerate(items)}
+    for i, entry in enumerate(items):
+        uid = entry["uid"]
+        stage = get_stage(entry["stage"])
+        S.ensure_seeded(ss, entry)
+        on = bool(ss.get(S.enabled_key(uid), True))
+        title = f"{i + 1}. {md_escape(entry['stage'])} — {'on' if on else 'off'}"
+        with st.expander(title, expanded=ss.get("just_added") == uid, key=f"exp:{uid}"):
+            if stage.summary:
+                st.caption(stage.summary)
+            st.toggle("Enabled", key=S.enabled_key(uid), help="Off: the stage is skipped, its input passes.")
+            up, down, rm = st.columns(3)
+            up.button(
+                "Up", key=f"up:{uid}", icon=":material/arrow_upward:", disabled=i == 0,
+                on_click=S.move_stage, args=(ss, uid, -1), width="stretch", help="Move this stage earlier",
+            )  # fmt: skip
+            down.button(
+                "Down", key=f"down:{uid}", icon=":material/arrow_downward:", disabled=i == len(items) - 1,
+                on_click=S.move_stage, args=(ss, uid, 1), width="stretch", help="Move this stage later",
+            )  # fmt: skip
+            rm.button(
+                "Remove", key=f"remove:{uid}", icon=":material/delete:",
+                on_click=S.remove_stage, args=(ss, uid), width="stretch", help="Remove this stage",
+            )  # fmt: skip
+            if stage.takes_source:
+                earlier = [INPUT] + [e["uid"] for e in items[:i]]
+                current = ss.get(S.source_key(uid), INPUT)
+                options = earlier if current in earlier else [*earlier, current]
+                st.selectbox(
+                    "Source image",
+                    options,
+                    key=S.source_key(uid),
+                    format_func=lambda u: "the original image" if u == INPUT else labels.get(u, "a removed stage"),
+                    help="The earlier image this stage copies pixels from (it must come before this stage).",
+                )
+            for spec in specs_for(stage.params):
+                render_field(st, spec, S.param_key(uid, spec.field), disabled=not on)
+    ss.pop("just_added", None)
+    st.divider()
+    names = list(registry)
+    if ss.get("add:stage") not in names:
+        ss["add:stage"] = names[0]
+    st.selectbox(
+        "Add a stage",
+        names,
+        key="add:stage",
+        format_func=lambda n: f"{registry[n].category.capitalize()} › {n}",
+        help="Stages grouped by category; the new stage is added at the end.",
+    )
+    st.button("Add stage", key="add:go", icon=":material/add:", on_click=_on_add, width="stretch")
+    summary = registry[ss["add:stage"]].summary
+    if summary:
+        st.caption(summary)
+
+
+def sidebar_ocr() -> None:
+    """Engine, languages, page segmentation mode and whitelist."""
+    ss = st.session_state
+    st.header("OCR")
+    engines = ocr_view.engines()
+    if ss.get(S.ENGINE_KEY) not in engines:
+        engines = [*engines, ss.get(S.ENGINE_KEY, "auto")]
+    st.selectbox(
+        "Engine",
+        engines,
+        key=S.ENGINE_KEY,
+        format_func=lambda e: ocr_view.ENGINE_NAMES.get(e, f"{e} (not available)"),
+        help="Which Tesseract binding reads the text; both give the same result.",
+    )
+    wanted = list(ss.get(S.LANG_KEY) or [])
+    installed = ocr_view.languages()
+    st.multiselect(
+        "Languages",
+        sorted(set(installed) | set(wanted)),
+        key=S.LANG_KEY,
+        format_func=lambda code: code if code in installed else f"{code} (not installed)",
+        help="Tesseract language data to use; several are joined with '+'.",
+    )
+    st.selectbox(
+        "Page segmentation",
+        list(ocr_view.PSM_NAMES),
+        key=S.PSM_KEY,
+        format_func=lambda m: ocr_view.PSM_NAMES[m],
+        help="How Tesseract looks for text: a whole page, a block, one line, one word…",
+    )
+    st.text_input(
+        "Allowed characters",
+        key=S.WHITELIST_KEY,
+        placeholder="any",
+        help="Only these characters may be read, e.g. 0123456789 for a meter; empty = any.",
+    )
+
+
+# ---------------------------------------------------------------------------------- input
+
+
+def input_section() -> None:
+    """Sample picker, upload, camera and page picker; errors for unreadable files."""
+    ss = st.session_state
+    samples = sources.one_per_scenario(sources.load_samples())
+    files = [s.file for s in samples]
+    labels = {s.file: s.label for s in samples}
+    if ss.get("input:sample") not in files:
+        ss["input:sample"] = files[0]
+    left, mid, right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
+    left.selectbox(
+        "Sample",
+        files,
+        key="input:sample",
+        format_func=lambda f: labels.get(f, f),
+        on_change=_on_sample,
+        help="One sample per scenario, each with the preset made for it.",
+    )
+    upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key="input:upload")
+    camera_on = right.toggle("Use camera", key="input:camera_on", help="Take a photo with this device's camera.")
+    _take_new_file(upload, "upload")
+    if camera_on:
+        _take_new_file(st.camera_input("Take a photo of the text", key="input:camera"), "camera")
+    image: sources.LoadedImage = ss[IMAGE]
+    if image.pages > 1 and image.data is not None:
+        if not 1 <= int(ss.get("input:page", 1)) <= image.pages:
+            ss["input:page"] = 1
+        page = st.number_input(f"Page (1–{image.pages})", 1, image.pages, step=1, key="input:page")
+        if page - 1 != image.page:
+            try:
+                ss[IMAGE] = image = sources.decode(image.data, image.name, page - 1, image.origin)
+            except ImageError as exc:
+                st.error(str(exc))
+    error = ss.get("upload_error")
+    if error and _current_file_ids().get(error[0]):
+        st.error(error[1])
+    h, w = image.array.shape[:2]
+    where = {"sample": "sample", "upload": "uploaded", "camera": "camera photo"}.get(image.origin, "")
+    st.caption(f"Image: {image.name} ({where}), {w} × {h} px" + (f", page {image.page + 1}" if image.pages > 1 else ""))
+
+
+def _current_file_ids() -> dict[str, bool]:
+    ss = st.session_state
+    out = {}
+    for key in ("input:upload", "input:camera"):
+        f = ss.get(key)
+        if f is not None:
+            out[f.file_id] = True
+    return out
+
+
+def _take_new_file(file: Any, origin: str) -> None:
+    """Decode a newly uploaded or photographed file once; keep the previous image if it fails."""
+    ss = st.session_state
+    if file is None or ss.get(f"seen:{origin}") == file.file_id:
+        return
+    ss[f"seen:{origin}"] = file.file_id
+    name = file.name if origin == "upload" else "camera photo"
+    try:
+        ss[IMAGE] = sources.decode(file.getvalue(), name, 0, origin)
+    except ImageError as exc:
+        ss["upload_error"] = (file.file_id, f"Could not open {exc} The previous image is still shown.")
+        return
+    ss.pop("upload_error", None)
+    ss["input:page"] = 1
+    ss["ocr:expected"] = ""
+
+
+# --------------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One image of the grid: its key, caption, the array, and the array it was made from."""
+
+    key: str
+    caption: str
+    image: np.ndarray
+    before: np.ndarray | None
+    binary: bool
+
+
+def process(preset: Preset) -> Result | None:
+    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails."""
+    image: sources.LoadedImage = st.session_state[IMAGE]
+    try:
+        return run(image.array, preset)
+    except StageError as exc:
+        st.error(f"{exc}. Change that stage's settings or turn it off.")
+        return None
+
+
+def tiles_of(result: Result) -> list[Tile]:
+    """The original and every enabled stage, captioned "N. name — 12.3 ms"."""
+    h, w = result.input.shape[:2]
+    tiles = [Tile("input", f"0. original — {w} × {h} px", result.input, None, False)]
+    previous = result.input
+    for step in result.steps:
+        if step.enabled:
+            mark = " · cached" if step.cached else ""
+            caption = f"{step.index + 1}. {step.label} — {step.ms:.1f} ms{mark}"
+            binary = get_stage(step.stage).returns.startswith("binary")
+            tiles.append(Tile(f"{step.index + 1}. {step.label}", caption, step.image, previous, binary))
+        previous = step.image
+    return tiles
+
+
+def _tile_bytes(tile: Tile, show_removed: bool, max_side: int = overlays.PREVIEW_SIDE) -> tuple[bytes, str]:
+    """Display bytes of a tile and a caption suffix (the removed-pixel count)."""
+    if show_removed and tile.before is not None and (tile.binary or overlays.is_binary(tile.image)):
+
+        def make() -> tuple[bytes, int] | None:
+            made = overlays.removed_overlay(tile.before, tile.image, max_side)
+            return None if made is None else (overlays.encode_rgb(made[0]), made[1])
+
+        hit = overlays.PREVIEWS.get_or_make((tile.before, tile.image), ("removed", max_side), make)
+        if hit is not None:
+            return hit[0], f" · {hit[1]:,} px removed"
+        return overlays.preview_bytes(tile.image, max_side), " · size changed, no overlay"
+    return overlays.preview_bytes(tile.image, max_side), ""
+
+
+def grid(result: Result | None, preset: Preset) -> None:
+    """The stage images in rows of adjustable width, with the total time."""
+    ss = st.session_state
+    a, b, c = st.columns([2, 2, 1.2], vertical_alignment="bottom")
+    ss.setdefault("view:cols", 3)
+    a.slider("Images per row", 1, 6, key="view:cols")
+    b.toggle(
+        "Show removed pixels",
+        key="view:removed",
+        help="On stages that output black and white: red marks the dark pixels of the stage's input "
+        "that it turned white (removed ink).",
+    )
+    if result is None:
+        c.metric("Processing time", "—")
+        image = ss[IMAGE].array
+        st.image(overlays.preview_bytes(image), caption="0. original", width="stretch")
+        return
+    c.metric(
+        "Processing time",
+        f"{result.ms:.0f} ms",
+        help=f"All {len(preset.stages)} stages; {result.computed_ms:.0f} ms spent computing changed stages, "
+        "the rest came from the cache.",
+    )
+    tiles = tiles_of(result)
+    ncols = int(ss.get("view:cols") or 3)
+    show_removed = bool(ss.get("view:removed"))
+    for start in range(0, len(tiles), ncols):
+        cols = st.columns(ncols)
+        for col, tile in zip(cols, tiles[start : start + ncols], strict=False):
+            data, suffix = _tile_bytes(tile, show_removed)
+            col.image(data, caption=tile.caption + suffix, width="stretch")
+
+
+@st.fragment
+def compare(tiles: Sequence[Tile]) -> None:
+    """Two chosen images side by side, larger (a fragment: choosing reruns only this part)."""
+    ss = st.session_state
+    keys = [t.key for t in tiles]
+    by_key = {t.key: t for t in tiles}
+    if ss.get("cmp:a") not in keys:
+        ss["cmp:a"] = keys[0]
+    if ss.get("cmp:b") not in keys:
+        ss["cmp:b"] = keys[-1]
+    left, right = st.columns(2)
+    names = {t.key: t.caption.split(" — ")[0] for t in tiles}
+    a = left.selectbox("Left image", keys, key="cmp:a", format_func=names.get)
+    b = right.selectbox("Right image", keys, key="cmp:b", format_func=names.get)
+    for col, key in ((left, a), (right, b)):
+        tile = by_key[key]
+        data, _ = _tile_bytes(tile, bool(ss.get("view:removed")), overlays.COMPARE_SIDE)
+        col.image(data, caption=tile.caption, width="stretch")
+
+
+# ------------------------------------------------------------------------------------- OCR
+
+
+def ocr_panel(result: Result | None, preset: Preset) -> None:
+    """What Tesseract reads from the original and the cleaned image, with word boxes."""
+    image = st.session_state[IMAGE].array
+    original_image = result.input if result is not None else image
+    final_image = result.final if result is not None else image
+    with st.spinner("Reading the text…"):
+        cleaned = ocr_view.read_text(final_image, preset.ocr)
+        original = ocr_view.read_text(original_image, preset.ocr)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Original image**")
+        _reading(original, None)
+    with right:
+        st.markdown("**Cleaned image**")
+        _reading(cleaned, original)
+    if cleaned.result is not None and cleaned.result.words:
+        data = overlays.PREVIEWS.get_or_make(
+            (final_image,),
+            ("boxes", preset.ocr.model_dump_json()),
+            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, cleaned.result.words)),
+        )
+        st.image(
+            data,
+            caption="Words found in the cleaned image, boxed by confidence: red = unsure, green = sure.",
+            width="stretch",
+        )
+    expected_panel(original, cleaned)
+
+
+def _reading(reading: ocr_view.Reading, baseline: ocr_view.Reading | None) -> None:
+    if reading.error is not None or reading.result is None:
+        st.error(reading.error or "OCR failed.")
+        return
+    res = reading.result
+    delta = None
+    if baseline is not None and baseline.result is not None:
+        delta = f"{res.mean_conf - baseline.result.mean_conf:+.0f} points"
+    st.metric(
+        "Mean confidence",
+        f"{res.mean_conf:.0f}%",
+        delta=delta,
+        help=f"Tesseract's average word confidence; {len(res.words)} words, read in {res.ms:.0f} ms "
+        f"by {res.engine}.",
+    )
+    st.code(res.text if res.text else "(no text found)", language=None, wrap_lines=True)
+
+
+@st.fragment
+def expected_panel(original: ocr_view.Reading, cleaned: ocr_view.Reading) -> None:
+    """Expected text box; when filled, CER before/after and a character diff (a fragment)."""
+    ss = st.session_state
+    st.text_area(
+        "Expected text (optional)",
+        key="ocr:expected",
+        height=90,
+        placeholder="Type what the image says to score the reading.",
+        help="The character error rate (CER) is the share of characters to fix: 0% is perfect.",
+    )
+    expected = ss.get("ocr:expected") or ""
+    a, b = st.columns(2)
+    ignore_case = a.checkbox("Ignore case", key="ocr:ignore_case")
+    ignore_spaces = b.checkbox("Ignore spaces", key="ocr:ignore_spaces")
+    if not expected.strip():
+        return
+    texts = {
+        name: r.result.text if r.result is not None else None
+        for name, r in (("original", original), ("cleaned", cleaned))
+    }
+    scores = {
+        name: cer(expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+        for name, text in texts.items()
+        if text is not None
+    }
+    m1, m2 = st.columns(2)
+    if "original" in scores:
+        m1.metric("CER, original", f"{scores['original']:.1%}")
+    if "cleaned" in scores:
+        delta = None
+        if "original" in scores:
+            delta = f"{(scores['cleaned'] - scores['original']) * 100:+.1f} points"
+        m2.metric("CER, cleaned", f"{scores['cleaned']:.1%}", delta=delta, delta_color="inverse")
+    if texts["cleaned"] is not None:
+        missed, extra = ocr_view.diff_counts(expected, texts["cleaned"])
+        st.markdown(f"**Expected vs. cleaned reading** — {missed} missed, {extra} extra characters")
+        st.html(ocr_view.diff_html(expected, texts["cleaned"]))
+        st.caption("Struck through on red: expected but not read. Underlined on green: read but not expected.")
+
+
+# ----------------------------------------------------------------------- save and share
+
+
+def save_and_share(preset: Preset) -> str:
+    """Download, save, export and share-link controls; returns the packed share string."""
+    ss = st.session_state
+    packed = pack(preset)
+    slug = sources.slugify(preset.name) or "preset"
+    col1, col2 = st.columns(2)
+    with col1:
+        st.download_button(
+            "Download preset (YAML)",
+            data=preset.to_yaml(),
+            file_name=f"{slug}.yaml",
+            mime="application/x-yaml",
+            key="dl:yaml",
+            icon=":material/download:",
+            on_click="ignore",
+            width="stretch",
+        )
+        exporter = _exporter()
+        if exporter is not None:
+            try:
+                script = exporter(preset)
+            except Exception as exc:  # an exporter bug must not break the page
+                st.warning(f"Export as Python is unavailable for this preset: {exc}")
+            else:
+                st.download_button(
+                    "Export as Python script",
+                    data=script,
+                    file_name=f"{slug.replace('-', '_')}.py",
+                    mime="text/x-python",
+                    key="dl:python",
+                    icon=":material/code:",
+                    on_click="ignore",
+                    width="stretch",
+                    help="A standalone script that applies these stages to images.",
+                )
+        st.markdown("**Share link**")
+        base = st.context.url or ""
+        st.code(f"{base}?p={packed}", language=None, wrap_lines=True)
+        st.caption("The page address always carries the current settings: copy it, or this link.")
+    with col2:
+        folder = sources.presets_dir()
+        st.text_input(
+            "Save as",
+            key="save:name",
+            placeholder=slug,
+            help="File name in the presets folder: letters, digits and dashes.",
+        )
+        overwrite = st.checkbox("Replace the existing file", key="save:overwrite")
+        if st.button("Save to the presets folder", key="save:go", icon=":material/save:"):
+            name = (ss.get("save:name") or "").strip() or slug
+            try:
+                path = sources.save_preset_file(preset, name, overwrite=overwrite, folder=folder)
+            except sources.SaveError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Saved as {path.name} in the presets folder.")
+    return packed
+
+
+def _exporter() -> Any:
+    try:
+        from pipeline.export import export_python
+    except ImportError:
+        return None
+    return export_python
+
+
+def sync_url(packed: str) -> None:
+    """Keep ``?p=`` in the address bar equal to the current settings."""
+    if st.query_params.get("p") != packed:
+        st.query_params["p"] = packed
