@@ -13,6 +13,7 @@ from studio import views
 st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
 
 views.init_session()
+S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
 
 with st.sidebar:
     views.sidebar_preset()
@@ -45,4 +46,3 @@ st.subheader("Save and share")
 packed = views.save_and_share(preset)
 
 views.sync_url(packed)
-S.remember(st.session_state)

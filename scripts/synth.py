@@ -330,7 +330,7 @@ def _glyph_row(
     for char in text:
         face = font(int(rng.integers(*sizes)), str(rng.choice(styles)))
         glyphs.append(rotated(coverage(char, face, pad=3), rng.uniform(-max_rotation, max_rotation)))
-    gaps = [int(rng.integers(-6, 1)) for _ in glyphs[1:]]
+    gaps = [int(rng.integers(-4, 3)) for _ in glyphs[1:]]
     total = sum(g.shape[1] for g in glyphs) + sum(gaps)
     h, w = height, max(min_width, total + 24)
     out = np.zeros((h, w), np.float32)
@@ -351,13 +351,15 @@ def captcha(rng: np.random.Generator, text: str | None = None) -> Sample:
     """Five distorted glyphs on a light coloured texture, with dots, arcs and a strike-through (BGR).
 
     Each glyph is drawn in a bold face, rotated by up to 20 degrees, the row is bent by a wave
-    warp (3 px), then crossed by a wavy strike-through line in the text colour; 2-3 thin arcs
+    warp (1.5-2.5 px), then crossed by a wavy strike-through line in the text colour; 2-3 thin arcs
     and 40-80 dots in other dark colours are scattered over a light tinted, mottled background.
     """
     if text is None:
         text = captcha_text(rng, 5)
-    glyphs = _glyph_row(rng, text, 70, 210, (34, 42), 20.0, ("sans-bold", "serif-bold", "mono-bold"))
-    glyphs = wave_warp(glyphs, rng, amplitude=float(rng.uniform(2.0, 3.5)), period=float(rng.uniform(40, 70)))
+    glyphs = _glyph_row(rng, text, 70, 210, (38, 46), 20.0, ("sans-bold", "serif-bold", "mono-bold"))
+    glyphs = wave_warp(
+        glyphs, rng, amplitude=float(rng.uniform(1.5, 2.5)), period=float(rng.uniform(70, 100))
+    )
     shape = glyphs.shape
     h, w = shape
 
@@ -372,7 +374,7 @@ def captcha(rng: np.random.Generator, text: str | None = None) -> Sample:
 
     xs_line = np.linspace(-5, w + 5, 40)
     ys_line = h / 2 + rng.uniform(-6, 6) + rng.uniform(3, 7) * np.sin(xs_line / rng.uniform(15, 30))
-    strike = stroke_mask(shape, np.stack([xs_line, ys_line], axis=1), int(rng.integers(2, 4)))
+    strike = stroke_mask(shape, np.stack([xs_line, ys_line], axis=1), int(rng.integers(1, 3)))
     image = blend(image, text_colour, strike)
 
     for _ in range(int(rng.integers(2, 4))):

@@ -22,6 +22,8 @@ from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
 from pipeline.runner import image_digest
 
+from .overlays import DIGESTS
+
 PSM_NAMES = {
     0: "0 · orientation & script detection only (no text)",
     1: "1 · automatic, with orientation detection",
@@ -65,7 +67,9 @@ def _cached_read(digest: str, options_json: str, _image: np.ndarray) -> Reading:
 
 def read_text(image: np.ndarray, options: OcrOptions, digest: str | None = None) -> Reading:
     """Tesseract's reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
-    return _cached_read(digest or image_digest(image), options.model_dump_json(), image)
+    if digest is None:
+        digest = DIGESTS.get_or_make((image,), "digest", lambda: image_digest(image))
+    return _cached_read(digest, options.model_dump_json(), image)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

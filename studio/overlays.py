@@ -22,8 +22,9 @@ import numpy as np
 PREVIEW_SIDE = 900
 """Longest side, in pixels, of the images shown in the stage grid."""
 
-COMPARE_SIDE = 1600
-"""Longest side, in pixels, of the images in the larger compare view."""
+COMPARE_SIDE = 1400
+"""Longest side, in pixels, of the images in the larger compare view (Streamlit itself
+re-encodes images wider than 1460 px, which costs time on every rerun)."""
 
 INK_LEVEL = 128
 """Pixels darker than this (0..255, on luma) count as ink for the removed-pixels overlay."""
@@ -79,11 +80,12 @@ def is_binary(image: np.ndarray) -> bool:
 def encode_preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> bytes:
     """A browser-ready preview of a pipeline image (gray or BGR), as PNG or JPEG bytes.
 
-    Binary and small gray images are PNG (crisp, small); photographs are JPEG (quality 90),
-    several times faster to encode and send than PNG at this size.
+    Binary images (judged at full resolution: shrinking adds gray edges) and small gray images
+    are PNG, crisp and small; photographs are JPEG (quality 90), several times faster to
+    encode and send than PNG at this size.
     """
     small = downscale(image, max_side)
-    if small.ndim == 2 and (is_binary(small) or small.size <= 200_000):
+    if small.ndim == 2 and (small.size <= 200_000 or is_binary(image)):
         ok, buf = cv2.imencode(".png", small, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     elif small.ndim == 2:
         ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])
@@ -92,6 +94,12 @@ def encode_preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> bytes:
     if not ok:  # pragma: no cover - OpenCV encodes every uint8 gray/BGR image
         raise ValueError("could not encode the preview")
     return buf.tobytes()
+
+
+def image_format(data: bytes) -> str:
+    """``"PNG"`` or ``"JPEG"``: the format of encoded image bytes (what ``st.image`` must be told,
+    or it decodes and re-encodes them on every rerun)."""
+    return "PNG" if data[:8] == b"\x89PNG\r\n\x1a\n" else "JPEG"
 
 
 def encode_rgb(image: np.ndarray) -> bytes:
@@ -219,6 +227,9 @@ class PreviewCache:
 
 PREVIEWS = PreviewCache()
 """The process-wide preview cache used by the studio."""
+
+DIGESTS = PreviewCache(max_entries=256)
+"""Content digests of full-resolution images, by identity (OCR cache keys)."""
 
 
 def preview_bytes(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> bytes:

@@ -76,14 +76,14 @@ def builtin_preset() -> Preset:
     )
 
 
-def default_preset() -> Preset:
-    """The first preset file that loads, else :func:`builtin_preset`."""
-    for path in list_presets().values():
+def default_preset() -> tuple[Preset, str | None]:
+    """The first preset file that loads and its name, else :func:`builtin_preset` and ``None``."""
+    for name, path in list_presets().items():
         try:
-            return load_preset(path)
+            return load_preset(path), name
         except PresetError:
             continue
-    return builtin_preset()
+    return builtin_preset(), None
 
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
@@ -245,7 +245,7 @@ def sample_preset(sample: Sample, folder: Path | None = None) -> Preset:
             if path.is_file():
                 return load_preset(path)
         raise PresetError(f"sample {sample.file}: preset {ref!r} not found in {presets_dir()}")
-    return default_preset()
+    return default_preset()[0]
 
 
 # -------------------------------------------------------------------------------- images

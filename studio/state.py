@@ -191,9 +191,7 @@ def remove_stage(ss: State, uid: str) -> None:
             ss[source_key(e["uid"])] = INPUT
             reset.append(e["stage"])
     if reset:
-        ss[NOTICE] = (
-            f"Removed {gone['stage']}; {', '.join(reset)} now read(s) the original image as source."
-        )
+        ss[NOTICE] = f"Removed {gone['stage']}; {', '.join(reset)} now read(s) the original image as source."
 
 
 def sync_entry(ss: State, entry: dict[str, Any]) -> None:

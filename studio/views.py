@@ -38,8 +38,8 @@ from pipeline.registry import all_stages, get_stage
 from pipeline.runner import Result, run
 from pipeline.share import pack, unpack
 
-from . import overlays, sources
 from . import ocr as ocr_view
+from . import overlays, sources
 from . import state as S
 from .widgets import render_field, specs_for
 
@@ -63,15 +63,15 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def flash(message: str) -> None:
-    """Show ``message`` as an error on the next run (from callbacks, which cannot draw)."""
-    st.session_state.setdefault(FLASH, []).append(message)
+def flash(message: str, level: str = "error") -> None:
+    """Show ``message`` (``error`` or ``warning``) on the next run (callbacks cannot draw)."""
+    st.session_state.setdefault(FLASH, []).append((level, message))
 
 
 def show_flashes() -> None:
     """Draw and forget the one-off messages."""
-    for message in st.session_state.pop(FLASH, []):
-        st.error(message)
+    for level, message in st.session_state.pop(FLASH, []):
+        (st.warning if level == "warning" else st.error)(message)
     notice = st.session_state.pop(S.NOTICE, None)
     if notice:
         st.info(notice)
@@ -90,7 +90,7 @@ def init_session() -> None:
     sample = samples[0]
     ss["input:sample"] = sample.file
     _load_sample(sample)
-    shared = st.query_params.get("p")
+    shared = None
     if shared:
         try:
             preset = unpack(shared)
@@ -109,14 +109,18 @@ def _load_sample(sample: sources.Sample) -> None:
         flash(str(exc))
         if IMAGE not in ss:
             ss[IMAGE] = sources.load_sample_image(sources.Sample(sources.GENERATED, "generated", "demo"))
+    names = sources.list_presets()
+    pick = next((n for n, p in names.items() if _same_file(p, sample.preset)), None)
     try:
         preset = sources.sample_preset(sample)
     except PresetError as exc:
-        flash(str(exc))
-        preset = sources.default_preset()
+        flash(f"{exc}; a default preset is used instead.", "warning")
+        preset, pick = sources.default_preset()
+    else:
+        if sample.preset is None:
+            preset, pick = sources.default_preset()
     S.load_preset(ss, preset)
-    names = sources.list_presets()
-    ss["preset:pick"] = next((n for n, p in names.items() if _same_file(p, sample.preset)), None)
+    ss["preset:pick"] = pick
     ss["ocr:expected"] = sample.expected
     ss["input:page"] = 1
 
@@ -233,15 +237,15 @@ def sidebar_stages() -> None:
             st.toggle("Enabled", key=S.enabled_key(uid), help="Off: the stage is skipped, its input passes.")
             up, down, rm = st.columns(3)
             up.button(
-                "Up", key=f"up:{uid}", icon=":material/arrow_upward:", disabled=i == 0,
+                ":material/arrow_upward:", key=f"up:{uid}", disabled=i == 0,
                 on_click=S.move_stage, args=(ss, uid, -1), width="stretch", help="Move this stage earlier",
             )  # fmt: skip
             down.button(
-                "Down", key=f"down:{uid}", icon=":material/arrow_downward:", disabled=i == len(items) - 1,
+                ":material/arrow_downward:", key=f"down:{uid}", disabled=i == len(items) - 1,
                 on_click=S.move_stage, args=(ss, uid, 1), width="stretch", help="Move this stage later",
             )  # fmt: skip
             rm.button(
-                "Remove", key=f"remove:{uid}", icon=":material/delete:",
+                ":material/delete:", key=f"remove:{uid}",
                 on_click=S.remove_stage, args=(ss, uid), width="stretch", help="Remove this stage",
             )  # fmt: skip
             if stage.takes_source:
@@ -252,7 +256,9 @@ def sidebar_stages() -> None:
                     "Source image",
                     options,
                     key=S.source_key(uid),
-                    format_func=lambda u: "the original image" if u == INPUT else labels.get(u, "a removed stage"),
+                    format_func=lambda u: (
+                        "the original image" if u == INPUT else labels.get(u, "a removed stage")
+                    ),
                     help="The earlier image this stage copies pixels from (it must come before this stage).",
                 )
             for spec in specs_for(stage.params):
@@ -334,7 +340,9 @@ def input_section() -> None:
         help="One sample per scenario, each with the preset made for it.",
     )
     upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key="input:upload")
-    camera_on = right.toggle("Use camera", key="input:camera_on", help="Take a photo with this device's camera.")
+    camera_on = right.toggle(
+        "Use camera", key="input:camera_on", help="Take a photo with this device's camera."
+    )
     _take_new_file(upload, "upload")
     if camera_on:
         _take_new_file(st.camera_input("Take a photo of the text", key="input:camera"), "camera")
@@ -353,7 +361,10 @@ def input_section() -> None:
         st.error(error[1])
     h, w = image.array.shape[:2]
     where = {"sample": "sample", "upload": "uploaded", "camera": "camera photo"}.get(image.origin, "")
-    st.caption(f"Image: {image.name} ({where}), {w} × {h} px" + (f", page {image.page + 1}" if image.pages > 1 else ""))
+    st.caption(
+        f"Image: {image.name} ({where}), {w} × {h} px"
+        + (f", page {image.page + 1}" if image.pages > 1 else "")
+    )
 
 
 def _current_file_ids() -> dict[str, bool]:
@@ -376,7 +387,10 @@ def _take_new_file(file: Any, origin: str) -> None:
     try:
         ss[IMAGE] = sources.decode(file.getvalue(), name, 0, origin)
     except ImageError as exc:
-        ss["upload_error"] = (file.file_id, f"Could not open {exc} The previous image is still shown.")
+        ss["upload_error"] = (
+            file.file_id,
+            f"Could not open {str(exc).rstrip('.')}. The previous image is still shown.",
+        )
         return
     ss.pop("upload_error", None)
     ss["input:page"] = 1
@@ -415,11 +429,17 @@ def tiles_of(result: Result) -> list[Tile]:
     for step in result.steps:
         if step.enabled:
             mark = " · cached" if step.cached else ""
-            caption = f"{step.index + 1}. {step.label} — {step.ms:.1f} ms{mark}"
+            name = step.stage if step.label == step.stage else f"{step.label} ({step.stage})"
+            caption = f"{step.index + 1}. {name} — {step.ms:.1f} ms{mark}"
             binary = get_stage(step.stage).returns.startswith("binary")
             tiles.append(Tile(f"{step.index + 1}. {step.label}", caption, step.image, previous, binary))
         previous = step.image
     return tiles
+
+
+def show_image(where: Any, data: bytes, caption: str, width: Any = "stretch") -> None:
+    """``where.image`` of encoded bytes, telling Streamlit their format so it sends them as they are."""
+    where.image(data, caption=caption, width=width, output_format=overlays.image_format(data))
 
 
 def _tile_bytes(tile: Tile, show_removed: bool, max_side: int = overlays.PREVIEW_SIDE) -> tuple[bytes, str]:
@@ -452,7 +472,7 @@ def grid(result: Result | None, preset: Preset) -> None:
     if result is None:
         c.metric("Processing time", "—")
         image = ss[IMAGE].array
-        st.image(overlays.preview_bytes(image), caption="0. original", width="stretch")
+        show_image(st, overlays.preview_bytes(image), "0. original")
         return
     c.metric(
         "Processing time",
@@ -467,7 +487,7 @@ def grid(result: Result | None, preset: Preset) -> None:
         cols = st.columns(ncols)
         for col, tile in zip(cols, tiles[start : start + ncols], strict=False):
             data, suffix = _tile_bytes(tile, show_removed)
-            col.image(data, caption=tile.caption + suffix, width="stretch")
+            show_image(col, data, tile.caption + suffix)
 
 
 @st.fragment
@@ -487,7 +507,7 @@ def compare(tiles: Sequence[Tile]) -> None:
     for col, key in ((left, a), (right, b)):
         tile = by_key[key]
         data, _ = _tile_bytes(tile, bool(ss.get("view:removed")), overlays.COMPARE_SIDE)
-        col.image(data, caption=tile.caption, width="stretch")
+        show_image(col, data, tile.caption)
 
 
 # ------------------------------------------------------------------------------------- OCR
@@ -514,10 +534,11 @@ def ocr_panel(result: Result | None, preset: Preset) -> None:
             ("boxes", preset.ocr.model_dump_json()),
             lambda: overlays.encode_rgb(overlays.word_boxes(final_image, cleaned.result.words)),
         )
-        st.image(
+        show_image(
+            st,
             data,
-            caption="Words found in the cleaned image, boxed by confidence: red = unsure, green = sure.",
-            width="stretch",
+            "Words found in the cleaned image, boxed by confidence: red = unsure, green = sure.",
+            width="content",
         )
     expected_panel(original, cleaned)
 
@@ -571,14 +592,17 @@ def expected_panel(original: ocr_view.Reading, cleaned: ocr_view.Reading) -> Non
         m1.metric("CER, original", f"{scores['original']:.1%}")
     if "cleaned" in scores:
         delta = None
-        if "original" in scores:
-            delta = f"{(scores['cleaned'] - scores['original']) * 100:+.1f} points"
+        change = (scores["cleaned"] - scores.get("original", scores["cleaned"])) * 100
+        if abs(change) >= 0.05:
+            delta = f"{change:+.1f} points"
         m2.metric("CER, cleaned", f"{scores['cleaned']:.1%}", delta=delta, delta_color="inverse")
     if texts["cleaned"] is not None:
         missed, extra = ocr_view.diff_counts(expected, texts["cleaned"])
         st.markdown(f"**Expected vs. cleaned reading** — {missed} missed, {extra} extra characters")
         st.html(ocr_view.diff_html(expected, texts["cleaned"]))
-        st.caption("Struck through on red: expected but not read. Underlined on green: read but not expected.")
+        st.caption(
+            "Struck through on red: expected but not read. Underlined on green: read but not expected."
+        )
 
 
 # ----------------------------------------------------------------------- save and share
@@ -621,7 +645,7 @@ def save_and_share(preset: Preset) -> str:
                 )
         st.markdown("**Share link**")
         base = st.context.url or ""
-        st.code(f"{base}?p={packed}", language=None, wrap_lines=True)
+        st.code(f"{base}?p={packed}", language=None)
         st.caption("The page address always carries the current settings: copy it, or this link.")
     with col2:
         folder = sources.presets_dir()

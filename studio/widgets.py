@@ -81,7 +81,7 @@ class WidgetSpec:
             if self.max is not None:
                 number = min(number, self.max)
             if self.is_int:
-                return int(round(number))
+                return round(number)
             return round(number, _decimals(self.step))
         if self.kind == "toggle":
             return bool(value)
@@ -133,7 +133,11 @@ def _nice_step(span: float) -> float:
 def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
     """The widget description of one params field (see the module docstring for the rules)."""
     description = (info.description or "").strip()
-    help_text = f"{description} Allowed: {describe_range(info)}." if description else f"Allowed: {describe_range(info)}."
+    help_text = (
+        f"{description} Allowed: {describe_range(info)}."
+        if description
+        else f"Allowed: {describe_range(info)}."
+    )
     label = humanize(field)
     default = info.get_default(call_default_factory=True)
     choices = choices_of(info)
@@ -156,8 +160,8 @@ def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
             step = 1 if is_int else (_nice_step(high - low) if low is not None and high is not None else 0.1)
         if is_int:
             step = max(1, int(step))
-            low = None if low is None else int(math.ceil(low))
-            high = None if high is None else int(math.floor(high))
+            low = None if low is None else math.ceil(low)
+            high = None if high is None else math.floor(high)
         else:
             step = float(step)
             low = None if low is None else float(low)

@@ -68,7 +68,8 @@ PSM_HELP = (
     "Page segmentation mode, how Tesseract finds the text: 3 = automatic page layout (default), "
     "4 = one column of text of variable sizes, 6 = one uniform block of text, 7 = one text line, "
     "8 = one word, 10 = one character, 11 = sparse text in no order, 13 = raw line (no "
-    "Tesseract-specific tricks). 0 (orientation and script detection only) recognises no text; "
+    "Tesseract-specific tricks). 0 (orientation and script detection only) reads no text, so the "
+    "result is always empty; "
     "1 and 12 also need the 'osd' language data."
 )
 
@@ -226,6 +227,11 @@ class OcrOptions(BaseModel):
                 "a character can only be in one of them"
             )
         return self
+
+    def __hash__(self) -> int:
+        """Hashable despite the ``variables`` dict, so options can key caches (equal options, equal hash)."""
+        values = tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values())
+        return hash((type(self), values))
 
     @property
     def languages(self) -> list[str]:

@@ -46,6 +46,8 @@ class PytesseractEngine:
         tessdata = probe.check_languages(options.lang, need_osd=needs_osd(options))
         pixels = prepare_image(image)
         check_variables(options)
+        if options.psm == 0:  # orientation and script detection only: no text to read
+            return OcrResult(text="", engine=self.name, ms=(time.perf_counter() - start) * 1000)
         _use_program(cmd)
         config = build_config(options, str(tessdata))
         try:
@@ -71,10 +73,8 @@ class PytesseractEngine:
                     "the image."
                 ) from exc
             raise OcrError(f"Tesseract failed: {exc}") from exc
-        except FileNotFoundError as exc:  # no TSV written: psm 0 only prints orientation and script
-            if options.psm != 0:
-                raise OcrError(f"Tesseract wrote no result: {exc}") from exc
-            tsv = ""
+        except FileNotFoundError as exc:  # the program ran but wrote no TSV
+            raise OcrError(f"Tesseract wrote no result: {exc}") from exc
         words = parse_tsv(tsv)
         return OcrResult(
             text=text_from_words(words),

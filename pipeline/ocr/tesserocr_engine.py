@@ -95,6 +95,8 @@ class TesserocrEngine:
         start = time.perf_counter()
         tessdata = probe.check_languages(options.lang, need_osd=needs_osd(options))
         pixels = prepare_image(image)
+        if options.psm == 0:  # orientation and script detection only: no text to read
+            return OcrResult(text="", engine=self.name, ms=(time.perf_counter() - start) * 1000)
         slot = self._slot(tessdata, options)
         job = _Job(slot=slot, image=pixels, options=options)
         worker = threading.Thread(target=_work, args=(job,), name="tesserocr-ocr", daemon=True)

@@ -52,7 +52,9 @@ from ..params import StageParams, bounds_of, choices_of, is_odd_field, step_of
 from ..preset import Preset, StageSpec
 from ..registry import get_stage
 
-FROZEN_FIELDS: frozenset[str] = frozenset({"ink", "invert", "output", "fill", "color", "unit", "space", "max_pixels"})
+FROZEN_FIELDS: frozenset[str] = frozenset(
+    {"ink", "invert", "output", "fill", "color", "unit", "space", "max_pixels"}
+)
 """Parameter names never searched: ink polarity (``ink``, ``invert``, ``output``), border colours
 (``fill``, ``color``), the unit or colour space other fields are given in (``unit``,
 ``space``) and safety limits (``max_pixels``)."""
@@ -188,17 +190,15 @@ def _fmt(value: float) -> str:
 def _round_to_field(raw: float, cast: Cast, grid: float | None, bounds: tuple[float, float]) -> Any:
     lo, hi = bounds
     if cast == "odd":
-        low_odd = int(math.ceil(lo)) | 1
-        high_odd = int(math.floor(hi))
+        low_odd = math.ceil(lo) | 1
+        high_odd = math.floor(hi)
         high_odd -= 1 - high_odd % 2
         value = 2 * round((raw - 1) / 2) + 1
         return int(min(max(value, low_odd), high_odd))
     if cast == "int":
         return int(min(max(round(raw), math.ceil(lo)), math.floor(hi)))
-    if grid:
-        value = float(f"{lo + round((raw - lo) / grid) * grid:.12g}")  # drop binary noise: 0.2, not 0.19999
-    else:
-        value = float(f"{raw:.3g}")
+    # on the declared grid (printed to 12 digits to drop binary noise: 0.2, not 0.19999...), else 3 digits
+    value = float(f"{lo + round((raw - lo) / grid) * grid:.12g}") if grid else float(f"{raw:.3g}")
     return float(min(max(value, lo), hi))
 
 
@@ -290,9 +290,18 @@ def _numeric_dimension(
         if ib > ia and (ib - ia) // step + 1 <= MAX_INT_CHOICES:
             ia, ib = min(ia, int(v)), max(ib, int(v))  # the base is always one of the values
             return Dimension(
-                name, stage_index, field, "int", base, low=ia, high=ib, step=step, cast=cast,
-                bounds=(lo, hi), inner=(ia, ib),
-            )  # fmt: skip
+                name,
+                stage_index,
+                field,
+                "int",
+                base,
+                low=ia,
+                high=ib,
+                step=step,
+                cast=cast,
+                bounds=(lo, hi),
+                inner=(ia, ib),
+            )
 
     zone: Literal["", "below", "above"] = ""
     low, high = a, b
@@ -303,13 +312,24 @@ def _numeric_dimension(
         zone = "above"
         high = b * 2.0 if log else b + max((b - a) / 10.0, unit or (b - a) / 10.0)
     return Dimension(
-        name, stage_index, field, "float", base, low=low, high=high, log=log, cast=cast, grid=grid,
-        bounds=(lo, hi), zone=zone, inner=(a, b),
-    )  # fmt: skip
+        name,
+        stage_index,
+        field,
+        "float",
+        base,
+        low=low,
+        high=high,
+        log=log,
+        cast=cast,
+        grid=grid,
+        bounds=(lo, hi),
+        zone=zone,
+        inner=(a, b),
+    )
 
 
 def _int_interval(a: float, b: float, odd: bool) -> tuple[int, int]:
-    ia, ib = int(math.ceil(a)), int(math.floor(b))
+    ia, ib = math.ceil(a), math.floor(b)
     if odd:
         ia += 1 - ia % 2
         ib -= 1 - ib % 2
@@ -340,7 +360,8 @@ class SearchSpace:
         """Raw values that make :meth:`preset` return the base preset (to enqueue it)."""
         out: dict[str, Any] = {}
         for d in self.dimensions:
-            if d.stage_index is not None and d.field != "enabled" and not self.base.stages[d.stage_index].enabled:
+            index = d.stage_index
+            if index is not None and d.field != "enabled" and not self.base.stages[index].enabled:
                 continue
             out[d.name] = d.encode(d.base)
         return out
@@ -370,7 +391,8 @@ class SearchSpace:
                     values[d.name] = value
                     updates[d.field] = value
                 if updates:
-                    params = _validated(get_stage(spec.stage).params, {**spec.params.model_dump(), **updates}, index)
+                    data = {**spec.params.model_dump(), **updates}
+                    params = _validated(get_stage(spec.stage).params, data, index)
             specs.append(
                 StageSpec(stage=spec.stage, enabled=enabled, id=spec.id, source=spec.source, params=params)
             )
@@ -445,9 +467,13 @@ def search_space(
         if stage_toggles and "enabled" not in freeze and f"{index + 1}.enabled" not in freeze:
             dims.append(
                 Dimension(
-                    _name(index, spec.stage, "enabled"), index, "enabled", "categorical", spec.enabled,
+                    _name(index, spec.stage, "enabled"),
+                    index,
+                    "enabled",
+                    "categorical",
+                    spec.enabled,
                     choices=(True, False),
-                )  # fmt: skip
+                )
             )
         for fname, info in stage.params.model_fields.items():
             name = _name(index, spec.stage, fname)

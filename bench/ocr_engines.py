@@ -1,0 +1,122 @@
+"""Time the two OCR engines on the same 20 real images.
+
+    .venv/bin/python bench/ocr_engines.py [--rounds 3] [--corpus ../shared/corpus]
+
+The images are a fixed mix from the corpus, each read with the page segmentation mode the
+corpus README uses for its folder: 12 printed text lines (gt4histcomment-lines, psm 7),
+4 captchas (captcha-wilhelmy-v2, psm 7) and 4 single meter digits (meter-digits, psm 10).
+Every engine first reads one image untimed (warm-up: language loading, first process
+start), then the engines take turns over all 20 images for ``--rounds`` rounds; the table
+gives the median round. The ratio pytesseract / tesserocr is measured in the same run, so
+machine load affects both alike. Mean CER shows that both read the same thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pipeline.metrics import cer  # noqa: E402
+from pipeline.ocr import (  # noqa: E402
+    OcrOptions,
+    available_engines,
+    get_engine,
+    probe,
+)
+
+SELECTION = (  # (folder, how many, psm, compare without spaces)
+    ("gt4histcomment-lines", 12, 7, False),
+    ("captcha-wilhelmy-v2", 4, 7, True),
+    ("meter-digits", 4, 10, True),
+)
+
+
+def load_images(corpus: Path) -> list[tuple[str, np.ndarray, str, int, bool]]:
+    """``(name, image, expected text, psm, ignore_spaces)`` for the 20 benchmark images."""
+    items = []
+    for folder, count, psm, no_spaces in SELECTION:
+        paths = sorted(
+            p
+            for p in (corpus / folder).iterdir()
+            if p.suffix in (".png", ".jpg", ".tif") and ".gt." not in p.name
+        )
+        taken = 0
+        for path in paths:
+            truth = path.with_name(path.name.rsplit(".", 1)[0] + ".gt.txt")
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None or not truth.is_file():
+                continue
+            items.append((f"{folder}/{path.name}", image, truth.read_text(encoding="utf-8"), psm, no_spaces))
+            taken += 1
+            if taken == count:
+                break
+    return items
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per engine (median is shown)")
+    args = parser.parse_args()
+
+    if not (args.corpus / "README.md").is_file():
+        print(f"corpus not found at {args.corpus}", file=sys.stderr)
+        return 1
+    engines = [name for name in ("tesserocr", "pytesseract") if name in available_engines()]
+    if not engines:
+        print("no OCR engine available", file=sys.stderr)
+        return 1
+    items = load_images(args.corpus)
+    program = probe.tesseract_version() if probe.tesseract_available() else "missing"
+    print(f"Tesseract program {program}, ", end="")
+    try:
+        import tesserocr
+
+        print(f"tesserocr {tesserocr.__version__} ({tesserocr.tesseract_version().split()[1]})", end="")
+    except ImportError:
+        print("tesserocr missing", end="")
+    print(f"; {len(items)} images, {args.rounds} rounds, median round shown\n")
+
+    options = {psm: OcrOptions(psm=psm) for psm in {item[3] for item in items}}
+    for name in engines:  # warm-up
+        get_engine(name).recognize(items[0][1], options[items[0][3]])
+
+    totals: dict[str, list[float]] = {name: [] for name in engines}
+    texts: dict[str, list[str]] = {}
+    for _ in range(args.rounds):
+        for name in engines:
+            engine = get_engine(name)
+            start = time.perf_counter()
+            texts[name] = [engine.recognize(img, options[psm]).text for _, img, _, psm, _ in items]
+            totals[name].append(time.perf_counter() - start)
+
+    header = f"{'engine':<12} {'images':>6} {'total s':>8} {'ms/image':>9} {'mean CER':>9}"
+    print(header)
+    print("-" * len(header))
+    median = {name: statistics.median(totals[name]) for name in engines}
+    for name in engines:
+        pairs = zip(items, texts[name], strict=True)
+        mean_cer = statistics.fmean(cer(item[2], text, ignore_spaces=item[4]) for item, text in pairs)
+        print(
+            f"{name:<12} {len(items):>6} {median[name]:>8.3f} "
+            f"{1000 * median[name] / len(items):>9.1f} {mean_cer:>9.3f}"
+        )
+    if len(engines) == 2:
+        pairs = zip(texts["tesserocr"], texts["pytesseract"], strict=True)
+        agreement = statistics.fmean(cer(a, b) for a, b in pairs)
+        print(f"\nratio pytesseract / tesserocr: {median['pytesseract'] / median['tesserocr']:.2f}x")
+        print(f"mean CER between the two engines' outputs: {agreement:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

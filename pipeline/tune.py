@@ -1,0 +1,689 @@
+"""Automatic tuning of a preset's parameters on images with known text (``python -m pipeline tune``).
+
+Starting from a base preset, Optuna's TPE sampler searches every stage's parameters (the space
+is derived from the stages' parameter models, see :mod:`pipeline.tuning.space`), whether each
+stage is enabled and Tesseract's page segmentation mode, to minimise the mean CER over the
+tuning images (``metric="cer"``), or, when no expected text is known, to maximise the mean word
+confidence (``metric="confidence"``: a proxy for accuracy, not accuracy; it can prefer a preset
+that erases the hard words). The base preset is trial 0, and ties go to the earlier trial, so
+the result is never worse than the base on the tuning images.
+
+Python API (what the studio uses)::
+
+    from pipeline.tune import tune
+    result = tune([(image, "expected text"), ...], base_preset, trials=50, seed=0,
+                  on_trial=lambda info: ..., should_stop=lambda: False)
+    result.preset          # the best preset, named and described as tuned
+    result.ranked[:5]      # best trials first (TrialInfo: score, preset, changes)
+    result.tuned(row)      # any row's preset, named and described as tuned ("apply")
+
+Determinism: the same seed, images, base and options give the same trials and the same best
+preset, whatever ``jobs`` is. The sampler is seeded and lives in this process only; trials are
+asked from it in fixed batches of :data:`BATCH` (the second trial of a batch is sampled while
+the first is pending, with Optuna's constant-liar rule), and all readings of a batch
+(``BATCH`` presets x every image) are spread over ``jobs`` worker processes, then collected
+and told to the sampler in trial order. Nothing depends on which worker finishes first, and
+the batch size does not depend on ``jobs`` (Optuna's own ``optimize(n_jobs=...)`` reseeds the
+sampler per thread and depends on timing, so it is not used). Tesseract is itself
+deterministic for a given image and settings. Only ``timeout`` and ``should_stop`` depend on
+the clock: they decide *when* the search stops, never what a trial scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import ClarityError, ExitCode, ImageError
+from .evaluate import dataset
+from .imageio import SUFFIXES, read_image
+from .metrics import cer
+from .preset import Preset, load_preset, save_preset
+from .runner import as_input
+from .tuning.scoring import Evaluator, Reading
+from .tuning.space import FROZEN_FIELDS, PSM_CHOICES, InvalidCombination, SearchSpace, search_space
+
+Metric = Literal["auto", "cer", "confidence"]
+
+BATCH = 2
+"""Trials sampled before their scores are told to the sampler (fixed, for determinism)."""
+
+DEFAULT_BASE = Path(__file__).resolve().parents[1] / "presets" / "document.yaml"
+"""The base preset of ``python -m pipeline tune`` when ``--base`` is not given."""
+
+CONFIDENCE_NOTE = (
+    "note: no expected text (.gt.txt), so the score is Tesseract's mean word confidence, a proxy "
+    "for accuracy, not accuracy: check the tuned preset's output by eye"
+)
+
+
+class TuneUsageError(ClarityError):
+    """The tuning was asked for something impossible (bad option, no expected text for CER)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class TuneError(ClarityError):
+    """No image could be scored (none given, none readable, or every reading failed)."""
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """One trial of a tuning run.
+
+    Attributes
+    ----------
+    number:
+        0-based trial number; trial 0 is the base preset.
+    score:
+        Mean CER (0..1, lower is better) or mean word confidence (0..100, higher is better)
+        over the tuning images; ``None`` when the sampled values were an invalid combination.
+    preset:
+        The preset tried (its name and description are the base's), ``None`` if invalid.
+    values:
+        The searched values by dimension name (``"3.threshold.window"``, ``"ocr.psm"``).
+    changes:
+        What differs from the base, one short text per value: ``"3.threshold.window 31→45"``.
+    image_scores:
+        The score of each tuning image, in order (a failed image scores worst: CER 1, confidence 0).
+    failures:
+        Error messages of the images that failed with this preset.
+    seconds:
+        Wall-clock time since the start of the run when this trial was scored.
+    best_score:
+        Best score so far, this trial included.
+    is_best:
+        This trial improved on every earlier one.
+    done, total:
+        Trials finished so far and trials planned (for progress bars).
+    """
+
+    number: int
+    score: float | None
+    preset: Preset | None
+    values: dict[str, Any]
+    changes: tuple[str, ...]
+    image_scores: tuple[float, ...]
+    failures: tuple[str, ...]
+    seconds: float
+    best_score: float | None
+    is_best: bool
+    done: int
+    total: int
+
+    @property
+    def valid(self) -> bool:
+        """False when the sampled values were an invalid combination (not scored)."""
+        return self.score is not None and self.preset is not None
+
+    @property
+    def summary(self) -> str:
+        """The changes from the base as one line (``"base preset"`` for none)."""
+        return ", ".join(self.changes) if self.changes else "base preset"
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The outcome of :func:`tune`.
+
+    Attributes
+    ----------
+    preset:
+        The best preset, with a name and description saying it was tuned, where and how well.
+    best, base:
+        The best trial and trial 0 (the base preset).
+    trials:
+        Every trial in order.
+    ranked:
+        The valid trials best first (ties: earlier first), one per distinct preset.
+    metric:
+        ``"cer"`` or ``"confidence"``.
+    stop_reason:
+        ``"trials"`` (all done), ``"patience"``, ``"timeout"`` or ``"stopped"`` (``should_stop``).
+    seconds:
+        Wall-clock time of the run.
+    n_images:
+        Images scored per trial.
+    space:
+        The search space (``space.dimensions``; ``space.frozen`` lists the fixed fields).
+    label, seed:
+        What the tuning data was called and the sampler seed (used in descriptions).
+    """
+
+    preset: Preset
+    best: TrialInfo
+    base: TrialInfo
+    trials: tuple[TrialInfo, ...]
+    ranked: tuple[TrialInfo, ...]
+    metric: str
+    stop_reason: str
+    seconds: float
+    n_images: int
+    space: SearchSpace
+    label: str = ""
+    seed: int = 0
+
+    @property
+    def lower_is_better(self) -> bool:
+        """True for CER, False for confidence."""
+        return self.metric == "cer"
+
+    @property
+    def improvement(self) -> float:
+        """How much better the best is than the base (>= 0), in the metric's unit."""
+        assert self.best.score is not None and self.base.score is not None
+        diff = self.base.score - self.best.score
+        return diff if self.lower_is_better else -diff
+
+    def top(self, n: int = 5) -> tuple[TrialInfo, ...]:
+        """The ``n`` best distinct trials."""
+        return self.ranked[:n]
+
+    def tuned(self, trial: TrialInfo) -> Preset:
+        """``trial``'s preset named and described as tuned (what "apply" should use)."""
+        if trial.preset is None or trial.score is None:
+            raise TuneUsageError(f"trial {trial.number} has no valid preset")
+        base = self.space.base
+        data = self.label or f"{self.n_images} images"
+        text = (
+            f"Tuned from '{base.name}' with `python -m pipeline tune` on {data} "
+            f"({self.n_images} images, {len(self.trials)} trials, seed {self.seed}; trial {trial.number}): "
+            f"{format_score(self.metric, trial.score)} vs {format_score(self.metric, self.base.score)} "
+            "for the base preset on the same images."
+        )
+        if trial.changes:
+            text += " Changes: " + "; ".join(trial.changes) + "."
+        if base.description:
+            text += " Base: " + base.description
+        name = base.name if base.name.endswith("(tuned)") else f"{base.name} (tuned)"
+        return trial.preset.model_copy(update={"name": name[:200], "description": text[:5000]})
+
+
+def format_score(metric: str, score: float | None) -> str:
+    """``"mean CER 0.123"`` or ``"mean confidence 87.4"``."""
+    if score is None:
+        return "invalid"
+    return f"mean CER {score:.3f}" if metric == "cer" else f"mean confidence {score:.1f}"
+
+
+# ------------------------------------------------------------------------------------ the API
+
+
+def tune(
+    images: Sequence[tuple[np.ndarray, str | None]],
+    base: Preset,
+    *,
+    trials: int = 100,
+    seed: int = 0,
+    metric: Metric = "auto",
+    ignore_spaces: bool = False,
+    ignore_case: bool = False,
+    timeout: float | None = None,
+    patience: int | None = 30,
+    jobs: int = 2,
+    on_trial: Callable[[TrialInfo], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    label: str = "",
+    freeze: Collection[str] = FROZEN_FIELDS,
+    psm_choices: Iterable[int] | None = PSM_CHOICES,
+) -> TuneResult:
+    """Search ``base``'s parameters for the best score on ``images`` (see the module docstring).
+
+    Parameters
+    ----------
+    images:
+        ``(image, expected text or None)`` pairs; images are uint8 gray or BGR arrays.
+    base:
+        The preset to start from: trial 0, and the centre of the numeric search windows.
+    trials:
+        Most trials to run (trial 0 included).
+    seed:
+        Seed of the sampler; same seed and inputs give the same result.
+    metric:
+        ``"cer"``: minimise the mean CER over the images that have expected text.
+        ``"confidence"``: maximise the mean word confidence over all images (a proxy).
+        ``"auto"``: ``"cer"`` when any image has expected text, else ``"confidence"``.
+    ignore_spaces, ignore_case:
+        CER options (the corpus removes spaces for captcha labels, ignores case for some).
+    timeout:
+        Seconds after which no new batch of trials starts (the first batch always runs).
+    patience:
+        Stop when this many trials in a row brought no improvement (``None``: never).
+    jobs:
+        Worker processes reading images (1 reads in this process).
+    on_trial:
+        Called in this thread after each trial with its :class:`TrialInfo`.
+    should_stop:
+        Polled before each batch of trials but the first; returning True ends the run (the best
+        so far is kept).
+    label:
+        What to call the tuning data in the tuned preset's description (e.g. a folder).
+    freeze:
+        Fields kept fixed (see :func:`pipeline.tuning.space.search_space`).
+    psm_choices:
+        Page segmentation modes searched (``None`` keeps the base's).
+
+    Raises
+    ------
+    TuneUsageError
+        Invalid options, or ``metric="cer"`` with no expected text.
+    TuneError
+        No images, or no image could be read by any preset.
+    OcrError
+        Tesseract or the language data is missing.
+    """
+    _check_options(trials, jobs, patience, timeout, metric)
+    metric, pairs = _select(images, metric)
+    arrays = [as_input(image) for image, _ in pairs]
+    expected = [text for _, text in pairs]
+    area = max(int(a.shape[0]) * int(a.shape[1]) for a in arrays)
+    space = search_space(base, image_area=area, freeze=freeze, psm_choices=psm_choices)
+    lower = metric == "cer"
+
+    def image_score(reading: Reading, text: str | None) -> float:
+        if reading.error is not None:
+            return 1.0 if lower else 0.0
+        if lower:
+            return cer(text or "", reading.text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+        return reading.conf
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=max(1, min(10, trials // 4)),
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+        )
+    study = optuna.create_study(direction="minimize" if lower else "maximize", sampler=sampler)
+    study.enqueue_trial(space.base_params())
+
+    start = time.monotonic()
+    infos: list[TrialInfo] = []
+    memo: dict[str, list[Reading]] = {}
+    best: float | None = None
+    since_best = 0
+    scored_any = False
+    stop_reason = "trials"
+    with warnings.catch_warnings(), Evaluator(arrays, min(jobs, BATCH * len(arrays))) as evaluator:
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        while len(infos) < trials:
+            # the first batch (with the base preset) always runs, so there is a result to return
+            if infos and should_stop is not None and should_stop():
+                stop_reason = "stopped"
+                break
+            if infos and timeout is not None and time.monotonic() - start >= timeout:
+                stop_reason = "timeout"
+                break
+            batch = []
+            for _ in range(min(BATCH, trials - len(infos))):
+                trial = study.ask()
+                try:
+                    preset, values = space.preset(lambda d, t=trial: _suggest(t, d))
+                except InvalidCombination:
+                    preset, values = None, dict(trial.params)
+                batch.append((trial, preset, values))
+            todo: dict[str, Preset] = {}
+            for _, preset, _ in batch:
+                if preset is not None and _key(preset) not in memo:
+                    todo.setdefault(_key(preset), preset)
+            for key, readings in zip(todo, evaluator.read(list(todo.values())), strict=True):
+                memo[key] = readings
+            for trial, preset, values in batch:
+                score: float | None = None
+                scores: tuple[float, ...] = ()
+                failures: tuple[str, ...] = ()
+                if preset is None:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    readings = memo[_key(preset)]
+                    scores = tuple(image_score(r, t) for r, t in zip(readings, expected, strict=True))
+                    failures = tuple(r.error for r in readings if r.error is not None)
+                    scored_any = scored_any or len(failures) < len(readings)
+                    score = sum(scores) / len(scores)
+                    study.tell(trial, score)
+                improved = score is not None and (
+                    best is None or (score < best - 1e-12 if lower else score > best + 1e-12)
+                )
+                if improved:
+                    best, since_best = score, 0
+                else:
+                    since_best += 1
+                info = TrialInfo(
+                    number=trial.number,
+                    score=score,
+                    preset=preset,
+                    values=values,
+                    changes=_changes(space, values),
+                    image_scores=scores,
+                    failures=failures,
+                    seconds=time.monotonic() - start,
+                    best_score=best,
+                    is_best=improved,
+                    done=len(infos) + 1,
+                    total=trials,
+                )
+                infos.append(info)
+                if on_trial is not None:
+                    on_trial(info)
+            if patience is not None and since_best >= patience and len(infos) < trials:
+                stop_reason = "patience"
+                break
+
+    if not scored_any:
+        reasons = sorted({f for i in infos for f in i.failures})
+        detail = f": {reasons[0]}" if reasons else ""
+        raise TuneError(f"no image could be scored by any of {len(infos)} trials{detail}")
+    ranked = _rank(infos, lower)
+    result = TuneResult(
+        preset=base,
+        best=ranked[0],
+        base=infos[0],
+        trials=tuple(infos),
+        ranked=ranked,
+        metric=metric,
+        stop_reason=stop_reason,
+        seconds=time.monotonic() - start,
+        n_images=len(arrays),
+        space=space,
+        label=label,
+        seed=seed,
+    )
+    return replace(result, preset=result.tuned(result.best))
+
+
+def _check_options(trials: int, jobs: int, patience: int | None, timeout: float | None, metric: str) -> None:
+    if not isinstance(trials, int) or trials < 1:
+        raise TuneUsageError(f"trials must be a whole number >= 1, got {trials!r}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise TuneUsageError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise TuneUsageError(f"patience must be a whole number >= 1, got {patience!r}")
+    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+        raise TuneUsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if metric not in ("auto", "cer", "confidence"):
+        raise TuneUsageError(f"metric must be 'auto', 'cer' or 'confidence', got {metric!r}")
+
+
+def _select(
+    images: Sequence[tuple[np.ndarray, str | None]], metric: str
+) -> tuple[str, list[tuple[np.ndarray, str | None]]]:
+    pairs = list(images)
+    if not pairs:
+        raise TuneError("no images to tune on")
+    with_text = [(image, text) for image, text in pairs if text is not None]
+    if metric == "auto":
+        metric = "cer" if with_text else "confidence"
+    if metric == "cer":
+        if not with_text:
+            raise TuneUsageError(
+                "metric 'cer' needs expected text (a <stem>.gt.txt beside each image); "
+                "use metric 'confidence' for images without it"
+            )
+        return metric, with_text
+    return metric, pairs
+
+
+def _suggest(trial: Any, d: Any) -> Any:
+    if d.kind == "categorical":
+        return trial.suggest_categorical(d.name, list(d.choices))
+    if d.kind == "int":
+        return trial.suggest_int(d.name, int(d.low), int(d.high), step=d.step)
+    return trial.suggest_float(d.name, d.low, d.high, log=d.log)
+
+
+def _key(preset: Preset) -> str:
+    """Everything that changes what a preset reads (not its name or description)."""
+    return "\n".join([*(s.key() for s in preset.stages), preset.ocr.model_dump_json()])
+
+
+def _changes(space: SearchSpace, values: dict[str, Any]) -> tuple[str, ...]:
+    out: list[str] = []
+    for d in space.dimensions:
+        if d.name not in values or values[d.name] == d.base:
+            continue
+        value = values[d.name]
+        if d.field == "enabled":
+            out.append(f"{d.name.rsplit('.', 1)[0]} {'on' if value else 'off'}")
+        elif d.field == "psm":
+            out.append(f"psm {d.base}→{value}")
+        else:
+            out.append(f"{d.name} {_short(d.base)}→{_short(value)}")
+    return tuple(out)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _rank(infos: list[TrialInfo], lower: bool) -> tuple[TrialInfo, ...]:
+    valid = [i for i in infos if i.valid]
+    valid.sort(key=lambda i: ((i.score if lower else -i.score), i.number))  # type: ignore[operator]
+    seen: set[str] = set()
+    ranked = []
+    for info in valid:
+        key = _key(info.preset)  # type: ignore[arg-type]
+        if key not in seen:
+            seen.add(key)
+            ranked.append(info)
+    return tuple(ranked)
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``tune`` in the CLI's subcommands (called by :mod:`pipeline.cli`)."""
+    p = subparsers.add_parser(
+        "tune",
+        help="search a preset's parameters for the lowest CER on a folder",
+        description=(
+            "Search the base preset's stage parameters, which stages are enabled and the page "
+            "segmentation mode (Optuna TPE, seeded: same seed and data give the same result) for "
+            "the lowest mean CER over the images of DATA_DIR that have a <stem>.gt.txt, or the "
+            "highest mean word confidence when none has. The base preset is trial 0, so the "
+            "result is never worse than it on these images."
+        ),
+    )
+    p.add_argument("--data", required=True, type=Path, metavar="DATA_DIR", help="images (and .gt.txt)")
+    p.add_argument("--out", required=True, type=Path, metavar="P.yaml", help="where to write the best preset")
+    p.add_argument(
+        "--base", type=Path, metavar="P.yaml", help="preset to start from (default: presets/document.yaml)"
+    )
+    p.add_argument("--trials", type=_positive_int, default=100, help="most trials (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    p.add_argument(
+        "--metric",
+        choices=("cer", "confidence"),
+        help="cer (needs .gt.txt) or confidence (a proxy); default: cer when any .gt.txt exists",
+    )
+    p.add_argument("--ignore-spaces", action="store_true", help="remove spaces before comparing (labels)")
+    p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="start no trial after this")
+    p.add_argument(
+        "--patience", type=_positive_int, default=30, help="stop after N trials without progress (default 30)"
+    )
+    p.add_argument(
+        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+    )
+    p.add_argument(
+        "--engine", choices=("auto", "tesserocr", "pytesseract"), help="OCR engine (default: base's)"
+    )
+    p.set_defaults(func=_cmd_tune)
+    return p
+
+
+def _load_base(path: Path | None, engine: str | None) -> Preset:
+    if path is None:
+        if not DEFAULT_BASE.is_file():
+            raise TuneUsageError(f"no --base given and {DEFAULT_BASE} does not exist; pass --base PRESET")
+        print(f"no --base given: starting from {DEFAULT_BASE}", file=sys.stderr)
+        path = DEFAULT_BASE
+    preset = load_preset(path)
+    if engine:
+        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
+    return preset
+
+
+def images_of(data_dir: Path, metric: str | None) -> list[tuple[Path, str | None]]:
+    """The ``(path, expected text or None)`` pairs to tune on, as the CLI chooses them.
+
+    With ``metric`` ``"cer"`` or ``None`` (auto) the images that have a ``.gt.txt`` (if any);
+    otherwise every image of the folder (ground-truth files excluded) without expected text.
+    """
+    if not data_dir.is_dir():
+        raise TuneUsageError(f"{data_dir}: not a folder")
+    if metric != "confidence":
+        pairs: list[tuple[Path, str | None]] = list(dataset(data_dir))
+        if pairs or metric == "cer":
+            if not pairs:
+                raise TuneUsageError(
+                    f"{data_dir}: no image has a <stem>.gt.txt, which --metric cer needs; "
+                    "use --metric confidence (a proxy) or add the expected texts"
+                )
+            return pairs
+    paths = [
+        p for p in sorted(data_dir.iterdir()) if p.suffix.lower() in SUFFIXES and not p.stem.endswith(".gt")
+    ]
+    return [(p, None) for p in paths]
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    base = _load_base(args.base, args.engine)
+    out: Path = args.out
+    if out.is_dir() or not out.parent.is_dir():
+        raise TuneUsageError(f"{out}: cannot write the preset there (a folder, or its folder does not exist)")
+    listed = images_of(args.data, args.metric)
+    if not listed:
+        raise TuneError(f"{args.data}: no images in this folder")
+    pairs: list[tuple[np.ndarray, str | None]] = []
+    unreadable = 0
+    for path, text in listed:
+        try:
+            pairs.append((read_image(path), text))
+        except ImageError as exc:
+            unreadable += 1
+            print(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}", file=sys.stderr)
+    if not pairs:
+        raise TuneError(f"{args.data}: none of the {len(listed)} images could be read")
+    metric = "cer" if pairs[0][1] is not None else "confidence"
+    if metric == "confidence":
+        print(CONFIDENCE_NOTE, file=sys.stderr)
+    print(
+        f"tuning '{base.name}' on {len(pairs)} images of {args.data} ({_METRIC_TEXT[metric]}; "
+        f"{args.trials} trials at most, patience {args.patience}, seed {args.seed}, {args.jobs} jobs)",
+        file=sys.stderr,
+    )
+    bar = tqdm(total=args.trials, desc="tuning", unit="trial", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(info: TrialInfo) -> None:
+        bar.update(1)
+        if info.best_score is not None:
+            best = f"{info.best_score:.3f}" if metric == "cer" else f"{info.best_score:.1f}"
+            bar.set_postfix_str(f"best {best}")
+
+    try:
+        result = tune(
+            pairs,
+            base,
+            trials=args.trials,
+            seed=args.seed,
+            metric=metric,
+            ignore_spaces=args.ignore_spaces,
+            ignore_case=args.ignore_case,
+            timeout=args.timeout,
+            patience=args.patience,
+            jobs=args.jobs,
+            on_trial=progress,
+            label=str(args.data),
+        )
+    finally:
+        bar.close()
+    try:
+        save_preset(result.preset, out)
+    except OSError as exc:
+        raise TuneError(f"{out}: cannot write the preset: {exc.strerror}") from None
+    _report(result, out)
+    return ExitCode.SOME_FAILED if unreadable else ExitCode.OK
+
+
+_METRIC_TEXT = {"cer": "minimising the mean CER", "confidence": "maximising the mean word confidence"}
+
+_STOPS = {
+    "trials": "all {n} trials run",
+    "patience": "stopped after {n} trials: no improvement in the last {p}",
+    "timeout": "stopped after {n} trials: time limit reached",
+    "stopped": "stopped after {n} trials on request",
+}
+
+
+def _report(result: TuneResult, out: Path) -> None:
+    n = len(result.trials)
+    patience = n - max(i.number for i in result.trials if i.is_best) - 1
+    print(_STOPS[result.stop_reason].format(n=n, p=patience) + f" in {result.seconds:.1f} s")
+    base, best = result.base, result.best
+    print(f"base preset (trial 0): {format_score(result.metric, base.score)}")
+    if best.number == 0:
+        verdict = "no trial beat the base preset; it is written unchanged but for its name"
+    else:
+        unit = "" if result.lower_is_better else " points"
+        verdict = f"{result.improvement:.3g}{unit} better than the base"
+    print(
+        f"best (trial {best.number}):{' ' * max(1, 10 - len(str(best.number)))}"
+        f"{format_score(result.metric, best.score)}  ({verdict})"
+    )
+    print(f"wrote {out}")
+    print("\ntop trials:")
+    header = "mean CER" if result.lower_is_better else "mean conf"
+    print(f"{'rank':>4}  {'trial':>5}  {header:>9}  changes from the base")
+    for rank, info in enumerate(result.top(5), 1):
+        score = f"{info.score:.3f}" if result.lower_is_better else f"{info.score:.1f}"
+        print(f"{rank:>4}  {info.number:>5}  {score:>9}  {info.summary}")
+
+
+__all__ = [
+    "BATCH",
+    "TrialInfo",
+    "TuneError",
+    "TuneResult",
+    "TuneUsageError",
+    "add_parser",
+    "images_of",
+    "tune",
+]

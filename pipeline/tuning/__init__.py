@@ -1,0 +1,1 @@
+"""Building blocks of :mod:`pipeline.tune`: the search space and the parallel scoring."""

@@ -1,0 +1,816 @@
+"""The tuning studio: the page (AppTest) and its pure helpers (studio/)."""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from pipeline.metrics import char_diff
+from pipeline.ocr import OcrOptions
+from pipeline.preset import Preset, parse_preset
+from pipeline.registry import all_stages
+from pipeline.share import pack, unpack
+from studio import ocr as studio_ocr
+from studio import overlays, sources
+from studio import state as S
+from studio.widgets import MAX_SLIDER_STEPS, WidgetSpec, humanize, specs_for, widget_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+TEST_PRESET = """\
+schema_version: 1
+name: test line
+description: a preset for the studio tests
+stages:
+  - stage: grayscale
+    id: gray
+  - stage: median_blur
+    params: {ksize_w: 3, ksize_h: 3}
+  - stage: threshold
+    params: {method: fixed, value: 120}
+  - stage: component_filter
+    params: {min_area: 4}
+  - stage: hull_mask
+    source: gray
+    params: {margin: 4}
+ocr: {lang: eng, psm: 6}
+"""
+
+OTHER_PRESET = """\
+schema_version: 1
+name: other
+stages:
+  - stage: grayscale
+  - stage: threshold
+    params: {method: otsu}
+ocr: {lang: eng, psm: 6}
+"""
+
+
+# ------------------------------------------------------------------------------- fixtures
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", image)
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A presets folder with two presets and a samples folder with an index (3 samples, 2 scenarios)."""
+    presets = tmp_path / "presets"
+    samples = tmp_path / "samples"
+    presets.mkdir()
+    samples.mkdir()
+    (presets / "test-line.yaml").write_text(TEST_PRESET, encoding="utf-8")
+    (presets / "other.yaml").write_text(OTHER_PRESET, encoding="utf-8")
+    label = sources.generated_image(width=600)
+    cv2.imwrite(str(samples / "label.png"), label)
+    cv2.imwrite(str(samples / "label2.png"), cv2.flip(label, 1))
+    cv2.imwrite(str(samples / "line.png"), label[:120])
+    index = [
+        {"file": "label.png", "title": "Food label", "scenario": "label", "preset": "test-line",
+         "expected": sources.GENERATED_TEXT},
+        {"file": "label2.png", "title": "Mirrored label", "scenario": "label", "preset": "other.yaml",
+         "expected": ""},
+        {"file": "line.png", "title": "One line", "scenario": "line", "preset": "other", "expected": "LOT"},
+    ]  # fmt: skip
+    (samples / "samples.yaml").write_text(yaml.safe_dump(index), encoding="utf-8")
+    monkeypatch.setenv("CLARITY_PRESETS_DIR", str(presets))
+    monkeypatch.setenv("CLARITY_SAMPLES_DIR", str(samples))
+    return presets, samples
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+@pytest.fixture
+def app(dirs: tuple[Path, Path]) -> AppTest:
+    at = new_app().run()
+    assert_ok(at)
+    return at
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def grid_captions(at: AppTest) -> list[str]:
+    """Captions of the stage grid (not the compare view, not the word boxes)."""
+    compare = {id(i) for e in at.expander for i in e.image}
+    return [
+        i.proto.imgs[0].caption
+        for i in at.image
+        if id(i) not in compare and not i.proto.imgs[0].caption.startswith("Words")
+    ]
+
+
+def grid_images(at: AppTest) -> dict[str, str]:
+    """Grid image URL (a content hash) by caption prefix ("0. original", "3. threshold", ...)."""
+    compare = {id(i) for e in at.expander for i in e.image}
+    return {
+        i.proto.imgs[0].caption.split(" — ")[0]: i.proto.imgs[0].url
+        for i in at.image
+        if id(i) not in compare and not i.proto.imgs[0].caption.startswith("Words")
+    }
+
+
+def uid_of(at: AppTest, stage: str) -> str:
+    return next(e["uid"] for e in at.session_state["stages"] if e["stage"] == stage)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+class MediaSpy:
+    """Keeps the in-memory media stores AppTest creates, to read download-button data."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.stores: list = []
+        spy = self
+        original = app_test_module.MemoryMediaFileStorage
+
+        class Recording(original):  # type: ignore[misc, valid-type]
+            def __init__(self, endpoint: str) -> None:
+                super().__init__(endpoint)
+                spy.stores.append(self)
+
+        monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+
+    def read(self, url: str) -> bytes:
+        name = os.path.basename(url)
+        for store in reversed(self.stores):
+            try:
+                return store.get_file(name).content
+            except Exception:
+                continue
+        raise AssertionError(f"no media file for {url}")
+
+
+# ---------------------------------------------------------------------------- page: load
+
+
+def test_opens_ready_with_stages_and_ocr(app: AppTest) -> None:
+    assert app.title[0].value == "Clarity — OCR tuning studio"
+    captions = grid_captions(app)
+    assert captions[0].startswith("0. original — 600 × 240 px")
+    names = [c.split(" — ")[0] for c in captions]
+    assert names == [
+        "0. original",
+        "1. gray (grayscale)",
+        "2. median_blur",
+        "3. threshold",
+        "4. component_filter",
+        "5. hull_mask",
+    ]
+    assert all(" ms" in c for c in captions[1:])
+    texts = [c.value for c in app.code]
+    assert any("BEFORE" in t for t in texts[:2]), texts  # the OCR reading, no click needed
+    assert not errors(app)
+    assert app.session_state["preset:pick"] == "test-line"
+    assert app.text_area(key="ocr:expected").value == sources.GENERATED_TEXT
+    assert any(m.label == "CER, cleaned" for m in app.metric)
+
+
+def test_opens_ready_with_the_repository_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLARITY_PRESETS_DIR", raising=False)
+    monkeypatch.delenv("CLARITY_SAMPLES_DIR", raising=False)
+    at = new_app().run()
+    assert_ok(at)
+    assert grid_captions(at)[0].startswith("0. original")
+    assert len(at.code) >= 2  # original and cleaned readings
+
+
+def test_sample_picker_offers_one_sample_per_scenario(app: AppTest) -> None:
+    picker = app.selectbox(key="input:sample")
+    assert picker.options == ["label — Food label", "line — One line"]
+    picker.set_value("line.png").run()
+    assert_ok(app)
+    assert grid_captions(app)[0].startswith("0. original — 600 × 120 px")
+    assert [e["stage"] for e in app.session_state["stages"]] == ["grayscale", "threshold"]
+    assert app.text_area(key="ocr:expected").value == "LOT"
+    assert app.session_state["preset:pick"] == "other"
+
+
+def test_samples_without_index_fall_back_to_a_generated_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLARITY_SAMPLES_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("CLARITY_PRESETS_DIR", str(tmp_path / "none"))
+    at = new_app().run()
+    assert_ok(at)
+    assert grid_captions(at)[0].startswith("0. original — 900 × 360 px")
+    assert [e["stage"] for e in at.session_state["stages"]] == [
+        s["stage"] for s in sources.builtin_preset().to_dict()["stages"]
+    ]
+    assert not errors(at)
+
+
+# --------------------------------------------------------------------------- page: input
+
+
+def test_upload_shows_original_and_stages(app: AppTest) -> None:
+    image = sources.generated_image(width=500, seed=3)
+    app.file_uploader(key="input:upload").set_value(("photo.png", png_bytes(image), "image/png")).run()
+    assert_ok(app)
+    captions = grid_captions(app)
+    assert captions[0].startswith("0. original — 500 × 200 px")
+    assert len(captions) == 6
+    assert "photo.png (uploaded)" in [c.value for c in app.caption][1]
+
+
+def test_upload_multipage_tiff_has_a_page_picker(app: AppTest) -> None:
+    pages = [Image.new("L", (300 + 100 * i, 80), 255) for i in range(3)]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    app.file_uploader(key="input:upload").set_value(("scan.tif", buf.getvalue(), "image/tiff")).run()
+    assert_ok(app)
+    assert grid_captions(app)[0].startswith("0. original — 300 × 80 px")
+    app.number_input(key="input:page").set_value(3).run()
+    assert_ok(app)
+    assert grid_captions(app)[0].startswith("0. original — 500 × 80 px")
+
+
+def test_corrupt_upload_shows_error_and_keeps_previous_image(app: AppTest) -> None:
+    before = grid_images(app)
+    app.file_uploader(key="input:upload").set_value(("broken.png", b"\x89PNG but not really", "image/png"))
+    app.run()
+    assert_ok(app)
+    messages = errors(app)
+    assert len(messages) == 1 and "broken.png" in messages[0] and "previous image" in messages[0]
+    assert grid_images(app) == before
+    # the page keeps working: a slider still changes the output
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(200).run()
+    assert_ok(app)
+    assert grid_images(app)["3. threshold"] != before["3. threshold"]
+
+
+def test_camera_is_off_until_toggled(app: AppTest) -> None:
+    assert len(app.camera_input) == 0
+    app.toggle(key="input:camera_on").set_value(True).run()
+    assert_ok(app)
+    assert len(app.camera_input) == 1
+    _, jpg = cv2.imencode(".jpg", sources.generated_image(width=400, seed=5))
+    app.camera_input(key="input:camera").upload("photo.jpg", jpg.tobytes()).run()
+    assert_ok(app)
+    assert grid_captions(app)[0].startswith("0. original — 400 × 160 px")
+
+
+# -------------------------------------------------------------------------- page: editing
+
+
+def test_slider_changes_the_stage_output(app: AppTest) -> None:
+    before = grid_images(app)
+    key = f"stage:{uid_of(app, 'threshold')}:value"
+    assert app.slider(key=key).value == 120
+    app.slider(key=key).set_value(60).run()
+    assert_ok(app)
+    after = grid_images(app)
+    assert after["3. threshold"] != before["3. threshold"]
+    assert after["2. median_blur"] == before["2. median_blur"]  # earlier stages untouched
+    caption = next(c for c in grid_captions(app) if c.startswith("2. median_blur"))
+    assert caption.endswith("· cached")
+
+
+def test_odd_slider_steps_by_two(app: AppTest) -> None:
+    slider = app.slider(key=f"stage:{uid_of(app, 'median_blur')}:ksize_w")
+    assert (slider.min, slider.max, slider.step) == (1, 51, 2)
+
+
+def test_toggling_a_stage_off_removes_its_column(app: AppTest) -> None:
+    uid = uid_of(app, "median_blur")
+    assert "2. median_blur" in grid_images(app)
+    app.toggle(key=f"on:{uid}").set_value(False).run()
+    assert_ok(app)
+    assert "2. median_blur" not in grid_images(app)
+    assert len(grid_captions(app)) == 5
+    assert any(e.label.startswith("2. median") and e.label.endswith("off") for e in app.sidebar.expander)
+
+
+def test_move_keeps_widget_state_and_remove(app: AppTest) -> None:
+    median = uid_of(app, "median_blur")
+    app.slider(key=f"stage:{median}:ksize_w").set_value(7).run()
+    app.button(key=f"down:{median}").click().run()
+    assert_ok(app)
+    assert [e["stage"] for e in app.session_state["stages"]][1:3] == ["threshold", "median_blur"]
+    assert app.slider(key=f"stage:{median}:ksize_w").value == 7
+    assert "3. median_blur" in grid_images(app)
+    app.button(key=f"remove:{median}").click().run()
+    assert_ok(app)
+    assert "median_blur" not in [e["stage"] for e in app.session_state["stages"]]
+    assert not any("median_blur" in c for c in grid_captions(app))
+
+
+def test_add_stage_appends_it_with_default_widgets(app: AppTest) -> None:
+    app.selectbox(key="add:stage").set_value("invert")
+    app.button(key="add:go").click().run()
+    assert_ok(app)
+    assert app.session_state["stages"][-1]["stage"] == "invert"
+    assert "6. invert" in grid_images(app)
+    app.selectbox(key="add:stage").set_value("pad")
+    app.button(key="add:go").click().run()
+    uid = uid_of(app, "pad")
+    assert app.slider(key=f"stage:{uid}:size").value == 10
+    assert app.selectbox(key=f"stage:{uid}:color").value == "white"
+    assert grid_captions(app)[-1].startswith("7. pad")
+
+
+def test_invalid_settings_show_an_error_and_keep_the_last_valid_ones(app: AppTest) -> None:
+    uid = uid_of(app, "component_filter")
+    app.number_input(key=f"stage:{uid}:min_area").set_value(500).run()
+    app.number_input(key=f"stage:{uid}:max_area").set_value(10).run()
+    assert_ok(app)
+    messages = errors(app)
+    assert len(messages) == 1 and "component_filter" in messages[0] and "not valid" in messages[0]
+    assert len(grid_captions(app)) == 6  # still processing, with the last valid settings
+    assert unpack(app.query_params["p"]).stages[3].params.max_area == 100_000_000
+
+
+def test_moving_a_stage_before_its_source_is_reported(app: AppTest) -> None:
+    hull = uid_of(app, "hull_mask")
+    assert app.selectbox(key=f"source:{hull}").value == uid_of(app, "grayscale")
+    for _ in range(4):
+        app.button(key=f"up:{hull}").click().run()
+    assert_ok(app)
+    assert app.session_state["stages"][0]["stage"] == "hull_mask"
+    assert any("hull_mask" in m and "source" in m for m in errors(app))
+
+
+def test_undo_restores_the_previous_value(app: AppTest) -> None:
+    key = f"stage:{uid_of(app, 'threshold')}:value"
+    assert app.button(key="undo").disabled
+    app.slider(key=key).set_value(90).run()
+    assert not app.button(key="undo").disabled  # enabled right after the first edit
+    app.slider(key=key).set_value(180).run()
+    app.button(key="undo").click().run()
+    assert_ok(app)
+    assert app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").value == 90
+
+
+def test_preset_picker_and_invalid_preset_upload(app: AppTest) -> None:
+    app.selectbox(key="preset:pick").set_value("other").run()
+    assert_ok(app)
+    assert [e["stage"] for e in app.session_state["stages"]] == ["grayscale", "threshold"]
+    bad = b"schema_version: 1\nstages:\n  - stage: threshold\n    params: {value: 999}\n"
+    app.file_uploader(key="preset:upload").set_value(("bad.yaml", bad, "application/x-yaml")).run()
+    assert_ok(app)
+    messages = errors(app)
+    assert len(messages) == 1 and "bad.yaml" in messages[0] and "999" in messages[0]
+    assert [e["stage"] for e in app.session_state["stages"]] == ["grayscale", "threshold"]
+    good = TEST_PRESET.replace("value: 120", "value: 77").encode()
+    app.file_uploader(key="preset:upload").set_value(("good.yaml", good, "application/x-yaml")).run()
+    assert_ok(app)
+    assert app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").value == 77
+
+
+def test_ocr_settings_change_the_preset(app: AppTest) -> None:
+    app.selectbox(key="ocr:psm").set_value(7)
+    app.text_input(key="ocr:whitelist").input("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ/-").run()
+    assert_ok(app)
+    shared = unpack(app.query_params["p"])
+    assert shared.ocr.psm == 7 and shared.ocr.whitelist.startswith("0123")
+    assert "eng" in app.multiselect(key="ocr:lang").options
+
+
+def test_missing_language_shows_an_error_and_the_page_keeps_working(dirs: tuple[Path, Path]) -> None:
+    preset = parse_preset(TEST_PRESET.replace("lang: eng", "lang: zzz"))
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run()
+    assert_ok(at)
+    messages = errors(at)
+    assert messages and all("zzz" in m for m in messages)
+    assert len(grid_captions(at)) == 6
+    assert at.multiselect(key="ocr:lang").value == ["zzz"]
+
+
+# ------------------------------------------------------------------------------- page: views
+
+
+def test_removed_pixels_overlay(app: AppTest) -> None:
+    before = grid_images(app)
+    app.toggle(key="view:removed").set_value(True).run()
+    assert_ok(app)
+    caption = next(c for c in grid_captions(app) if c.startswith("4. component_filter"))
+    assert "px removed" in caption
+    assert grid_images(app)["4. component_filter"] != before["4. component_filter"]
+    gray = next(c for c in grid_captions(app) if c.startswith("2. median_blur"))
+    assert "removed" not in gray  # not a binary stage
+
+
+def test_columns_per_row(app: AppTest) -> None:
+    def grid_weights() -> set[float]:
+        compare = {id(i) for e in app.expander for i in e.image}
+        return {round(c.weight, 3) for c in app.main.columns if any(id(i) not in compare for i in c.image)}
+
+    assert grid_weights() == {round(1 / 3, 3)}  # default: 3 images per row
+    app.slider(key="view:cols").set_value(5).run()
+    assert_ok(app)
+    assert grid_weights() == {0.2}
+    assert len(grid_captions(app)) == 6
+
+
+def test_compare_view_shows_two_chosen_images(app: AppTest) -> None:
+    assert app.selectbox(key="cmp:a").value == "input"
+    app.selectbox(key="cmp:b").set_value("3. threshold").run()
+    assert_ok(app)
+    compare = [i.proto.imgs[0].caption for e in app.expander for i in e.image]
+    assert compare[0].startswith("0. original") and compare[1].startswith("3. threshold")
+
+
+def test_expected_text_gives_cer_and_an_escaped_diff(app: AppTest) -> None:
+    app.text_area(key="ocr:expected").input("<b>LOT</b> 4471-B").run()
+    assert_ok(app)
+    labels = {m.label: m.value for m in app.metric}
+    assert "CER, original" in labels and labels["CER, cleaned"].endswith("%")
+    html = app.get("html")[0].proto.body
+    assert "&lt;b&gt;" in html and "<b>" not in html
+    app.text_area(key="ocr:expected").input("").run()
+    assert "CER, cleaned" not in {m.label for m in app.metric}
+
+
+# --------------------------------------------------------------------------- page: sharing
+
+
+def test_download_returns_yaml_of_the_current_settings(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = MediaSpy(monkeypatch)
+    at = new_app().run()
+    at.slider(key=f"stage:{uid_of(at, 'threshold')}:value").set_value(150)
+    at.text_input(key="preset:name").input("my tuned").run()
+    assert_ok(at)
+    button = at.get("download_button")[0]
+    assert button.proto.label == "Download preset (YAML)"
+    data = spy.read(button.proto.url)
+    preset = parse_preset(data.decode("utf-8"), "download")
+    assert preset.name == "my tuned"
+    assert preset.stages[2].params.value == 150
+    expected = parse_preset(TEST_PRESET).model_copy(update={"name": "my tuned"})
+    assert [s.stage for s in preset.stages] == [s.stage for s in expected.stages]
+    assert preset.stages[4].source == "gray" and preset.ocr == expected.ocr
+
+
+def test_share_link_restores_exact_settings(dirs: tuple[Path, Path]) -> None:
+    data = yaml.safe_load(TEST_PRESET)
+    data["name"] = "shared one"
+    data["stages"][1]["params"] = {"ksize_w": 5, "ksize_h": 7}
+    data["stages"][2]["params"] = {"method": "fixed", "value": 140}
+    data["stages"][4]["enabled"] = False
+    data["ocr"] = {"lang": "eng", "psm": 7, "whitelist": "ABC"}
+    preset = parse_preset(yaml.safe_dump(data))
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run()
+    assert_ok(at)
+    assert not errors(at)
+    assert at.text_input(key="preset:name").value == "shared one"
+    assert at.slider(key=f"stage:{uid_of(at, 'median_blur')}:ksize_w").value == 5
+    assert at.slider(key=f"stage:{uid_of(at, 'median_blur')}:ksize_h").value == 7
+    assert at.slider(key=f"stage:{uid_of(at, 'threshold')}:value").value == 140
+    assert at.toggle(key=f"on:{uid_of(at, 'hull_mask')}").value is False
+    assert at.selectbox(key="ocr:psm").value == 7
+    assert at.text_input(key="ocr:whitelist").value == "ABC"
+    assert "5. hull_mask" not in grid_images(at)
+    assert unpack(at.query_params["p"]).to_dict() == preset.to_dict()
+
+
+def test_invalid_share_link_shows_error_and_keeps_defaults(dirs: tuple[Path, Path]) -> None:
+    at = new_app()
+    at.query_params["p"] = "1not-a-real-link"
+    at.run()
+    assert_ok(at)
+    messages = errors(at)
+    assert len(messages) == 1 and "share link" in messages[0]
+    assert [e["stage"] for e in at.session_state["stages"]][:3] == ["grayscale", "median_blur", "threshold"]
+    assert len(grid_captions(at)) == 6
+
+
+def test_url_follows_edits(app: AppTest) -> None:
+    first = unpack(app.query_params["p"])
+    assert first.stages[2].params.value == 120
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(99).run()
+    assert unpack(app.query_params["p"]).stages[2].params.value == 99
+    link = [c.value for c in app.code][-1]
+    assert link.endswith("?p=" + app.query_params["p"])
+
+
+def test_save_refuses_traversal_and_overwrite_without_confirmation(
+    app: AppTest, dirs: tuple[Path, Path]
+) -> None:
+    presets, _ = dirs
+    app.text_input(key="save:name").input("../../evil").run()
+    app.button(key="save:go").click().run()
+    assert_ok(app)
+    assert any("not a valid preset file name" in m for m in errors(app))
+    assert not (presets.parent.parent / "evil.yaml").exists() and not (presets / "evil.yaml").exists()
+
+    app.text_input(key="save:name").input("My Label v2").run()
+    app.button(key="save:go").click().run()
+    saved = presets / "my-label-v2.yaml"
+    assert saved.is_file() and not errors(app)
+    assert parse_preset(saved.read_text()).stages[2].params.value == 120
+
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(33).run()
+    app.button(key="save:go").click().run()
+    assert any("already exists" in m for m in errors(app))
+    assert parse_preset(saved.read_text()).stages[2].params.value == 120  # untouched
+
+    app.checkbox(key="save:overwrite").check().run()
+    app.button(key="save:go").click().run()
+    assert not errors(app)
+    assert parse_preset(saved.read_text()).stages[2].params.value == 33
+    assert "my-label-v2" in app.selectbox(key="preset:pick").options
+
+
+def test_python_export_button_only_when_the_exporter_exists(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pipeline.export", None)  # import fails
+    at = new_app().run()
+    assert_ok(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download preset (YAML)"]
+
+    fake = types.ModuleType("pipeline.export")
+    fake.export_python = lambda preset: f"# {preset.name}\n"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pipeline.export", fake)
+    at.run()
+    assert_ok(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download preset (YAML)", "Export as Python script"]
+
+
+# ------------------------------------------------------------------------ unit: overlays
+
+
+def test_downscale_limits_the_longest_side_and_keeps_small_images() -> None:
+    big = np.zeros((1200, 2000, 3), np.uint8)
+    small = overlays.downscale(big, 900)
+    assert small.shape == (540, 900, 3)
+    tiny = np.zeros((100, 50), np.uint8)
+    assert overlays.downscale(tiny, 900) is tiny
+
+
+def test_preview_is_encoded_small_and_in_the_right_format() -> None:
+    binary = np.where(np.random.default_rng(0).random((1500, 1000)) > 0.5, 255, 0).astype(np.uint8)
+    data = overlays.encode_preview(binary)
+    assert overlays.image_format(data) == "PNG"
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert max(decoded.shape) == overlays.PREVIEW_SIDE
+    photo = sources.generated_image(width=1200)
+    assert overlays.image_format(overlays.encode_preview(photo)) == "JPEG"
+
+
+def test_removed_mask_and_overlay() -> None:
+    before = np.full((10, 10), 255, np.uint8)
+    before[2, 3] = 0  # a speck the stage removes
+    before[5:8, 5:8] = 0  # ink the stage keeps
+    after = before.copy()
+    after[2, 3] = 255
+    mask = overlays.removed_mask(before, after)
+    assert mask is not None and mask.sum() == 1 and mask[2, 3]
+    made = overlays.removed_overlay(before, after)
+    assert made is not None
+    rgb, count = made
+    assert count == 1
+    assert tuple(rgb[2, 3]) == overlays.REMOVED_RGB
+    assert tuple(rgb[6, 6]) == (0, 0, 0) and tuple(rgb[0, 0]) == (255, 255, 255)
+    assert overlays.removed_mask(before, after[:5]) is None
+
+
+def test_removed_speck_survives_downscaling() -> None:
+    before = np.full((2000, 2000), 255, np.uint8)
+    before[1001, 1001] = 0
+    after = np.full((2000, 2000), 255, np.uint8)
+    made = overlays.removed_overlay(before, after, max_side=500)
+    assert made is not None
+    rgb, count = made
+    assert count == 1 and rgb.shape == (500, 500, 3)
+    assert (np.all(rgb == overlays.REMOVED_RGB, axis=2)).sum() >= 1
+
+
+def test_confidence_colours_go_from_red_to_green() -> None:
+    r0, g0, _ = overlays.confidence_rgb(0)
+    r100, g100, _ = overlays.confidence_rgb(100)
+    assert r0 > 200 and g0 < 50
+    assert g100 > 150 and r100 < 50
+    greens = [overlays.confidence_rgb(c)[1] for c in range(0, 51, 10)]
+    assert greens == sorted(greens)
+    assert overlays.confidence_rgb(float("nan")) == overlays.confidence_rgb(0)
+
+
+def test_word_boxes_are_drawn_scaled_in_the_confidence_colour() -> None:
+    image = np.full((1000, 2000), 255, np.uint8)
+    word = types.SimpleNamespace(left=400, top=200, width=200, height=100, conf=95.0)
+    out = overlays.word_boxes(image, [word], max_side=1000)
+    assert out.shape == (500, 1000, 3)
+    colour = overlays.confidence_rgb(95.0)
+    assert tuple(out[100, 250]) == colour  # on the left edge, at half scale
+    assert tuple(out[125, 250]) == (255, 255, 255) or tuple(out[125, 250]) == colour
+    assert tuple(out[125, 260]) == (255, 255, 255)  # inside the box stays untouched
+
+
+def test_preview_cache_is_keyed_by_identity() -> None:
+    cache = overlays.PreviewCache(max_entries=4)
+    calls = []
+    a = np.zeros((4, 4), np.uint8)
+    assert cache.get_or_make((a,), "t", lambda: calls.append(1) or b"x") == b"x"
+    assert cache.get_or_make((a,), "t", lambda: calls.append(1) or b"y") == b"x"
+    b = a.copy()  # equal pixels, another array: must not reuse a's entry blindly
+    assert cache.get_or_make((b,), "t", lambda: b"z") == b"z"
+    assert cache.get_or_make((a,), "other tag", lambda: b"w") == b"w"
+    assert calls == [1]
+    for i in range(6):
+        cache.get_or_make((np.zeros(1),), i, lambda: b"")
+    assert len(cache) == 4
+
+
+# ------------------------------------------------------------------------- unit: widgets
+
+
+def _field(stage: str, field: str) -> WidgetSpec:
+    return widget_spec(field, all_stages()[stage].params.model_fields[field])
+
+
+def test_odd_fields_step_by_two_from_an_odd_minimum() -> None:
+    spec = _field("median_blur", "ksize_w")
+    assert (spec.kind, spec.min, spec.max, spec.step, spec.is_int) == ("slider", 1, 51, 2, True)
+    spec = _field("background_flatten", "size")
+    assert spec.min % 2 == 1 and spec.max % 2 == 1 and spec.step == 2
+
+
+def test_literal_bool_float_and_huge_ranges() -> None:
+    method = _field("threshold", "method")
+    assert method.kind == "select" and "otsu" in method.options and method.default == "otsu"
+    assert _field("threshold", "invert").kind == "toggle"
+    k = _field("threshold", "k")
+    assert (k.kind, k.min, k.max, k.step, k.is_int) == ("slider", -1.0, 1.0, 0.01, False)
+    area = _field("component_filter", "max_area")
+    assert area.kind == "number" and (area.max - area.min) / area.step > MAX_SLIDER_STEPS
+    assert _field("bilateral", "diameter").kind == "slider"
+
+
+def test_help_has_the_description_and_the_range() -> None:
+    spec = _field("median_blur", "ksize_w")
+    info = all_stages()["median_blur"].params.model_fields["ksize_w"]
+    assert info.description and info.description in spec.help and "1..51, odd" in spec.help
+
+
+def test_optional_and_text_fields() -> None:
+    dpi = widget_spec("dpi", OcrOptions.model_fields["dpi"])
+    assert dpi.kind == "slider" and dpi.is_int and dpi.default is None
+    lang = widget_spec("lang", OcrOptions.model_fields["lang"])
+    assert lang.kind == "text" and lang.default == "eng"
+
+
+def test_coerce_rounds_to_the_step_and_clamps() -> None:
+    k = _field("threshold", "k")
+    assert k.coerce(0.1 + 0.2) == 0.3
+    assert k.coerce(5) == 1.0
+    assert _field("median_blur", "ksize_w").coerce(7.0) == 7
+    assert isinstance(_field("median_blur", "ksize_w").coerce(7.0), int)
+    assert _field("threshold", "method").coerce("nonsense") == "otsu"
+
+
+def test_every_registered_field_maps_to_a_usable_widget() -> None:
+    for name, stage in all_stages().items():
+        for spec in specs_for(stage.params):
+            assert spec.help, (name, spec.field)
+            if spec.kind in ("slider", "number") and spec.min is not None:
+                assert spec.min <= spec.default <= spec.max, (name, spec.field)
+                if spec.step == 2 and spec.is_int:
+                    assert (spec.default - spec.min) % 2 == 0, (name, spec.field)
+            if spec.kind == "select":
+                assert spec.default in spec.options
+
+
+def test_humanize() -> None:
+    assert humanize("block_size") == "Block size"
+    assert humanize("k") == "k"
+
+
+# --------------------------------------------------------------------------- unit: state
+
+
+def test_state_round_trips_a_preset_and_keys_follow_uids() -> None:
+    ss: dict = {}
+    preset = parse_preset(TEST_PRESET)
+    S.load_preset(ss, preset)
+    built, problem = S.build_preset(ss)
+    assert problem is None and built.to_dict() == preset.to_dict()
+    uids = [e["uid"] for e in ss[S.STAGES]]
+    assert len(set(uids)) == 5
+    ss[S.param_key(uids[1], "ksize_w")] = 9
+    S.move_stage(ss, uids[1], 1)
+    assert [e["uid"] for e in ss[S.STAGES]][2] == uids[1]
+    built, _ = S.build_preset(ss)
+    assert built.stages[2].stage == "median_blur" and built.stages[2].params.ksize_w == 9
+    S.load_preset(ss, preset)  # reloading never reuses uids
+    assert not set(uids) & {e["uid"] for e in ss[S.STAGES]}
+
+
+def test_removing_a_source_resets_readers_to_the_input() -> None:
+    ss: dict = {}
+    S.load_preset(ss, parse_preset(TEST_PRESET))
+    gray = ss[S.STAGES][0]["uid"]
+    S.remove_stage(ss, gray)
+    built, problem = S.build_preset(ss)
+    assert problem is None and built.stages[-1].source == "input"
+    assert "hull_mask" in ss[S.NOTICE]
+
+
+def test_invalid_edit_keeps_the_last_valid_preset_and_undo() -> None:
+    ss: dict = {}
+    S.load_preset(ss, parse_preset(TEST_PRESET))
+    cf = ss[S.STAGES][3]["uid"]
+    ss[S.param_key(cf, "min_area")] = 50
+    good, problem = S.build_preset(ss)
+    assert problem is None and good.stages[3].params.min_area == 50
+    S.remember(ss)
+    ss[S.param_key(cf, "max_area")] = 10
+    kept, problem = S.build_preset(ss)
+    assert problem and "component_filter" in problem and kept == good
+    S.remember(ss)
+    assert S.undo(ss)
+    built, problem = S.build_preset(ss)
+    assert problem is None and built.stages[3].params.max_area == 100_000_000
+    assert built.stages[3].params.min_area == 50
+
+
+# ------------------------------------------------------------------------- unit: sources
+
+
+def test_save_target_refuses_paths_and_slugifies(tmp_path: Path) -> None:
+    for bad in ("../x", "a/b", "..", "a\\b", ".hidden", "", "!!!"):
+        with pytest.raises(sources.SaveError):
+            sources.save_target(bad, tmp_path)
+    assert sources.save_target("My Preset 2!", tmp_path) == (tmp_path / "my-preset-2.yaml").resolve()
+    assert sources.slugify("  Ünïcode & spaces ") == "n-code-spaces"
+
+
+def test_save_never_overwrites_without_confirmation(tmp_path: Path) -> None:
+    one = Preset(name="one")
+    path = sources.save_preset_file(one, "keep", overwrite=False, folder=tmp_path)
+    with pytest.raises(sources.SaveError, match="already exists"):
+        sources.save_preset_file(Preset(name="two"), "keep", overwrite=False, folder=tmp_path)
+    assert parse_preset(path.read_text()).name == "one"
+    sources.save_preset_file(Preset(name="two"), "keep", overwrite=True, folder=tmp_path)
+    assert parse_preset(path.read_text()).name == "two"
+
+
+def test_samples_index_and_fallbacks(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    _, samples = dirs
+    found = sources.load_samples(samples)
+    assert [s.file for s in sources.one_per_scenario(found)] == ["label.png", "line.png"]
+    assert sources.sample_preset(found[0]).name == "test line"
+    assert sources.sample_preset(found[1]).name == "other"
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "b.png"), np.zeros((5, 5), np.uint8))
+    (folder / "notes.txt").write_text("x")
+    assert [s.file for s in sources.load_samples(folder)] == ["b.png"]
+    (folder / "samples.yaml").write_text(": not yaml : [")
+    assert [s.file for s in sources.load_samples(folder)] == ["b.png"]
+    assert [s.file for s in sources.load_samples(tmp_path / "missing")] == [sources.GENERATED]
+
+
+# ----------------------------------------------------------------------------- unit: OCR
+
+
+def test_diff_html_escapes_everything() -> None:
+    expected, actual = '<script>alert("x")</script> A', "<img src=x onerror=y> B"
+    out = studio_ocr.diff_html(expected, actual)
+    assert "<script" not in out and "<img" not in out
+    text = re.sub(r"<(/?)(div|span|em)\b[^>]*>", "", out)  # drop only the studio's own markup
+    assert "<" not in text and ">" not in text  # every user character was escaped
+    chunks = char_diff(expected, actual)  # no whitespace to normalise in these texts
+    assert html.unescape(text) == "".join(w if op == "equal" else w + g for op, w, g in chunks)
+    assert studio_ocr.diff_counts("abc", "abd") == (1, 1)
+    assert "line-through" in studio_ocr.diff_html("abc", "ab")
+
+
+def test_read_text_caches_and_reports_errors() -> None:
+    image = np.full((60, 200), 255, np.uint8)
+    cv2.putText(image, "HELLO", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 0, 3)
+    reading = studio_ocr.read_text(image, OcrOptions(psm=7))
+    assert reading.error is None and "HELLO" in reading.result.text
+    assert studio_ocr.read_text(image, OcrOptions(psm=7)) == reading
+    missing = studio_ocr.read_text(image, OcrOptions(lang="zzz", psm=7))
+    assert missing.result is None and "zzz" in missing.error

@@ -1,0 +1,448 @@
+"""OCR options, probe and both engines (tesserocr in-process, pytesseract via the program)."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from pipeline.errors import ImageError, LanguageNotInstalled, OcrError, OcrTimeout, TesseractNotFound
+from pipeline.metrics import cer, normalise_text
+from pipeline.ocr import (
+    OcrEngine,
+    OcrOptions,
+    OcrResult,
+    Word,
+    available_engines,
+    get_engine,
+    installed_languages,
+    probe,
+    recognize,
+)
+from pipeline.ocr import engine as engine_module
+
+from .conftest import text_image
+
+ENGINES = ("tesserocr", "pytesseract")
+
+
+def engine_or_skip(name: str) -> OcrEngine:
+    if name not in available_engines():
+        pytest.skip(f"OCR ENGINE {name} NOT AVAILABLE here (available: {available_engines()})")
+    return get_engine(name)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> OcrEngine:
+    return engine_or_skip(request.param)
+
+
+@pytest.fixture(scope="module")
+def phototest(corpus: Path) -> tuple[np.ndarray, str]:
+    import cv2
+
+    folder = corpus / "tesseract-test"
+    image = cv2.imread(str(folder / "phototest.tif"), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image, (folder / "phototest.gt.txt").read_text(encoding="utf-8")
+
+
+def two_lines() -> np.ndarray:
+    a, b = text_image("HELLO THERE", scale=1.5), text_image("WORLD 42", scale=1.5)
+    width = max(a.shape[1], b.shape[1])
+    return np.vstack([np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=255) for x in (a, b)])
+
+
+# ----------------------------------------------------------------------------------- options
+
+
+def test_options_defaults():
+    o = OcrOptions()
+    assert (o.engine, o.lang, o.psm, o.oem, o.whitelist, o.blacklist) == ("auto", "eng", 3, 3, "", "")
+    assert o.variables == {} and o.timeout_s == 30.0 and o.dpi is None
+    for name, info in OcrOptions.model_fields.items():
+        assert info.description, f"field {name} has no description"
+
+
+@pytest.mark.parametrize("lang", ["eng", "eng+deu", "chi_sim", "script/Latin", "hin+~eng", " eng "])
+def test_options_accept_language_lists(lang):
+    assert OcrOptions(lang=lang).lang == lang.strip()
+
+
+@pytest.mark.parametrize(
+    "lang", ["", "eng+", "+eng", "eng deu", "eng,deu", "../eng", "eng+eng", "~eng", "e.ng"]
+)
+def test_options_refuse_bad_language_lists(lang):
+    with pytest.raises(ValidationError):
+        OcrOptions(lang=lang)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"psm": 14},
+        {"psm": -1},
+        {"oem": 4},
+        {"timeout_s": 0.1},
+        {"timeout_s": 601},
+        {"dpi": 69},
+        {"dpi": 1201},
+        {"engine": "easyocr"},
+        {"colour": "red"},
+        {"whitelist": "12\n"},
+        {"variables": {"tessedit_write_images": "1"}},
+        {"variables": {"tessedit_create_hocr": "1"}},
+        {"variables": {"textord_tabfind_show_vlines": "1"}},
+        {"variables": {"classify_debug_level": "1"}},
+        {"variables": {"tessedit_write_params_to_file": "/tmp/x"}},
+        {"variables": {"not a name": "1"}},
+        {"variables": {"tessedit_char_whitelist": "0123"}},
+        {"variables": {"tessedit_pageseg_mode": "7"}},
+        {"whitelist": "0123", "blacklist": "3x"},
+    ],
+)
+def test_options_refuse(bad):
+    with pytest.raises(ValidationError):
+        OcrOptions(**bad)
+
+
+def test_options_variables_accept_yaml_scalars_and_paths():
+    o = OcrOptions(variables={"classify_bln_numeric_mode": 1, "preserve_interword_spaces": True})
+    assert o.variables == {"classify_bln_numeric_mode": "1", "preserve_interword_spaces": "1"}
+    o = OcrOptions(variables={"user_words_file": "/data/words.txt"})
+    assert o.variables["user_words_file"] == "/data/words.txt"
+
+
+def test_options_are_frozen_and_tesseract_variables():
+    o = OcrOptions(whitelist="0123", variables={"preserve_interword_spaces": "1"})
+    with pytest.raises(ValidationError):
+        o.psm = 7  # type: ignore[misc]
+    assert o.tesseract_variables() == {"tessedit_char_whitelist": "0123", "preserve_interword_spaces": "1"}
+    assert OcrOptions(lang="eng+~osd+deu").languages == ["eng", "deu"]
+    a = OcrOptions(variables={"a_b": "1", "c_d": "2"})
+    b = OcrOptions(variables={"c_d": "2", "a_b": "1"})
+    assert a == b and hash(a) == hash(b) and len({a, b, OcrOptions()}) == 2
+
+
+# ------------------------------------------------------------------------------------ result
+
+
+def test_result_mean_conf_and_lines():
+    assert OcrResult(text="").mean_conf == 0.0
+    words = [
+        Word("a", 90.0, 0, 0, 5, 5, line=1),
+        Word("b", math.nan, 6, 0, 5, 5, line=1),
+        Word("c", 70.0, 0, 9, 5, 5, line=2),
+    ]
+    result = OcrResult(text="a b\nc", words=words, engine="x", ms=1.0)  # type: ignore[arg-type]
+    assert isinstance(result.words, tuple)
+    assert result.mean_conf == pytest.approx(80.0)
+    assert result.lines == ["a b", "c"]
+    assert words[0].box == (0, 0, 5, 5)
+
+
+# ------------------------------------------------------------------------------------- probe
+
+
+def test_probe_finds_tesseract_and_languages():
+    if not probe.tesseract_available():
+        pytest.skip("TESSERACT NOT INSTALLED")
+    assert probe.version_tuple(probe.tesseract_version()) >= (4,)
+    directory = probe.tessdata_dir()
+    assert directory is not None and (directory / "eng.traineddata").is_file()
+    assert "eng" in installed_languages()
+    assert "osd" not in installed_languages()
+    if (directory / "osd.traineddata").is_file():
+        assert "osd" in installed_languages(include_osd=True)
+    assert probe.check_languages("eng") == directory
+    assert "tessedit_char_whitelist" in probe.tesseract_parameters()
+
+
+def test_openmp_limited_at_import():
+    assert os.environ.get("OMP_THREAD_LIMIT")  # set by importing pipeline.ocr unless the user had
+
+
+def test_tessdata_prefix_wins(tmp_path, monkeypatch):
+    (tmp_path / "xyz.traineddata").write_bytes(b"")
+    (tmp_path / "osd.traineddata").write_bytes(b"")
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    assert probe.tessdata_dir() == tmp_path.resolve()
+    assert installed_languages() == ["xyz"]
+    with pytest.raises(LanguageNotInstalled) as info:
+        probe.check_languages("xyz+eng")
+    message = str(info.value)
+    assert (
+        "'eng'" in message and "installed: xyz" in message and "apt-get install tesseract-ocr-eng" in message
+    )
+
+
+def test_missing_language_lists_installed():
+    if probe.tessdata_dir() is None:
+        pytest.skip("NO TESSDATA INSTALLED")
+    with pytest.raises(LanguageNotInstalled) as info:
+        probe.check_languages("eng+zzz+chi_sim")
+    message = str(info.value)
+    assert "'zzz'" in message and "'chi_sim'" in message and "'eng'," not in message
+    assert "installed: " in message and "eng" in message.split("installed: ")[1]
+    assert "apt-get install tesseract-ocr-zzz tesseract-ocr-chi-sim" in message
+
+
+def test_missing_program_gives_install_advice(monkeypatch, tmp_path):
+    monkeypatch.setenv("TESSERACT_CMD", str(tmp_path / "nowhere" / "tesseract"))
+    with pytest.raises(TesseractNotFound, match="apt-get install tesseract-ocr tesseract-ocr-eng"):
+        probe.find_tesseract()
+    monkeypatch.delenv("TESSERACT_CMD")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TesseractNotFound, match="make run"):
+        probe.find_tesseract()
+    assert not probe.tesseract_available()
+
+
+# ----------------------------------------------------------------------------------- engines
+
+
+def test_auto_engine_and_available():
+    available = available_engines()
+    if not available:
+        pytest.skip("NO OCR ENGINE AVAILABLE")
+    assert set(available) <= set(ENGINES)
+    assert get_engine("auto").name == available[0]
+    assert isinstance(get_engine("auto"), OcrEngine)
+    assert get_engine(available[0]) is get_engine(available[0])  # shared
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        get_engine("nope")
+
+
+def test_auto_without_any_engine(monkeypatch):
+    monkeypatch.setattr(engine_module, "available_engines", lambda: [])
+    with pytest.raises(TesseractNotFound, match="apt-get install"):
+        get_engine("auto")
+
+
+@pytest.mark.corpus
+def test_phototest_both_engines_accurate_and_agree(phototest):
+    image, truth = phototest
+    texts = {}
+    for name in ENGINES:
+        result = recognize(image, OcrOptions(engine=engine_or_skip(name).name))  # type: ignore[arg-type]
+        assert result.engine == name
+        assert cer(truth, result.text) <= 0.05, (name, result.text)
+        assert result.ms > 0
+        texts[name] = result.text
+    assert cer(texts["tesserocr"], texts["pytesseract"]) <= 0.05
+
+
+@pytest.mark.corpus
+def test_words_have_boxes_inside_and_confidences(engine, phototest):
+    image, _ = phototest
+    result = engine.recognize(image, OcrOptions())
+    height, width = image.shape[:2]
+    assert len(result.words) > 40
+    for w in result.words:
+        assert w.text.strip() == w.text and w.text
+        assert 0.0 <= w.conf <= 100.0
+        assert w.left >= 0 and w.top >= 0 and w.width > 0 and w.height > 0
+        assert w.left + w.width <= width and w.top + w.height <= height
+        assert min(w.block, w.par, w.line, w.word) >= 1
+    assert 50.0 < result.mean_conf <= 100.0
+    assert normalise_text(" ".join(w.text for w in result.words)) == normalise_text(result.text)
+    assert result.lines[0].startswith("This is a lot of 12 point text")
+    assert result.text == result.text.rstrip()
+
+
+@pytest.mark.corpus
+def test_pytesseract_text_matches_image_to_string(phototest):
+    engine_or_skip("pytesseract")
+    import pytesseract
+
+    image, _ = phototest
+    ours = recognize(image, OcrOptions(engine="pytesseract")).text
+    theirs = pytesseract.image_to_string(image[:, :, ::-1], config="--psm 3")
+    assert cer(theirs, ours) <= 0.01
+    assert ours == theirs.rstrip()
+
+
+def test_whitelist_restricts_and_does_not_leak(engine):
+    image = text_image("AB12", scale=2.0)
+    plain = OcrOptions(psm=7)
+    assert "AB" in engine.recognize(image, plain).text
+    digits = engine.recognize(image, OcrOptions(psm=7, whitelist="0123456789")).text
+    assert digits.strip() and set(digits.replace(" ", "")) <= set("0123456789")
+    assert "12" in digits
+    assert "AB" in engine.recognize(image, plain).text  # call 2 without whitelist: letters again
+    no_letters = engine.recognize(image, OcrOptions(psm=7, blacklist="AB")).text
+    assert "A" not in no_letters and "B" not in no_letters
+    assert "AB" in engine.recognize(image, plain).text
+
+
+def test_tesserocr_restores_variables():
+    engine = engine_or_skip("tesserocr")
+    image = text_image("AB12")
+    engine.recognize(image, OcrOptions(psm=7, variables={"preserve_interword_spaces": "1"}, whitelist="12"))
+    api = engine._local.slot.api  # type: ignore[attr-defined]
+    assert api.GetVariableAsString("preserve_interword_spaces") == "0"
+    assert api.GetVariableAsString("tessedit_char_whitelist") == ""
+
+
+def test_psm_is_respected(engine):
+    image = two_lines()
+    block = engine.recognize(image, OcrOptions(psm=6))
+    assert len(block.lines) == 2 and "HELLO" in block.text and "WORLD" in block.text
+    line = engine.recognize(image, OcrOptions(psm=7))
+    assert len(line.lines) <= 1
+    assert not ("HELLO" in line.text and "WORLD" in line.text)
+
+
+def test_psm_0_reads_no_text(engine):
+    if "osd" not in installed_languages(include_osd=True):
+        pytest.skip("OSD DATA NOT INSTALLED")
+    assert engine.recognize(text_image(), OcrOptions(psm=0)).text == ""
+
+
+def test_missing_language_raises(engine):
+    with pytest.raises(LanguageNotInstalled) as info:
+        engine.recognize(text_image(), OcrOptions(lang="zzz"))
+    assert "'zzz'" in str(info.value) and "eng" in str(info.value).split("installed: ")[1]
+
+
+def test_unknown_variable_raises(engine):
+    with pytest.raises(OcrError, match="no_such_variable"):
+        engine.recognize(text_image(), OcrOptions(variables={"no_such_variable": "1"}))
+
+
+def test_pytesseract_missing_program(monkeypatch, tmp_path):
+    engine = engine_or_skip("pytesseract")
+    monkeypatch.setenv("TESSERACT_CMD", str(tmp_path / "no-tesseract"))
+    with pytest.raises(TesseractNotFound) as info:
+        engine.recognize(text_image(), OcrOptions(engine="pytesseract"))
+    assert "sudo apt-get install tesseract-ocr tesseract-ocr-eng" in str(info.value)
+    monkeypatch.delenv("TESSERACT_CMD")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TesseractNotFound, match="make run"):
+        engine.recognize(text_image(), OcrOptions(engine="pytesseract"))
+
+
+def test_pytesseract_not_found_error_is_mapped(monkeypatch):
+    """The program vanishing between the probe and the run still gives install advice."""
+    engine = engine_or_skip("pytesseract")
+    import pytesseract
+
+    def gone(*args, **kwargs):
+        raise pytesseract.TesseractNotFoundError()
+
+    monkeypatch.setattr(pytesseract, "image_to_data", gone)
+    with pytest.raises(TesseractNotFound, match="apt-get install tesseract-ocr"):
+        engine.recognize(text_image(), OcrOptions())
+
+
+@pytest.mark.corpus
+def test_real_timeout(engine, phototest):
+    """A 4 x 4 tiling of phototest takes about 2.5 s; 0.5 s must stop it promptly."""
+    image = np.tile(phototest[0], (4, 4, 1))
+    start = time.perf_counter()
+    with pytest.raises(OcrTimeout, match=r"0\.5 s"):
+        engine.recognize(image, OcrOptions(timeout_s=0.5))
+    assert time.perf_counter() - start < 5.0
+    assert "AB" in engine.recognize(text_image("AB12", scale=2.0), OcrOptions(psm=7)).text  # still usable
+
+
+def test_tesserocr_watchdog_timeout(monkeypatch):
+    """When libtesseract ignores its deadline (layout analysis), the watchdog still returns."""
+    engine = engine_or_skip("tesserocr")
+    from pipeline.ocr import tesserocr_engine
+
+    release = threading.Event()
+
+    def stuck(api, pixels, options):
+        release.wait(10)
+        return None, True
+
+    engine.recognize(text_image(), OcrOptions(psm=7))  # make sure this thread has an API
+    old_slot = engine._local.slot  # type: ignore[attr-defined]
+    monkeypatch.setattr(tesserocr_engine, "_run", stuck)
+    monkeypatch.setattr(tesserocr_engine, "GRACE_S", 0.1)
+    start = time.perf_counter()
+    with pytest.raises(OcrTimeout):
+        engine.recognize(text_image(), OcrOptions(psm=7, timeout_s=0.5))
+    assert time.perf_counter() - start < 2.0
+    release.set()
+    monkeypatch.undo()
+    result = engine.recognize(text_image("AB12", scale=2.0), OcrOptions(psm=7))
+    assert "AB" in result.text
+    assert engine._local.slot is not old_slot  # type: ignore[attr-defined]  # abandoned API replaced
+
+
+def test_pytesseract_timeout_mapping(monkeypatch):
+    engine = engine_or_skip("pytesseract")
+    import pytesseract
+
+    def slow(*args, **kwargs):
+        raise RuntimeError("Tesseract process timeout")
+
+    monkeypatch.setattr(pytesseract, "image_to_data", slow)
+    with pytest.raises(OcrTimeout, match="timeout_s"):
+        engine.recognize(text_image(), OcrOptions())
+
+
+def test_image_inputs(engine):
+    gray = text_image("AB12", scale=2.0)
+    expected = engine.recognize(gray, OcrOptions(psm=7)).text
+    bgr = np.dstack([gray] * 3)
+    assert engine.recognize(bgr, OcrOptions(psm=7)).text == expected
+    bgra = np.dstack([gray] * 3 + [np.full_like(gray, 255)])
+    assert engine.recognize(bgra, OcrOptions(psm=7)).text == expected
+    assert engine.recognize(gray > 127, OcrOptions(psm=7)).text == expected
+    blank = engine.recognize(np.full((3, 3), 255, np.uint8), OcrOptions())
+    assert blank.text == "" and blank.words == () and blank.mean_conf == 0.0
+    with pytest.raises(ImageError, match="8-bit"):
+        engine.recognize(gray.astype(np.float32), OcrOptions())
+    with pytest.raises(ImageError, match="empty"):
+        engine.recognize(np.zeros((0, 5), np.uint8), OcrOptions())
+
+
+def test_prepare_image_turns_bgr_into_rgb(rng):
+    bgr = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    prepared = engine_module.prepare_image(bgr)
+    assert prepared.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(prepared, bgr[:, :, ::-1])
+    np.testing.assert_array_equal(engine_module.prepare_image(bgr[:, :, :1]), bgr[:, :, 0])
+    transparent = np.dstack([bgr, np.zeros((7, 9), np.uint8)])
+    assert (engine_module.prepare_image(transparent) == 255).all()  # transparent = white paper
+
+
+def test_tesserocr_threads_agree():
+    engine = engine_or_skip("tesserocr")
+    images = [text_image(t, scale=1.5) for t in ("AB12", "Clarity 2026", "HELLO", "42 is it")]
+    serial = [engine.recognize(img, OcrOptions(psm=7)).text for img in images]
+    results: dict[int, str] = {}
+
+    def read(i: int) -> None:
+        options = OcrOptions(psm=7, whitelist="0123456789 " if i % 2 else "")
+        for _ in range(3):
+            engine.recognize(images[i], options)
+        results[i] = engine.recognize(images[i], OcrOptions(psm=7)).text
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(images))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [results[i] for i in range(len(images))] == serial
+
+
+def test_build_config_quotes():
+    from pipeline.ocr.pytesseract_engine import build_config
+
+    config = build_config(OcrOptions(psm=7, oem=1, dpi=300, whitelist="0-9 '\""), "/data/tess data")
+    assert "--psm 7" in config and "--oem 1" in config and "--dpi 300" in config
+    import shlex
+
+    args = shlex.split(config)
+    assert args[:2] == ["--tessdata-dir", "/data/tess data"]
+    assert "tessedit_char_whitelist=0-9 '\"" in args

@@ -1,0 +1,271 @@
+"""Tuning: the search space derived from the stage models, the tune() API and `python -m pipeline tune`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.cli import main
+from pipeline.params import Odd, StageParams, number, odd_int
+from pipeline.preset import Preset, parse_preset
+from pipeline.tune import TuneError, TuneUsageError, tune
+from pipeline.tuning.space import FROZEN_FIELDS, InvalidCombination, field_dimension, search_space
+
+from .conftest import text_image
+
+BASE_YAML = """\
+schema_version: 1
+name: small
+stages:
+  - grayscale
+  - {stage: median_blur, params: {ksize_w: 3, ksize_h: 3}}
+  - {stage: threshold, params: {method: otsu}}
+ocr: {psm: 7}
+"""
+TEXTS = ("HELLO 42", "Clarity 7", "NOISE 123", "tune me")
+
+
+def noisy(text: str, seed: int) -> np.ndarray:
+    """A synthetic text line with salt-and-pepper specks and a little blur."""
+    rng = np.random.default_rng(seed)
+    image = text_image(text, scale=1.0, pad=15)
+    speck = rng.random(image.shape)
+    image[speck < 0.03] = 0
+    image[speck > 0.97] = 255
+    return cv2.GaussianBlur(image, (3, 3), 0)
+
+
+@pytest.fixture(scope="module")
+def images() -> list[tuple[np.ndarray, str]]:
+    return [(noisy(t, i), t) for i, t in enumerate(TEXTS)]
+
+
+@pytest.fixture(scope="module")
+def base() -> Preset:
+    return parse_preset(BASE_YAML)
+
+
+@pytest.fixture
+def data(tmp_path: Path, images: list[tuple[np.ndarray, str]]) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for i, (image, text) in enumerate(images):
+        cv2.imwrite(str(folder / f"line{i}.png"), image)
+        (folder / f"line{i}.gt.txt").write_text(text + "\n")
+    return folder
+
+
+@pytest.fixture
+def base_file(tmp_path: Path) -> Path:
+    path = tmp_path / "base.yaml"
+    path.write_text(BASE_YAML)
+    return path
+
+
+# ------------------------------------------------------------------------------ search space
+
+
+class Model(StageParams):
+    ksize: Odd = odd_int(5, 1, 51, "Window, px.")
+    strength: float = number(0.2, -1.0, 1.0, "Signed factor.", step=0.01)
+    area: int = number(0, 0, 100_000_000, "Smallest area, px (0 = off).")
+    limit: int = number(100_000, 0, 100_000, "Largest side, px (top = no limit).")
+    ratio: float = number(2.5, 0.1, 40.0, "A positive ratio.", step=0.1)
+    count: int = number(1, 1, 10, "Repeats, count.")
+    mode: Literal["a", "b", "c"] = "b"
+    flag: bool = True
+
+
+def dimension(name: str, image_area: int = 40_000):
+    info = Model.model_fields[name]
+    return field_dimension(f"1.model.{name}", info, getattr(Model(), name), image_area=image_area)
+
+
+def samples(d, n: int = 200) -> list:
+    if d.kind == "int":
+        return list(range(int(d.low), int(d.high) + 1, d.step))
+    raw = np.geomspace(d.low, d.high, n) if d.log else np.linspace(d.low, d.high, n)
+    return [d.decode(float(x)) for x in raw]
+
+
+def test_odd_fields_stay_odd_and_in_bounds() -> None:
+    d = dimension("ksize")
+    values = samples(d)
+    assert all(isinstance(v, int) and v % 2 == 1 and 1 <= v <= 51 for v in values)
+    assert min(values) <= 3 and max(values) >= 19  # a window around the base 5: /4 .. *4
+    assert d.decode(d.encode(5)) == 5
+
+
+def test_numeric_fields_respect_bounds_grid_and_base() -> None:
+    for name in ("strength", "area", "limit", "ratio", "count"):
+        d = dimension(name)
+        info = Model.model_fields[name]
+        low = next(m.ge for m in info.metadata if hasattr(m, "ge"))
+        high = next(m.le for m in info.metadata if hasattr(m, "le"))
+        values = samples(d)
+        assert all(low <= v <= high for v in values), name
+        base = getattr(Model(), name)
+        assert d.decode(d.encode(base)) == base, name
+        Model.model_validate({name: values[len(values) // 2]})
+    strength = dimension("strength")
+    assert (strength.low, strength.high, strength.log) == (-1.0, 1.0, False)  # signed: whole range, linear
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in samples(strength))  # on the 0.01 grid
+    assert all(isinstance(v, int) for v in samples(dimension("count")))
+
+
+def test_huge_ranges_are_log_scaled_and_capped_by_the_image() -> None:
+    area = dimension("area", image_area=40_000)
+    assert area.log and area.inner[1] <= 40_000 and area.zone == "below"
+    assert area.decode(area.low) == 0  # the zone below the interval is the base's "off"
+    limit = dimension("limit", image_area=40_000)
+    assert limit.zone == "above" and limit.decode(limit.high) == 100_000
+    assert limit.inner[1] <= 40_000
+
+
+def test_choices_come_from_literals_and_bools() -> None:
+    assert dimension("mode").choices == ("a", "b", "c")
+    assert dimension("flag").choices == (False, True)
+
+
+def test_search_space_of_a_preset_freezes_polarity_and_adds_toggles_and_psm() -> None:
+    preset = parse_preset(
+        "schema_version: 1\nstages: [{stage: component_filter, params: {ink: light, min_area: 20}},"
+        " {stage: threshold, params: {method: sauvola}}]\nocr: {psm: 10}\n"
+    )
+    space = search_space(preset, image_area=10_000)
+    names = space.by_name
+    assert "1.component_filter.ink" in space.frozen and "2.threshold.invert" in space.frozen
+    assert {"ink", "invert"} <= FROZEN_FIELDS
+    assert names["1.component_filter.enabled"].choices == (True, False)
+    assert 10 in names["ocr.psm"].choices and 7 in names["ocr.psm"].choices
+    params = space.base_params()
+    again, _ = space.preset(lambda d: params[d.name])
+    assert again == preset
+
+
+def test_inverted_min_max_pairs_are_swapped_and_other_rules_fail() -> None:
+    preset = parse_preset(
+        "schema_version: 1\nstages: [{stage: component_filter, params: {min_area: 20, max_area: 5000}}]"
+    )
+    space = search_space(preset, image_area=10_000)
+    params = space.base_params()
+    params["1.component_filter.min_area"] = 3000.0
+    params["1.component_filter.max_area"] = 100.0
+    tuned, _ = space.preset(lambda d: params[d.name])
+    assert (tuned.stages[0].params.min_area, tuned.stages[0].params.max_area) == (100, 3000)
+
+    nl = parse_preset(
+        "schema_version: 1\nstages: [{stage: nl_means, params: {template_window: 7, search_window: 9}}]"
+    )
+    space = search_space(nl, image_area=10_000)
+    params = space.base_params()
+    params["1.nl_means.template_window"] = 21.0
+    params["1.nl_means.search_window"] = 5.0
+    with pytest.raises(InvalidCombination):
+        space.preset(lambda d: params[d.name])
+
+
+# --------------------------------------------------------------------------------- tune() API
+
+
+def test_tune_is_no_worse_than_the_base_valid_and_deterministic(images, base) -> None:
+    seen: list[int] = []
+    first = tune(
+        images, base, trials=8, seed=3, jobs=1, patience=None, on_trial=lambda i: seen.append(i.done)
+    )
+    assert seen == list(range(1, 9)) and len(first.trials) == 8
+    assert first.trials[0].preset.stages == base.stages and first.base.number == 0
+    assert first.best.score <= first.base.score
+    assert first.ranked[0] is first.best and all(
+        a.score <= b.score for a, b in zip(first.ranked, first.ranked[1:], strict=False)
+    )
+    assert parse_preset(first.preset.to_yaml()) == first.preset
+    assert "tuned" in first.preset.name and "seed 3" in first.preset.description
+
+    second = tune(images, base, trials=8, seed=3, jobs=1, patience=None)
+    assert [t.values for t in second.trials] == [t.values for t in first.trials]
+    assert second.best.values == first.best.values and second.preset == first.preset
+
+
+def test_worker_processes_give_the_same_result(images, base) -> None:
+    inline = tune(images, base, trials=4, seed=5, jobs=1, patience=None)
+    pooled = tune(images, base, trials=4, seed=5, jobs=2, patience=None)
+    assert [t.score for t in pooled.trials] == [t.score for t in inline.trials]
+    assert pooled.preset == inline.preset
+
+
+def test_early_stopping_with_patience_and_should_stop(images, base) -> None:
+    result = tune(images, base, trials=40, seed=0, jobs=1, patience=2)
+    assert result.stop_reason == "patience" and len(result.trials) < 40
+    stopped = tune(images, base, trials=40, seed=0, jobs=1, should_stop=lambda: True)
+    assert stopped.stop_reason == "stopped" and len(stopped.trials) == 2  # the first batch always runs
+
+
+def test_confidence_metric_without_expected_text(images, base) -> None:
+    result = tune([(image, None) for image, _ in images], base, trials=4, seed=1, jobs=1)
+    assert result.metric == "confidence" and not result.lower_is_better
+    assert 0.0 <= result.base.score <= 100.0 and result.best.score >= result.base.score
+
+
+def test_usage_errors(images, base) -> None:
+    with pytest.raises(TuneUsageError):
+        tune([(image, None) for image, _ in images], base, metric="cer")
+    with pytest.raises(TuneUsageError):
+        tune(images, base, trials=0)
+    with pytest.raises(TuneError):
+        tune([], base)
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+def test_cli_writes_the_tuned_preset(data: Path, base_file: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "tuned.yaml"
+    args = [
+        "tune",
+        "--data",
+        str(data),
+        "--base",
+        str(base_file),
+        "--out",
+        str(out),
+        "--trials",
+        "4",
+        "--jobs",
+        "1",
+    ]
+    assert main(args) == 0
+    tuned = parse_preset(out.read_text())
+    assert "tuned" in tuned.name and str(data) in tuned.description
+    printed = capsys.readouterr()
+    assert "base preset (trial 0): mean CER" in printed.out and "top trials" in printed.out
+
+
+def test_cli_usage_errors_exit_2(data: Path, base_file: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema_version: 1\nstages: [{stage: threshold, params: {window: 4}}]\n")
+    out = str(tmp_path / "o.yaml")
+    assert main(["tune", "--data", str(data), "--base", str(bad), "--out", out]) == 2
+    assert "window" in capsys.readouterr().err
+    assert main(["tune", "--data", str(data), "--base", str(tmp_path / "missing.yaml"), "--out", out]) == 2
+    no_gt = tmp_path / "nogt"
+    no_gt.mkdir()
+    cv2.imwrite(str(no_gt / "a.png"), text_image("x"))
+    assert (
+        main(["tune", "--data", str(no_gt), "--base", str(base_file), "--out", out, "--metric", "cer"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "gt.txt" in err
+
+
+def test_cli_exits_1_when_no_image_can_be_scored(base_file: Path, tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (
+        main(["tune", "--data", str(empty), "--base", str(base_file), "--out", str(tmp_path / "o.yaml")]) == 1
+    )
+    assert "no images" in capsys.readouterr().err
