@@ -287,7 +287,8 @@ def tune(
     arrays = [as_input(image) for image, _ in pairs]
     expected = [text for _, text in pairs]
     area = max(int(a.shape[0]) * int(a.shape[1]) for a in arrays)
-    space = search_space(base, image_area=area, freeze=freeze, psm_choices=psm_choices)
+    side = max(max(a.shape[:2]) for a in arrays)
+    space = search_space(base, image_area=area, image_side=side, freeze=freeze, psm_choices=psm_choices)
     lower = metric == "cer"
 
     def image_score(reading: Reading, text: str | None) -> float:

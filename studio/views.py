@@ -90,7 +90,7 @@ def init_session() -> None:
     sample = samples[0]
     ss["input:sample"] = sample.file
     _load_sample(sample)
-    shared = None
+    shared = st.query_params.get("p")
     if shared:
         try:
             preset = unpack(shared)

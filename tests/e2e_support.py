@@ -52,7 +52,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def studio_server(log_dir: Path, *, env: dict[str, str] | None = None, timeout_s: float = 90) -> Iterator[Server]:
+def studio_server(
+    log_dir: Path, *, env: dict[str, str] | None = None, timeout_s: float = 90
+) -> Iterator[Server]:
     """Start the studio on a free port, wait until it is healthy, stop it afterwards."""
     port = free_port()
     log = log_dir / f"streamlit-{port}.log"
@@ -62,7 +64,9 @@ def studio_server(log_dir: Path, *, env: dict[str, str] | None = None, timeout_s
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
     server = Server(process, port, log)
     try:
         deadline = time.monotonic() + timeout_s
@@ -76,7 +80,9 @@ def studio_server(log_dir: Path, *, env: dict[str, str] | None = None, timeout_s
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"streamlit did not become healthy in {timeout_s} s:\n{log.read_text()[-3000:]}"
+                )
             time.sleep(0.3)
         yield server
     finally:
@@ -115,4 +121,6 @@ def wait_idle(page, timeout_ms: float = 60_000) -> None:
 
 def image_sources(page) -> list[str]:
     """The ``src`` of every image in the page's main area, in order."""
-    return page.eval_on_selector_all('[data-testid="stMain"] [data-testid="stImage"] img', "els => els.map(e => e.src)")
+    return page.eval_on_selector_all(
+        '[data-testid="stMain"] [data-testid="stImage"] img', "els => els.map(e => e.src)"
+    )

@@ -91,7 +91,9 @@ def test_multipage_tiff_and_gif_pages() -> None:
     assert read_image(data, page=2).mean() == pytest.approx(240, abs=1)
     with pytest.raises(ImageError, match="has 3 page"):
         read_image(data, page=5)
-    gif = _save(pages[0].convert("P"), "GIF", save_all=True, append_images=[p.convert("P") for p in pages[1:]])
+    gif = _save(
+        pages[0].convert("P"), "GIF", save_all=True, append_images=[p.convert("P") for p in pages[1:]]
+    )
     assert count_pages(gif) == 3
 
 

@@ -15,9 +15,11 @@ numeric fields (``ge``/``le`` bounds)
     a 3 px kernel and a 150 px grouping are both explored in proportion. Signed fields (a
     range below 0, e.g. Sauvola's ``k``) are searched linearly over their whole range. When
     the base value sits on a bound ("0 = off", "top = no limit") the interval is the whole
-    positive range on a log scale, capped at the largest image's pixel count for very wide
-    ranges (no length or area in pixels can usefully exceed it). Odd fields always get odd
-    values, integer fields integers, fields with a declared ``step`` values on that grid.
+    positive range on a log scale. Very wide ranges (high / low above :data:`WIDE`) are capped
+    by the images: at the largest image's pixel count for fields named ``*area*``, else at its
+    longest side (no length in pixels, and no ratio of two lengths, can usefully exceed it).
+    Odd fields always get odd values, integer fields integers, fields with a declared
+    ``step`` values on that grid.
 fixed fields
     :data:`FROZEN_FIELDS` (ink polarity, border colours, units, colour space, safety limits)
     and any field declared with ``json_schema_extra={"tune": False}`` keep the base value:
@@ -223,7 +225,14 @@ def frozen_by_declaration(info: FieldInfo) -> bool:
 
 
 def field_dimension(
-    name: str, info: FieldInfo, base: Any, *, image_area: int, stage_index: int | None = None, field: str = ""
+    name: str,
+    info: FieldInfo,
+    base: Any,
+    *,
+    image_area: int,
+    image_side: int | None = None,
+    stage_index: int | None = None,
+    field: str = "",
 ) -> Dimension | None:
     """The dimension searching one parameter field, or ``None`` when it stays fixed.
 
@@ -235,8 +244,9 @@ def field_dimension(
         The field's declaration in its :class:`~pipeline.params.StageParams` model.
     base:
         The base preset's value of the field.
-    image_area:
-        Pixels of the largest tuning image: the cap of very wide ranges.
+    image_area, image_side:
+        Pixels (width x height) and longest side of the largest tuning image: the caps of very
+        wide ranges (``image_side`` defaults to the square root of ``image_area``).
     """
     field = field or name.rsplit(".", 1)[-1]
     choices = choices_of(info)
@@ -249,7 +259,9 @@ def field_dimension(
     lo, hi = bounds_of(info)
     if lo is None or hi is None or not lo < hi or isinstance(base, bool) or not isinstance(base, int | float):
         return None
-    return _numeric_dimension(name, info, float(base), base, lo, hi, image_area, stage_index, field)
+    side = image_side if image_side is not None else math.isqrt(max(1, int(image_area)))
+    cap = image_area if "area" in field else side
+    return _numeric_dimension(name, info, float(base), base, lo, hi, cap, stage_index, field)
 
 
 def _numeric_dimension(
@@ -259,7 +271,7 @@ def _numeric_dimension(
     base: Any,
     lo: float,
     hi: float,
-    image_area: int,
+    cap: int,
     stage_index: int | None,
     field: str,
 ) -> Dimension:
@@ -276,7 +288,7 @@ def _numeric_dimension(
         floor = float(lo) if lo > 0 else (unit or hi / 1000.0)
         ceiling = float(hi)
         if ceiling / floor > WIDE:
-            ceiling = min(ceiling, max(float(image_area), floor * 10.0))
+            ceiling = min(ceiling, max(float(cap), floor * 10.0))
         a, b = floor, ceiling
         if lo < v < hi and b / a > WINDOW * WINDOW / 2:
             a, b = max(a, v / WINDOW), min(b, v * WINDOW)
@@ -441,6 +453,7 @@ def search_space(
     base: Preset,
     *,
     image_area: int,
+    image_side: int | None = None,
     freeze: Collection[str] = FROZEN_FIELDS,
     psm_choices: Iterable[int] | None = PSM_CHOICES,
     stage_toggles: bool = True,
@@ -449,8 +462,9 @@ def search_space(
 
     Parameters
     ----------
-    image_area:
-        Pixels (width x height) of the largest tuning image: the cap of very wide ranges.
+    image_area, image_side:
+        Pixels (width x height) of the largest tuning image and the longest side of any: the
+        caps of very wide ranges (see :func:`field_dimension`).
     freeze:
         Field names kept fixed, as ``"field"`` (in every stage) or ``"<n>.field"`` (stage
         ``n``, 1-based); ``"enabled"`` keeps every stage's on/off state.
@@ -481,7 +495,13 @@ def search_space(
                 frozen.append(name)
                 continue
             dim = field_dimension(
-                name, info, getattr(spec.params, fname), image_area=image_area, stage_index=index, field=fname
+                name,
+                info,
+                getattr(spec.params, fname),
+                image_area=image_area,
+                image_side=image_side,
+                stage_index=index,
+                field=fname,
             )
             if dim is None:
                 frozen.append(name)

@@ -1,0 +1,28 @@
+"""README stays true: the generated stage reference matches the registry; the CLI is documented."""
+
+from __future__ import annotations
+
+from scripts.readme_sections import README, section, stage_reference
+
+
+def test_stage_reference_is_current() -> None:
+    assert section("stages").strip() == stage_reference().strip(), (
+        "README's stage reference is stale: run `python scripts/readme_sections.py`"
+    )
+
+
+def test_readme_quick_start_and_cli() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert "make run" in text and "make test" in text
+    for command in (
+        "python -m pipeline run",
+        "python -m pipeline eval",
+        "python -m pipeline check",
+        "stages",
+    ):
+        assert command in text
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "make test" in ci
