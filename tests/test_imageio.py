@@ -130,7 +130,7 @@ def test_bad_files_give_one_clear_message(data: bytes, expected: str, tmp_path: 
 
 def test_pixel_limit_names_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imageio, "MAX_PIXELS", 10_000)
-    with pytest.raises(ImageError, match="at most 10,000 pixels.*CLARITY_MAX_PIXELS"):
+    with pytest.raises(ImageError, match=r"at most 10,000 pixels.*CLARITY_MAX_PIXELS"):
         read_image(_save(Image.new("L", (200, 100)), "PNG"), name="big.png")
     # a bomb: tiny file, huge declared size
     bomb = _save(Image.new("1", (20_000, 20_000)), "PNG")
