@@ -29,7 +29,7 @@ with st.container(border=True):
 
 preset, problem = S.build_preset(st.session_state)
 if problem:
-    st.error(f"These settings are not valid: {problem} The last valid settings are shown.")
+    views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
 st.subheader("Stages")
 result = views.process(preset)

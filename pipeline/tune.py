@@ -669,6 +669,8 @@ def _report(result: TuneResult, out: Path) -> None:
         f"best (trial {best.number}):{' ' * max(1, 10 - len(str(best.number)))}"
         f"{format_score(result.metric, best.score)}  ({verdict})"
     )
+    if result.metric == "confidence":
+        print("(mean word confidence is a proxy for accuracy, not accuracy: check the output by eye)")
     print(f"wrote {out}")
     print("\ntop trials:")
     header = "mean CER" if result.lower_is_better else "mean conf"

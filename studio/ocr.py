@@ -112,7 +112,7 @@ def diff_html(expected: str, actual: str) -> str:
     parts = []
     for op, want, got in char_diff(normalise_text(expected), normalise_text(actual)):
         if op == "equal":
-            parts.append(want)
+            parts.append(html.escape(want, quote=True))
             continue
         if want:
             parts.append(_span("delete", want))

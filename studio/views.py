@@ -63,6 +63,12 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def alert(kind: str, message: str) -> None:
+    """``st.error``/``st.warning``/``st.success``/``st.info`` of a message that may hold user text
+    (file names, YAML values): Markdown is escaped so it is shown exactly as written."""
+    getattr(st, kind)(md_escape(message))
+
+
 def flash(message: str, level: str = "error") -> None:
     """Show ``message`` (``error`` or ``warning``) on the next run (callbacks cannot draw)."""
     st.session_state.setdefault(FLASH, []).append((level, message))
@@ -71,10 +77,10 @@ def flash(message: str, level: str = "error") -> None:
 def show_flashes() -> None:
     """Draw and forget the one-off messages."""
     for level, message in st.session_state.pop(FLASH, []):
-        (st.warning if level == "warning" else st.error)(message)
+        alert("warning" if level == "warning" else "error", message)
     notice = st.session_state.pop(S.NOTICE, None)
     if notice:
-        st.info(notice)
+        alert("info", notice)
 
 
 # --------------------------------------------------------------------------- first load
@@ -355,14 +361,14 @@ def input_section() -> None:
             try:
                 ss[IMAGE] = image = sources.decode(image.data, image.name, page - 1, image.origin)
             except ImageError as exc:
-                st.error(str(exc))
+                alert("error", str(exc))
     error = ss.get("upload_error")
     if error and _current_file_ids().get(error[0]):
-        st.error(error[1])
+        alert("error", error[1])
     h, w = image.array.shape[:2]
     where = {"sample": "sample", "upload": "uploaded", "camera": "camera photo"}.get(image.origin, "")
     st.caption(
-        f"Image: {image.name} ({where}), {w} × {h} px"
+        f"Image: {md_escape(image.name)} ({where}), {w} × {h} px"
         + (f", page {image.page + 1}" if image.pages > 1 else "")
     )
 
@@ -417,7 +423,7 @@ def process(preset: Preset) -> Result | None:
     try:
         return run(image.array, preset)
     except StageError as exc:
-        st.error(f"{exc}. Change that stage's settings or turn it off.")
+        alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None
 
 
@@ -545,7 +551,7 @@ def ocr_panel(result: Result | None, preset: Preset) -> None:
 
 def _reading(reading: ocr_view.Reading, baseline: ocr_view.Reading | None) -> None:
     if reading.error is not None or reading.result is None:
-        st.error(reading.error or "OCR failed.")
+        alert("error", reading.error or "OCR failed.")
         return
     res = reading.result
     delta = None
@@ -630,7 +636,7 @@ def save_and_share(preset: Preset) -> str:
             try:
                 script = exporter(preset)
             except Exception as exc:  # an exporter bug must not break the page
-                st.warning(f"Export as Python is unavailable for this preset: {exc}")
+                alert("warning", f"Export as Python is unavailable for this preset: {exc}")
             else:
                 st.download_button(
                     "Export as Python script",
@@ -661,9 +667,9 @@ def save_and_share(preset: Preset) -> str:
             try:
                 path = sources.save_preset_file(preset, name, overwrite=overwrite, folder=folder)
             except sources.SaveError as exc:
-                st.error(str(exc))
+                alert("error", str(exc))
             else:
-                st.success(f"Saved as {path.name} in the presets folder.")
+                alert("success", f"Saved as {path.name} in the presets folder.")
     return packed
 
 

@@ -1,0 +1,764 @@
+"""Export a preset as a standalone Python script (OpenCV, NumPy and pytesseract only).
+
+:func:`export_python` writes a readable script that cleans an image exactly as
+:func:`pipeline.runner.run` does, pixel for pixel, and then reads it with pytesseract using the
+preset's OCR settings::
+
+    python script.py IMAGE [OUT.png]
+
+Stage logic is never written twice: the script holds the *real source* of the stage functions
+the preset uses, taken from their modules with :mod:`ast`, and of every module-level helper
+and constant they reach (followed transitively, across ``from ._image import ...``). On the
+way, the ``@register`` decorators are dropped, the pydantic parameter models are replaced by
+``types.SimpleNamespace`` (annotations naming a model become ``SimpleNamespace``) and only the
+imports the copied code uses are emitted. Comments and docstrings inside the copied code are
+kept. Names that two stage modules define differently are renamed apart.
+
+The output is deterministic: the same preset and the same stage sources give the same text.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import inspect
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import ClarityError
+from .preset import INPUT, Preset
+from .registry import get_stage
+
+_PACKAGE = __name__.split(".")[0]
+_STAGES_PACKAGE = f"{_PACKAGE}.stages"
+_BUILTINS = frozenset(dir(builtins))
+
+# Names the script's own code uses at module level; copied definitions are renamed around them.
+_SCRIPT_NAMES = frozenset(
+    {
+        "annotations",
+        "cv2",
+        "np",
+        "os",
+        "pytesseract",
+        "shlex",
+        "sys",
+        "SimpleNamespace",
+        "OCR_LANG",
+        "OCR_ARGS",
+        "OCR_TIMEOUT_S",
+        "PNG_SIGNATURE",
+        "read_image",
+        "write_image",
+        "clean",
+        "ocr",
+        "main",
+    }
+)
+
+
+class ExportError(ClarityError):
+    """A stage's source uses a construct the exporter cannot copy (a bug to report)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the stage modules
+
+
+@dataclass(frozen=True)
+class _Import:
+    """A name bound by an absolute import (``import module as name``, ``from module import attr as name``)."""
+
+    name: str
+    module: str
+    attr: str | None  # None for ``import module [as name]``
+
+    def statement(self) -> str:
+        if self.attr is None:
+            if self.name == self.module or self.module.startswith(self.name + "."):
+                return f"import {self.module}"
+            return f"import {self.module} as {self.name}"
+        alias = "" if self.attr == self.name else f" as {self.name}"
+        return f"from {self.module} import {self.attr}{alias}"
+
+
+@dataclass
+class _Module:
+    """A parsed module: its source lines (bytes), top-level definitions and imports."""
+
+    name: str
+    path: str
+    lines: list[bytes]
+    defs: dict[str, ast.stmt] = field(default_factory=dict)
+    docs: dict[str, ast.Expr] = field(default_factory=dict)  # attribute docstrings after assignments
+    imports: dict[str, _Import] = field(default_factory=dict)
+    relative: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (module, attr)
+
+
+_MODULES: dict[str, _Module] = {}
+
+
+def _module(name: str) -> _Module:
+    """The parsed module ``name`` (cached per process)."""
+    cached = _MODULES.get(name)
+    if cached is not None:
+        return cached
+    mod = importlib.import_module(name)
+    source = inspect.getsource(mod)
+    tree = ast.parse(source)
+    info = _Module(name, _display_path(mod), source.encode("utf-8").splitlines(keepends=True))
+    body = tree.body
+    for index, node in enumerate(body):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            info.defs[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        info.defs[sub.id] = node
+                        nxt = body[index + 1] if index + 1 < len(body) else None
+                        if _is_docstring(nxt):
+                            info.docs[sub.id] = nxt  # type: ignore[assignment]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if alias.name.split(".")[0] == _PACKAGE:
+                    info.relative[bound] = (alias.name, "")  # a Clarity module: not copyable
+                else:
+                    info.imports[bound] = _Import(bound, alias.name, None)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module == "__future__":
+                continue
+            internal = (node.module or "").split(".")[0] == _PACKAGE
+            if node.level or internal:
+                base = _resolve_relative(name, node.level, node.module) if node.level else node.module
+                for alias in node.names:
+                    info.relative[alias.asname or alias.name] = (base, alias.name)  # type: ignore[assignment]
+            else:
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    info.imports[bound] = _Import(bound, node.module or "", alias.name)
+    _MODULES[name] = info
+    return info
+
+
+def _is_docstring(node: ast.stmt | None) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def _resolve_relative(module: str, level: int, target: str | None) -> str:
+    package = module.rsplit(".", level)[0] if level else module
+    return f"{package}.{target}" if target else package
+
+
+def _display_path(mod: Any) -> str:
+    name = mod.__name__
+    return name.replace(".", "/") + ".py"
+
+
+# ----------------------------------------------------------------------------------------------
+# Scopes: which names a definition reads from its module
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """Every name bound anywhere inside ``node`` (arguments, assignments, nested defs, ...)."""
+    bound: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
+            bound.add(sub.id)
+        elif isinstance(sub, ast.Import | ast.ImportFrom):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+        else:
+            defines = (
+                isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and sub is not node
+            )
+            named = isinstance(sub, ast.ExceptHandler | ast.MatchAs | ast.MatchStar)
+            if (defines or named) and getattr(sub, "name", None):
+                bound.add(sub.name)  # type: ignore[union-attr]
+    return bound
+
+
+def _annotations(node: ast.AST) -> list[ast.expr]:
+    """The annotation expressions inside ``node`` (arguments, returns, annotated assignments)."""
+    found: list[ast.expr] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.arg) and sub.annotation is not None:
+            found.append(sub.annotation)
+        elif isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.returns is not None:
+            found.append(sub.returns)
+        elif isinstance(sub, ast.AnnAssign):
+            found.append(sub.annotation)
+    return found
+
+
+def _names_in(expr: ast.AST) -> list[ast.Name]:
+    return [n for n in ast.walk(expr) if isinstance(n, ast.Name)]
+
+
+def _string_annotation_names(expr: ast.expr) -> list[str] | None:
+    """Names used by a string annotation such as ``"np.ndarray"`` (``None`` if not a string)."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            parsed = ast.parse(expr.value, mode="eval")
+        except SyntaxError:
+            return []
+        return [n.id for n in _names_in(parsed)]
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The exporter
+
+
+@dataclass(frozen=True)
+class _Key:
+    module: str
+    name: str
+
+
+class _Collector:
+    """Collects the definitions and imports that a set of stage functions needs, in order."""
+
+    def __init__(self) -> None:
+        self.order: list[_Key] = []
+        self.emitted: dict[_Key, str] = {}  # key -> name in the script
+        self.imports: dict[str, _Import] = {}  # bound name -> import
+        self._visiting: set[_Key] = set()
+        self._taken: set[str] = set(_SCRIPT_NAMES)
+        self._reserved: dict[_Key, str] = {}
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def resolve(self, module: str, name: str) -> tuple[str, Any]:
+        """What ``name`` means in ``module``: ("def", key), ("import", _Import), ("model", cls),
+        ("builtin", None) or ("internal", obj)."""
+        info = _module(module)
+        if name in info.defs:
+            if isinstance(info.defs[name], ast.ClassDef) and _is_model(
+                getattr(sys.modules[module], name, None)
+            ):
+                return "model", getattr(sys.modules[module], name)
+            return "def", _Key(module, name)
+        if name in info.imports:
+            return "import", info.imports[name]
+        if name in info.relative:
+            target, attr = info.relative[name]
+            if target == _STAGES_PACKAGE or target.startswith(_STAGES_PACKAGE + "."):
+                if attr in _module(target).defs or attr in _module(target).relative:
+                    return self.resolve(target, attr)
+                if attr in _module(target).imports:
+                    return "import", _module(target).imports[attr]
+            obj = getattr(importlib.import_module(target), attr, None) if attr else None
+            if _is_model(obj):
+                return "model", obj
+            return "internal", obj
+        if name in _BUILTINS:
+            return "builtin", None
+        raise ExportError(f"{info.path}: cannot tell where the name {name!r} comes from")
+
+    # -- collection -------------------------------------------------------------------------
+
+    def need(self, key: _Key) -> str:
+        """Collect ``key`` and what it reads; returns its name in the script."""
+        if key in self.emitted:
+            return self.emitted[key]
+        if key in self._visiting:  # recursion: the name is reserved below, before the body
+            return self._name_for(key)
+        self._visiting.add(key)
+        self._name_for(key)
+        node = _module(key.module).defs[key.name]
+        for ref in self._references(key.module, node):
+            kind, target = self.resolve(key.module, ref)
+            self._use(kind, target, key, ref)
+        self._visiting.discard(key)
+        self.emitted[key] = self._name_for(key)
+        if key not in self.order:
+            self.order.append(key)
+        return self.emitted[key]
+
+    def _use(self, kind: str, target: Any, user: _Key, ref: str) -> None:
+        if kind == "def":
+            self.need(target)
+        elif kind == "import":
+            self.add_import(target)
+        elif kind == "internal":
+            path = _module(user.module).path
+            raise ExportError(
+                f"{path}: {user.name} uses {ref!r} from Clarity's own modules, which the script cannot import"
+            )
+        elif kind == "model":
+            path = _module(user.module).path
+            raise ExportError(f"{path}: {user.name} uses the parameter model {ref!r} outside an annotation")
+
+    def add_import(self, imp: _Import) -> None:
+        known = self.imports.get(imp.name)
+        if known is not None and known != imp:
+            raise ExportError(f"two stage modules bind {imp.name!r} to different imports")
+        self.imports[imp.name] = imp
+        self._taken.add(imp.name)
+
+    def _references(self, module: str, node: ast.stmt) -> list[str]:
+        """Global names a top-level definition reads, in source order (annotations naming a
+        parameter model and decorators from Clarity's own modules excluded)."""
+        skipped = self._skipped_nodes(module, node)
+        bound = _bound_names(node) if not isinstance(node, ast.Assign | ast.AnnAssign) else set()
+        names: list[str] = []
+        for sub in _walk_skipping(node, skipped):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in bound:
+                names.append(sub.id)
+        for annotation in _annotations(node):
+            if id(annotation) in skipped:
+                continue
+            strings = _string_annotation_names(annotation)
+            names.extend(n for n in strings or [] if n not in bound)
+        seen: set[str] = set()
+        return [n for n in names if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
+
+    def _skipped_nodes(self, module: str, node: ast.stmt) -> set[int]:
+        """ids of sub-nodes not copied or not read: model annotations and internal decorators."""
+        skipped: set[int] = set()
+        for annotation in _annotations(node):
+            if self._is_model_annotation(module, annotation):
+                skipped.add(id(annotation))
+        for decorator in getattr(node, "decorator_list", []):
+            root = _root_name(decorator)
+            if root is not None and self._is_internal(module, root):
+                skipped.add(id(decorator))
+        return skipped
+
+    def _is_model_annotation(self, module: str, annotation: ast.expr) -> bool:
+        names = _string_annotation_names(annotation)
+        if names is None:
+            names = [n.id for n in _names_in(annotation)]
+        for name in names:
+            try:
+                kind, _ = self.resolve(module, name)
+            except ExportError:
+                continue
+            if kind == "model":
+                return True
+        return False
+
+    def _is_internal(self, module: str, name: str) -> bool:
+        try:
+            kind, _ = self.resolve(module, name)
+        except ExportError:
+            return False
+        return kind in ("internal", "model")
+
+    def _name_for(self, key: _Key) -> str:
+        if key in self._reserved:
+            return self._reserved[key]
+        name = key.name
+        if name in self._taken:
+            short = key.module.rsplit(".", 1)[-1].lstrip("_")
+            base = f"{name}_{short}"
+            name, i = base, 2
+            while name in self._taken:
+                name, i = f"{base}{i}", i + 1
+        self._taken.add(name)
+        self._reserved[key] = name
+        return name
+
+    # -- emitting ---------------------------------------------------------------------------
+
+    def source_of(self, key: _Key) -> str:
+        """The copied source of ``key``, renamed and with model annotations replaced."""
+        info = _module(key.module)
+        node = info.defs[key.name]
+        skipped = self._skipped_nodes(key.module, node)
+        edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []
+
+        def span(n: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+            return (n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)  # type: ignore[attr-defined]
+
+        for annotation in _annotations(node):
+            if id(annotation) in skipped and not _is_decorator(node, annotation):
+                start, end = span(annotation)
+                edits.append((start, end, "SimpleNamespace"))
+        bound = _bound_names(node) if not isinstance(node, ast.Assign | ast.AnnAssign) else set()
+        for sub in _walk_skipping(node, skipped):
+            if not isinstance(sub, ast.Name):
+                continue
+            if isinstance(sub.ctx, ast.Load) and sub.id not in bound:
+                kind, target = self.resolve(key.module, sub.id)
+                if kind == "def" and self.emitted[target] != sub.id:
+                    start, end = span(sub)
+                    edits.append((start, end, self.emitted[target]))
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(sub.ctx, ast.Store):
+                new = self.emitted.get(_Key(key.module, sub.id), sub.id)
+                if new != sub.id:
+                    start, end = span(sub)
+                    edits.append((start, end, new))
+        for annotation in _annotations(node):
+            strings = _string_annotation_names(annotation)
+            if strings and id(annotation) not in skipped:
+                for ref in strings:
+                    kind, target = self.resolve(key.module, ref)
+                    if kind == "def" and self.emitted[target] != ref:
+                        raise ExportError(f"{info.path}: cannot rename {ref!r} inside a string annotation")
+
+        first_line = node.lineno
+        header = ""
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            kept = [d for d in node.decorator_list if id(d) not in skipped]
+            header = "".join("@" + _segment(info.lines, *span(d)) + "\n" for d in kept)
+            new_name = self.emitted[key]
+            if new_name != node.name:
+                line = info.lines[first_line - 1]
+                keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
+                at = line.index(keyword_ + node.name.encode()) + len(keyword_)
+                edits.append(((first_line, at), (first_line, at + len(node.name.encode())), new_name))
+        end = (node.end_lineno, node.end_col_offset)
+        doc = info.docs.get(key.name)
+        if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
+            end = (doc.end_lineno, doc.end_col_offset)
+        text = _apply_edits(info.lines, (first_line, 0), end, edits)  # type: ignore[arg-type]
+        return header + text
+
+
+def _readable_order(collector: _Collector) -> list[_Key]:
+    """The collected definitions grouped by module (modules in order of first use, each in
+    source order), unless a module-level assignment would then run before a name it reads."""
+    first_use: dict[str, int] = {}
+    for i, key in enumerate(collector.order):
+        first_use.setdefault(key.module, i)
+    grouped = sorted(
+        collector.order, key=lambda k: (first_use[k.module], _module(k.module).defs[k.name].lineno, k.name)
+    )
+    position = {key: i for i, key in enumerate(grouped)}
+    for key in grouped:
+        node = _module(key.module).defs[key.name]
+        if not isinstance(node, ast.Assign | ast.AnnAssign | ast.ClassDef):
+            continue
+        for ref in collector._references(key.module, node):
+            kind, target = collector.resolve(key.module, ref)
+            if kind == "def" and target != key and position[target] > position[key]:
+                return list(collector.order)
+    return grouped
+
+
+def _is_decorator(node: ast.stmt, sub: ast.AST) -> bool:
+    return any(sub is d for d in getattr(node, "decorator_list", []))
+
+
+def _walk_skipping(node: ast.AST, skipped: set[int]) -> list[ast.AST]:
+    """``ast.walk`` in source order without descending into the nodes whose id is in ``skipped``."""
+    out: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in skipped:
+            continue
+        out.append(current)
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+    return out
+
+
+def _root_name(expr: ast.expr) -> str | None:
+    while isinstance(expr, ast.Call | ast.Attribute | ast.Subscript):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _segment(lines: list[bytes], start: tuple[int, int], end: tuple[int, int]) -> str:
+    return _apply_edits(lines, start, end, [])
+
+
+def _apply_edits(
+    lines: list[bytes],
+    start: tuple[int, int],
+    end: tuple[int, int],
+    edits: list[tuple[tuple[int, int], tuple[int, int], str]],
+) -> str:
+    """Source from ``start`` to ``end`` ((line, byte column), 1-based lines) with ``edits`` applied."""
+    pieces: list[bytes] = []
+    cursor = start
+    for e_start, e_end, text in sorted(edits):
+        if e_start < cursor:
+            raise ExportError("overlapping source edits (a bug in the exporter)")
+        pieces.append(_slice(lines, cursor, e_start))
+        pieces.append(text.encode("utf-8"))
+        cursor = e_end
+    pieces.append(_slice(lines, cursor, end))
+    return b"".join(pieces).decode("utf-8")
+
+
+def _slice(lines: list[bytes], start: tuple[int, int], end: tuple[int, int]) -> bytes:
+    (l0, c0), (l1, c1) = start, end
+    if l0 == l1:
+        return lines[l0 - 1][c0:c1]
+    parts = [lines[l0 - 1][c0:]]
+    parts.extend(lines[l0 : l1 - 1])
+    parts.append(lines[l1 - 1][:c1])
+    return b"".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# The script
+
+
+def _literal(value: Any) -> str:
+    """Python source for a parameter value (deterministic; text in double quotes)."""
+    if isinstance(value, str):
+        text = repr(value)
+        if text.startswith("'") and '"' not in value:
+            text = '"' + text[1:-1].replace("\\'", "'") + '"'
+        return text
+    return repr(tuple(value) if isinstance(value, list) else value)
+
+
+def _namespace(params: BaseModel) -> str:
+    """``p = SimpleNamespace(...)`` for a stage's parameters, wrapped to about 100 columns."""
+    args = [f"{k}={_literal(v)}" for k, v in params.model_dump(mode="python").items()]
+    one_line = f"    p = SimpleNamespace({', '.join(args)})"
+    if len(one_line) <= 100:
+        return one_line
+    lines, current = [], ""
+    for arg in args:
+        if current and len(current) + len(arg) + 10 > 100:
+            lines.append(current)
+            current = ""
+        current += ("" if not current else " ") + arg + ","
+    lines.append(current)
+    body = "".join(f"        {line}\n" for line in lines)
+    return f"    p = SimpleNamespace(\n{body}    )"
+
+
+def _docstring_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _comment_block(text: str) -> str:
+    return "".join(f"#   {line}".rstrip() + "\n" for line in text.splitlines())
+
+
+def _stdlib(module: str) -> bool:
+    return module.split(".")[0] in sys.stdlib_module_names
+
+
+def _import_block(imports: list[_Import]) -> str:
+    std = sorted({i.statement() for i in imports if _stdlib(i.module)}, key=_import_sort_key)
+    third = sorted({i.statement() for i in imports if not _stdlib(i.module)}, key=_import_sort_key)
+    return "\n".join(std) + "\n\n" + "\n".join(third) + "\n"
+
+
+def _import_sort_key(statement: str) -> tuple[str, int, str]:
+    words = statement.split()
+    return (words[1].lower(), 0 if words[0] == "import" else 1, statement)
+
+
+_READ_WRITE = '''
+def read_image(path: str) -> np.ndarray:
+    """Read an image file as uint8 gray (H, W) or BGR (H, W, 3), as Clarity reads it.
+
+    Covers the common cases: 8-bit gray and colour (JPEG orientation applied), palette, alpha
+    (flattened on white), 16-bit (scaled to 8 bit). Multi-page files give their first page.
+    """
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        sys.exit(f"{path}: not an image OpenCV can read")
+    if image.ndim == 3 and image.shape[2] == 4:
+        if image.dtype == np.uint16:
+            image = (image >> 8).astype(np.uint8)
+        alpha = image[:, :, 3:].astype(np.float32) / 255.0
+        colour = image[:, :, :3].astype(np.float32)
+        flat = np.clip(colour * alpha + 255.0 * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+        gray_alpha = bytes(data[:8]) == PNG_SIGNATURE and len(data) > 25 and data[25] == 4
+        return np.ascontiguousarray(flat[:, :, 0]) if gray_alpha else flat
+    if image.dtype == np.uint16:
+        if image.ndim == 2:
+            return np.clip(image * (255.0 / 65535.0) + 0.5, 0, 255).astype(np.uint8)
+        return (image >> 8).astype(np.uint8)
+    if image.dtype != np.uint8:
+        sys.exit(f"{path}: {image.dtype} pixels are not supported; convert the image to 8 or 16 bit")
+    image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR)  # applies the EXIF orientation of JPEGs
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return image
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+    """Write an image; the format follows the file ending (PNG advised)."""
+    ok, buf = cv2.imencode(os.path.splitext(path)[1] or ".png", image)
+    if not ok:
+        sys.exit(f"{path}: cannot write an image in this format")
+    buf.tofile(path)
+'''
+
+_OCR_AND_MAIN = '''
+def ocr(image: np.ndarray) -> str:
+    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract)."""
+    pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    text = pytesseract.image_to_string(
+        pixels, lang=OCR_LANG, config=shlex.join(OCR_ARGS), timeout=OCR_TIMEOUT_S
+    )
+    return text.strip()
+
+
+def main(argv: list[str]) -> int:
+    """``script.py IMAGE [OUT.png]``: clean IMAGE, optionally save it, print the text read."""
+    if len(argv) not in (2, 3) or argv[1] in ("-h", "--help"):
+        print(__doc__.strip().splitlines()[0])
+        print(f"usage: python {argv[0]} IMAGE [OUT.png]", file=sys.stderr)
+        return 2
+    cleaned = clean(read_image(argv[1]))
+    if len(argv) == 3:
+        write_image(argv[2], cleaned)
+    print(ocr(cleaned))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
+'''
+
+
+def _clean_function(preset: Preset, names: dict[str, str]) -> str:
+    uses_outputs = any(get_stage(s.stage).takes_source for s in preset.stages if s.enabled)
+    lines = [
+        "def clean(image: np.ndarray) -> np.ndarray:",
+        '    """Run the preset\'s stages on a uint8 gray or BGR image; returns the cleaned image."""',
+    ]
+    if uses_outputs:
+        lines.append(f"    outputs = {{{_literal(INPUT)}: image}}  # images a later stage's source can name")
+    for index, spec in enumerate(preset.stages, start=1):
+        label = spec.stage + (f" (id: {spec.id})" if spec.id else "")
+        if not spec.enabled:
+            lines.append(f"    # {index}. {label}: disabled in the preset, the image passes through")
+        else:
+            stage = get_stage(spec.stage)
+            call = f"{names[spec.stage]}(image, p"
+            if stage.takes_source:
+                source = spec.source or INPUT
+                label += f", source: {source}"
+                call += f", source=outputs[{_literal(source)}]"
+            lines.append(f"    # {index}. {label}")
+            lines.append(_namespace(spec.params))
+            lines.append(f"    image = {call})")
+        if spec.id is not None and uses_outputs:
+            lines.append(f"    outputs[{_literal(spec.id)}] = image")
+    lines.append("    return image")
+    return "\n".join(lines) + "\n"
+
+
+def _ocr_args(preset: Preset) -> list[str]:
+    ocr = preset.ocr
+    args = ["--psm", str(ocr.psm), "--oem", str(ocr.oem)]
+    if ocr.dpi is not None:
+        args += ["--dpi", str(ocr.dpi)]
+    for name, value in ocr.tesseract_variables().items():
+        args += ["-c", f"{name}={value}"]
+    return args
+
+
+def export_python(preset: Preset) -> str:
+    """A standalone Python script reproducing ``preset`` (see the module docstring).
+
+    Raises
+    ------
+    ExportError
+        When a stage's source uses something the script cannot carry (an import of Clarity's
+        own modules other than the parameter models, a name of unknown origin).
+    """
+    collector = _Collector()
+    collector.add_import(_Import("cv2", "cv2", None))
+    collector.add_import(_Import("np", "numpy", None))
+    collector.add_import(_Import("pytesseract", "pytesseract", None))
+    collector.add_import(_Import("os", "os", None))
+    collector.add_import(_Import("shlex", "shlex", None))
+    collector.add_import(_Import("sys", "sys", None))
+    collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
+    names: dict[str, str] = {}
+    for spec in preset.stages:
+        if not spec.enabled or spec.stage in names:
+            continue
+        func = get_stage(spec.stage).func
+        module = func.__module__
+        if func.__name__ not in _module(module).defs:
+            raise ExportError(
+                f"stage {spec.stage!r}: {func.__name__} is not a top-level function of {module}"
+            )
+        names[spec.stage] = collector.need(_Key(module, func.__name__))
+
+    blocks: list[str] = []
+    current_module = None
+    for key in _readable_order(collector):
+        source = collector.source_of(key)
+        path = _module(key.module).path
+        if path != current_module:
+            blocks.append(f"# {'-' * 20} from {path} {'-' * max(4, 66 - len(path))}\n")
+            current_module = path
+        blocks.append(source.rstrip() + "\n")
+
+    title = preset.name.strip() or "untitled"
+    description = " ".join(preset.description.split())
+    summary = textwrap.fill(description, 92) if description else ""
+    stage_list = ", ".join(s.stage for s in preset.stages if s.enabled) or "none: the image is read as it is"
+    doc = [
+        f"Clean an image with the Clarity preset {title!r}, then read it with Tesseract.",
+        "",
+    ]
+    if summary:
+        doc += [summary, ""]
+    doc += [
+        "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
+        "",
+        "Prints the text Tesseract reads in the cleaned image; OUT.png receives the cleaned image.",
+        "Needs Python 3.10+, opencv-python(-headless), numpy, pytesseract and the tesseract program.",
+        f"Stages: {stage_list}.",
+        "",
+        "Exported by Clarity: the stage functions below are copied from its sources and give the",
+        "same pixels as the Clarity runner.",
+    ]
+    docstring = '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
+
+    imports = [i for i in collector.imports.values()]
+    ocr = preset.ocr
+    settings = (
+        f"OCR_LANG = {_literal(ocr.lang)}\n"
+        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # psm, oem, -c variables\n"
+        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
+        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+    )
+    preset_comment = "# The preset:\n" + _comment_block(preset.to_yaml())
+    parts = [
+        docstring,
+        "\nfrom __future__ import annotations\n\n",
+        _import_block(imports),
+        "\n",
+        preset_comment,
+        "\n",
+        settings,
+        "\n\n",
+        "\n\n".join(blocks),
+        "\n\n# " + "-" * 20 + " the preset " + "-" * 66 + "\n\n\n",
+        _clean_function(preset, names),
+        "\n",
+        _READ_WRITE,
+        "\n",
+        _OCR_AND_MAIN,
+    ]
+    text = "".join(parts)
+    compile(text, "<exported script>", "exec")  # a bug here is ours: fail loudly, not in the user's hands
+    return text
+
+
+__all__ = ["ExportError", "export_python"]

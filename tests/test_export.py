@@ -1,0 +1,268 @@
+"""Export as Python: the script reproduces the runner pixel for pixel and prints the OCR text."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from pipeline import registry
+from pipeline.export import export_python
+from pipeline.imageio import read_image
+from pipeline.ocr import recognize
+from pipeline.preset import Preset, StageSpec, load_preset, parse_preset
+from pipeline.registry import Stage, all_stages
+from pipeline.runner import run
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+PRESETS = sorted((ROOT / "presets").glob("*.yaml"))
+DEFAULT_SAMPLE = SAMPLES / "speckled-line.png"
+
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="the tesseract program is not installed"
+)
+
+
+def _sample_for(preset_path: Path) -> Path:
+    """The bundled sample that goes with a preset (samples.yaml), else a default sample."""
+    listing = yaml.safe_load((SAMPLES / "samples.yaml").read_text(encoding="utf-8"))
+    for entry in listing:
+        if entry["preset"] == preset_path.name:
+            return SAMPLES / entry["file"]
+    return DEFAULT_SAMPLE
+
+
+def _every_stage_preset() -> Preset:
+    """Every registered stage with default parameters, a hull_mask reading an earlier stage.
+
+    ``color_range`` (a full band gives an all-white mask) and ``invert`` go last so the stages
+    before them see text; a disabled stage with an id checks that ids still pass images on.
+    """
+    names = [n for n in all_stages() if n not in ("grayscale", "color_range", "invert")]
+    specs = [StageSpec(stage="grayscale", id="gray")]
+    specs.append(StageSpec(stage="median_blur", enabled=False, id="skipped"))
+    for name in names:
+        source = "gray" if registry.get_stage(name).takes_source else None
+        specs.append(StageSpec(stage=name, source=source))
+    specs.append(StageSpec(stage="hull_mask", source="input"))
+    specs.append(StageSpec(stage="invert"))
+    specs.append(StageSpec(stage="color_range"))
+    return Preset(name="every stage", stages=tuple(specs))
+
+
+def _run_script(script: str, tmp_path: Path, image: Path) -> tuple[np.ndarray, str]:
+    path = tmp_path / "clean_script.py"
+    out = tmp_path / "cleaned.png"
+    path.write_text(script, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, str(path), str(image), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,  # the script must not need Clarity on the path
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    cleaned = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert cleaned is not None
+    return cleaned, proc.stdout
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _check(preset: Preset, image: Path, tmp_path: Path) -> str:
+    """Export, run the script, compare pixels and OCR text with Clarity's own; returns the script."""
+    script = export_python(preset)
+    cleaned, stdout = _run_script(script, tmp_path, image)
+    expected = run(read_image(image), preset, cache=None).final
+    assert cleaned.shape == expected.shape
+    assert cleaned.dtype == expected.dtype
+    assert np.array_equal(cleaned, expected), f"{int((cleaned != expected).sum())} pixels differ"
+    ocr = preset.ocr.model_copy(update={"engine": "pytesseract"})
+    assert _words(stdout) == _words(recognize(expected, ocr).text)
+    return script
+
+
+def _ruff_check(script: str, tmp_path: Path) -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    path = tmp_path / "lint_me.py"
+    path.write_text(script, encoding="utf-8")
+    proc = subprocess.run(
+        [ruff, "check", "--isolated", "--no-cache", str(path)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@needs_tesseract
+@pytest.mark.parametrize("preset_path", PRESETS, ids=[p.stem for p in PRESETS])
+def test_exported_preset_matches_runner(preset_path: Path, tmp_path: Path) -> None:
+    preset = load_preset(preset_path)
+    script = _check(preset, _sample_for(preset_path), tmp_path)
+    _ruff_check(script, tmp_path)
+
+
+@needs_tesseract
+def test_every_stage_with_defaults_matches_runner(tmp_path: Path) -> None:
+    preset = _every_stage_preset()
+    assert {s.stage for s in preset.stages} == set(all_stages())
+    script = _check(preset, SAMPLES / "captcha.png", tmp_path)
+    _ruff_check(script, tmp_path)
+    assert "import scipy" not in script and "from scipy" not in script
+
+
+def test_export_is_deterministic_and_standalone() -> None:
+    preset = _every_stage_preset()
+    first = export_python(preset)
+    assert first == export_python(preset)
+    tree = ast.parse(first)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "__future__"}
+    assert third_party == {"cv2", "numpy", "pytesseract"}
+    decorators = [d for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) for d in n.decorator_list]
+    assert decorators == []
+    classes = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    assert classes == []
+
+
+def test_ocr_settings_are_carried(tmp_path: Path) -> None:
+    preset = parse_preset(
+        textwrap.dedent(
+            """
+            schema_version: 1
+            name: digits
+            stages: [grayscale]
+            ocr:
+              lang: eng
+              psm: 8
+              oem: 1
+              dpi: 300
+              whitelist: "0123456789 '\\""
+              blacklist: "x"
+              variables: {classify_bln_numeric_mode: 1}
+            """
+        )
+    )
+    script = export_python(preset)
+    namespace: dict[str, object] = {}
+    exec(compile(script, "script", "exec"), namespace)  # defines, does not run main()
+    args = namespace["OCR_ARGS"]
+    assert args == [
+        "--psm",
+        "8",
+        "--oem",
+        "1",
+        "--dpi",
+        "300",
+        "-c",
+        "tessedit_char_whitelist=0123456789 '\"",
+        "-c",
+        "tessedit_char_blacklist=x",
+        "-c",
+        "classify_bln_numeric_mode=1",
+    ]
+    assert namespace["OCR_LANG"] == "eng"
+    _ruff_check(script, tmp_path)
+
+
+@needs_tesseract
+@pytest.mark.parametrize("kind", ["gray_alpha", "rgba", "gray16", "palette", "rgb_jpeg", "gray"])
+def test_script_reads_images_like_clarity(kind: str, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
+    pixels[10:30, 10:50, 3] = 255
+    path = tmp_path / ("in.jpg" if kind == "rgb_jpeg" else "in.png")
+    if kind == "gray_alpha":
+        Image.fromarray(pixels[:, :, [0, 3]], "LA").save(path)
+    elif kind == "rgba":
+        Image.fromarray(pixels, "RGBA").save(path)
+    elif kind == "gray16":
+        Image.fromarray((pixels[:, :, 0].astype(np.uint16) * 251).astype(np.uint16)).save(path)
+    elif kind == "palette":
+        Image.fromarray(pixels[:, :, :3], "RGB").quantize(16).save(path)
+    elif kind == "rgb_jpeg":
+        Image.fromarray(pixels[:, :, :3], "RGB").save(path, quality=90)
+    else:
+        Image.fromarray(pixels[:, :, 0], "L").save(path)
+    if kind == "gray16":
+        assert Image.open(path).mode.startswith("I")
+    cleaned, _ = _run_script(export_python(Preset(name="as read")), tmp_path, path)
+    expected = read_image(path)
+    assert cleaned.shape == expected.shape
+    assert np.array_equal(cleaned, expected)
+
+
+# --- a stage module outside Clarity: scipy, a clashing helper name, same-module params model ----
+
+_EXTRA_STAGE = '''
+"""A stage module for the export tests: uses scipy and clashes with a stage helper's name."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from pipeline.params import StageParams
+
+_SCALE = 1.0
+
+
+class BoxParams(StageParams):
+    size: int = 5
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Not the stage helper: the mean of the channels."""
+    return image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
+
+
+def box(image: np.ndarray, p: BoxParams) -> np.ndarray:
+    """Box filter with scipy."""
+    values = to_gray(image).astype(np.float64) * _SCALE
+    return np.clip(ndimage.uniform_filter(values, p.size), 0, 255).astype(np.uint8)
+'''
+
+
+@needs_tesseract
+def test_scipy_import_and_clashing_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("scipy")
+    module_dir = tmp_path / "mods"
+    module_dir.mkdir()
+    (module_dir / "export_extra_stage.py").write_text(_EXTRA_STAGE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(module_dir))
+    module = importlib.import_module("export_extra_stage")
+    stage = Stage("export_test_box", module.box, module.BoxParams, "denoise", "gray", False)
+    monkeypatch.setitem(registry._REGISTRY, "export_test_box", stage)
+    preset = Preset(
+        stages=(
+            StageSpec(stage="export_test_box", params={"size": 7}),
+            StageSpec(stage="grayscale"),
+            StageSpec(stage="threshold"),
+        )
+    )
+    script = _check(preset, SAMPLES / "captcha.png", tmp_path)
+    assert "from scipy import ndimage" in script
+    assert "def to_gray_export_extra_stage(" in script and "def to_gray(" in script
+    _ruff_check(script, tmp_path)
+    sys.modules.pop("export_extra_stage", None)
