@@ -170,24 +170,106 @@ def _display_path(mod: Any) -> str:
 # Scopes: which names a definition reads from its module
 
 
-def _bound_names(node: ast.AST) -> set[str]:
-    """Every name bound anywhere inside ``node`` (arguments, assignments, nested defs, ...)."""
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ClassDef,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _outer_parts(scope: ast.AST) -> list[ast.AST]:
+    """The parts of a scope-making node evaluated in the enclosing scope."""
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        args = scope.args
+        parts: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+        if not isinstance(scope, ast.Lambda):
+            parts = [*scope.decorator_list, *parts]
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+            if scope.returns is not None:
+                parts.append(scope.returns)
+        return parts
+    if isinstance(scope, ast.ClassDef):
+        return [*scope.decorator_list, *scope.bases, *scope.keywords]
+    return [scope.generators[0].iter]  # type: ignore[attr-defined]
+
+
+def _inner_parts(scope: ast.AST) -> list[ast.AST]:
+    """The parts of a scope-making node evaluated in its own scope."""
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return list(scope.body)
+    if isinstance(scope, ast.Lambda):
+        return [scope.body]
+    parts: list[ast.AST] = []
+    for index, gen in enumerate(scope.generators):  # type: ignore[attr-defined]
+        parts += [gen.target, *gen.ifs] + ([gen.iter] if index else [])
+    if isinstance(scope, ast.DictComp):
+        return [*parts, scope.key, scope.value]
+    return [*parts, scope.elt]  # type: ignore[attr-defined]
+
+
+def _scope_bound(scope: ast.AST) -> set[str]:
+    """Names local to a scope: its arguments and what its own code binds (not nested scopes)."""
     bound: set[str] = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.arg):
-            bound.add(sub.arg)
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
+    declared_global: set[str] = set()
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        args = scope.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        bound.update(a.arg for a in every if a is not None)
+    stack = list(_inner_parts(scope))
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
             bound.add(sub.id)
         elif isinstance(sub, ast.Import | ast.ImportFrom):
             bound.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
-        else:
-            defines = (
-                isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and sub is not node
-            )
-            named = isinstance(sub, ast.ExceptHandler | ast.MatchAs | ast.MatchStar)
-            if (defines or named) and getattr(sub, "name", None):
-                bound.add(sub.name)  # type: ignore[union-attr]
-    return bound
+        elif isinstance(sub, ast.Global | ast.Nonlocal):
+            declared_global.update(sub.names)
+        elif isinstance(sub, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and sub.name:
+            bound.add(sub.name)
+        if isinstance(sub, _SCOPES):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound.add(sub.name)
+            stack.extend(_outer_parts(sub))  # evaluated here, in this scope
+            continue
+        if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+            bound.add(sub.target.id)
+        stack.extend(ast.iter_child_nodes(sub))
+    return bound - declared_global
+
+
+def _global_loads(node: ast.AST, skipped: set[int]) -> list[ast.Name]:
+    """The names a top-level statement reads from its module, in source order.
+
+    Python's scoping is followed: a name bound in a function (argument, assignment, import,
+    nested def, ...) is local to it and to the functions nested in it; comprehensions and
+    lambdas are scopes of their own. Nodes whose ``id`` is in ``skipped`` are not read.
+    """
+    found: list[ast.Name] = []
+
+    def visit(sub: ast.AST, visible: frozenset[str]) -> None:
+        if id(sub) in skipped:
+            return
+        if isinstance(sub, _SCOPES):
+            for part in _outer_parts(sub):
+                visit(part, visible)
+            inner = visible | _scope_bound(sub)
+            for part in _inner_parts(sub):
+                visit(part, inner)
+            return
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in visible:
+            found.append(sub)
+        for child in ast.iter_child_nodes(sub):
+            visit(child, visible)
+
+    visit(node, frozenset())
+    found.sort(key=lambda n: (n.lineno, n.col_offset))
+    return found
 
 
 def _annotations(node: ast.AST) -> list[ast.expr]:
@@ -306,6 +388,8 @@ class _Collector:
         known = self.imports.get(imp.name)
         if known is not None and known != imp:
             raise ExportError(f"two stage modules bind {imp.name!r} to different imports")
+        if imp.name in self._reserved.values():
+            raise ExportError(f"{imp.name!r} is both imported and defined by the stage modules")
         self.imports[imp.name] = imp
         self._taken.add(imp.name)
 
@@ -313,16 +397,10 @@ class _Collector:
         """Global names a top-level definition reads, in source order (annotations naming a
         parameter model and decorators from Clarity's own modules excluded)."""
         skipped = self._skipped_nodes(module, node)
-        bound = _bound_names(node) if not isinstance(node, ast.Assign | ast.AnnAssign) else set()
-        names: list[str] = []
-        for sub in _walk_skipping(node, skipped):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in bound:
-                names.append(sub.id)
+        names = [n.id for n in _global_loads(node, skipped)]
         for annotation in _annotations(node):
-            if id(annotation) in skipped:
-                continue
-            strings = _string_annotation_names(annotation)
-            names.extend(n for n in strings or [] if n not in bound)
+            if id(annotation) not in skipped:
+                names.extend(_string_annotation_names(annotation) or [])
         seen: set[str] = set()
         return [n for n in names if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
 
@@ -388,16 +466,14 @@ class _Collector:
             if id(annotation) in skipped and not _is_decorator(node, annotation):
                 start, end = span(annotation)
                 edits.append((start, end, "SimpleNamespace"))
-        bound = _bound_names(node) if not isinstance(node, ast.Assign | ast.AnnAssign) else set()
-        for sub in _walk_skipping(node, skipped):
-            if not isinstance(sub, ast.Name):
-                continue
-            if isinstance(sub.ctx, ast.Load) and sub.id not in bound:
-                kind, target = self.resolve(key.module, sub.id)
-                if kind == "def" and self.emitted[target] != sub.id:
-                    start, end = span(sub)
-                    edits.append((start, end, self.emitted[target]))
-            elif isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(sub.ctx, ast.Store):
+        for sub in _global_loads(node, skipped):
+            kind, target = self.resolve(key.module, sub.id)
+            if kind == "def" and self.emitted[target] != sub.id:
+                start, end = span(sub)
+                edits.append((start, end, self.emitted[target]))
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for sub in (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)):
                 new = self.emitted.get(_Key(key.module, sub.id), sub.id)
                 if new != sub.id:
                     start, end = span(sub)
@@ -452,19 +528,6 @@ def _readable_order(collector: _Collector) -> list[_Key]:
 
 def _is_decorator(node: ast.stmt, sub: ast.AST) -> bool:
     return any(sub is d for d in getattr(node, "decorator_list", []))
-
-
-def _walk_skipping(node: ast.AST, skipped: set[int]) -> list[ast.AST]:
-    """``ast.walk`` in source order without descending into the nodes whose id is in ``skipped``."""
-    out: list[ast.AST] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in skipped:
-            continue
-        out.append(current)
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
-    return out
 
 
 def _root_name(expr: ast.expr) -> str | None:
@@ -723,7 +786,7 @@ def export_python(preset: Preset) -> str:
         "",
         "Prints the text Tesseract reads in the cleaned image; OUT.png receives the cleaned image.",
         "Needs Python 3.10+, opencv-python(-headless), numpy, pytesseract and the tesseract program.",
-        f"Stages: {stage_list}.",
+        *textwrap.wrap(f"Stages: {stage_list}.", 92),
         "",
         "Exported by Clarity: the stage functions below are copied from its sources and give the",
         "same pixels as the Clarity runner.",

@@ -334,17 +334,9 @@ def input_section() -> None:
     samples = sources.one_per_scenario(sources.load_samples())
     files = [s.file for s in samples]
     labels = {s.file: s.label for s in samples}
-    if ss.get("input:sample") not in files:
-        ss["input:sample"] = files[0]
     left, mid, right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
-    left.selectbox(
-        "Sample",
-        files,
-        key="input:sample",
-        format_func=lambda f: labels.get(f, f),
-        on_change=_on_sample,
-        help="One sample per scenario, each with the preset made for it.",
-    )
+    # The upload and camera are handled before the sample picker is drawn (in its column to the
+    # left), so that a new upload can clear the picker: picking any sample then reloads it.
     upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key="input:upload")
     camera_on = right.toggle(
         "Use camera", key="input:camera_on", help="Take a photo with this device's camera."
@@ -353,6 +345,20 @@ def input_section() -> None:
     if camera_on:
         _take_new_file(st.camera_input("Take a photo of the text", key="input:camera"), "camera")
     image: sources.LoadedImage = ss[IMAGE]
+    if image.origin != "sample":
+        ss["input:sample"] = None
+    elif ss.get("input:sample") not in files:
+        ss["input:sample"] = files[0]
+    left.selectbox(
+        "Sample",
+        files,
+        key="input:sample",
+        index=None,
+        placeholder="Choose a sample…",
+        format_func=lambda f: labels.get(f, f),
+        on_change=_on_sample,
+        help="One sample per scenario, each with the preset made for it.",
+    )
     if image.pages > 1 and image.data is not None:
         if not 1 <= int(ss.get("input:page", 1)) <= image.pages:
             ss["input:page"] = 1
@@ -482,7 +488,7 @@ def grid(result: Result | None, preset: Preset) -> None:
         return
     c.metric(
         "Processing time",
-        f"{result.ms:.0f} ms",
+        f"{result.ms:.0f} ms" if result.ms >= 10 else f"{result.ms:.1f} ms",
         help=f"All {len(preset.stages)} stages; {result.computed_ms:.0f} ms spent computing changed stages, "
         "the rest came from the cache.",
     )
@@ -633,22 +639,24 @@ def save_and_share(preset: Preset) -> str:
         )
         exporter = _exporter()
         if exporter is not None:
-            try:
-                script = exporter(preset)
-            except Exception as exc:  # an exporter bug must not break the page
-                alert("warning", f"Export as Python is unavailable for this preset: {exc}")
-            else:
-                st.download_button(
-                    "Export as Python script",
-                    data=script,
-                    file_name=f"{slug.replace('-', '_')}.py",
-                    mime="text/x-python",
-                    key="dl:python",
-                    icon=":material/code:",
-                    on_click="ignore",
-                    width="stretch",
-                    help="A standalone script that applies these stages to images.",
-                )
+
+            def script() -> str:  # generated on click only: exporting costs tens of ms per rerun
+                try:
+                    return exporter(preset)
+                except Exception as exc:  # an exporter bug must not break the page
+                    return f"# Clarity could not export this preset as Python: {exc}\n"
+
+            st.download_button(
+                "Export as Python script",
+                data=script,
+                file_name=f"{slug.replace('-', '_')}.py",
+                mime="text/x-python",
+                key="dl:python",
+                icon=":material/code:",
+                on_click="ignore",
+                width="stretch",
+                help="A standalone script that applies these stages to images.",
+            )
         st.markdown("**Share link**")
         base = st.context.url or ""
         st.code(f"{base}?p={packed}", language=None)

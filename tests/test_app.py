@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
+from pipeline.errors import StageError
 from pipeline.metrics import char_diff
 from pipeline.ocr import OcrOptions
 from pipeline.preset import Preset, parse_preset
@@ -235,6 +236,9 @@ def test_upload_shows_original_and_stages(app: AppTest) -> None:
     assert captions[0].startswith("0. original — 500 × 200 px")
     assert len(captions) == 6
     assert "photo\\.png (uploaded)" in [c.value for c in app.caption][1]
+    assert app.selectbox(key="input:sample").value is None  # so that any sample can be picked again
+    app.selectbox(key="input:sample").set_value("label.png").run()
+    assert grid_captions(app)[0].startswith("0. original — 600 × 240 px")
 
 
 def test_upload_multipage_tiff_has_a_page_picker(app: AppTest) -> None:
@@ -354,6 +358,27 @@ def test_moving_a_stage_before_its_source_is_reported(app: AppTest) -> None:
     assert_ok(app)
     assert app.session_state["stages"][0]["stage"] == "hull_mask"
     assert any("hull_mask" in m and "source" in m for m in errors(app))
+
+
+def test_a_failing_stage_shows_its_error_and_the_page_keeps_working(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import studio.views
+
+    def failing_run(image: np.ndarray, preset: Preset, **_: object) -> None:
+        raise StageError("stage 3 (threshold) failed on this image: test failure")
+
+    real_run = studio.views.run
+    monkeypatch.setattr(studio.views, "run", failing_run)
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(10).run()
+    assert_ok(app)
+    assert any("test failure" in m for m in errors(app))
+    assert grid_captions(app) == ["0. original"]
+    assert len(app.code) >= 2  # the OCR panel still reads the original image
+    monkeypatch.setattr(studio.views, "run", real_run)
+    app.run()
+    assert_ok(app)
+    assert len(grid_captions(app)) == 6 and not errors(app)
 
 
 def test_undo_restores_the_previous_value(app: AppTest) -> None:
@@ -556,8 +581,9 @@ def test_python_export_button_only_when_the_exporter_exists(
     monkeypatch.setitem(sys.modules, "pipeline.export", fake)
     at.run()
     assert_ok(at)
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Download preset (YAML)", "Export as Python script"]
+    buttons = at.get("download_button")
+    assert [b.proto.label for b in buttons] == ["Download preset (YAML)", "Export as Python script"]
+    assert buttons[1].proto.deferred_file_id  # generated on click, not on every rerun
 
 
 # ------------------------------------------------------------------------ unit: overlays

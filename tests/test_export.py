@@ -127,6 +127,20 @@ def test_every_stage_with_defaults_matches_runner(tmp_path: Path) -> None:
     assert "import scipy" not in script and "from scipy" not in script
 
 
+def test_every_stage_prefix_matches_runner_in_process() -> None:
+    """Each prefix of the every-stage preset: the script's ``clean`` equals the runner's output
+    (checks every stage's pixels, not only the last one's)."""
+    preset = _every_stage_preset()
+    image = read_image(SAMPLES / "captcha.png")
+    for k in range(1, len(preset.stages) + 1):
+        prefix = preset.model_copy(update={"stages": preset.stages[:k]})
+        namespace: dict[str, object] = {"__name__": "exported"}
+        exec(compile(export_python(prefix), f"prefix-{k}", "exec"), namespace)
+        got = namespace["clean"](image.copy())  # type: ignore[operator]
+        want = run(image, prefix, cache=None).final
+        assert got.shape == want.shape and np.array_equal(got, want), preset.stages[k - 1].stage
+
+
 def test_export_is_deterministic_and_standalone() -> None:
     preset = _every_stage_preset()
     first = export_python(preset)
@@ -165,7 +179,7 @@ def test_ocr_settings_are_carried(tmp_path: Path) -> None:
         )
     )
     script = export_python(preset)
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": "exported"}
     exec(compile(script, "script", "exec"), namespace)  # defines, does not run main()
     args = namespace["OCR_ARGS"]
     assert args == [
@@ -263,6 +277,25 @@ def test_scipy_import_and_clashing_names(tmp_path: Path, monkeypatch: pytest.Mon
     )
     script = _check(preset, SAMPLES / "captcha.png", tmp_path)
     assert "from scipy import ndimage" in script
-    assert "def to_gray_export_extra_stage(" in script and "def to_gray(" in script
+    assert "def to_gray(" in script and "def to_gray_image(" in script  # the later one is renamed
     _ruff_check(script, tmp_path)
     sys.modules.pop("export_extra_stage", None)
+
+
+def test_global_names_follow_python_scoping() -> None:
+    from pipeline.export import _global_loads
+
+    code = textwrap.dedent(
+        """
+        def f(a, b=DEFAULT):
+            x = helper(a)
+            def inner(y):
+                z = 1
+                return y + z + OUTER + x
+            vals = [w for w in range(3) if w > LIMIT]
+            return z, vals, (lambda q: q + LAMBDA_GLOBAL)
+        """
+    )
+    node = ast.parse(code).body[0]
+    names = [n.id for n in _global_loads(node, set())]
+    assert names == ["DEFAULT", "helper", "OUTER", "range", "LIMIT", "z", "LAMBDA_GLOBAL"]
