@@ -43,20 +43,19 @@ class MedianBlurParams(StageParams):
 def _median_rect(channel: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """Median of each ``kh`` x ``kw`` window of a uint8 channel, border replicated.
 
-    The median is the smallest level ``t`` with at least ``n // 2 + 1`` window pixels ``<= t``;
-    counting, for every level, the pixels ``<= t`` with a box filter gives it in one pass per
-    level, whatever the window size. Equal to ``scipy.ndimage.median_filter(mode="nearest")``.
+    The median is the smallest level ``v`` present in the image with at least ``n // 2 + 1``
+    window pixels ``<= v``. One box filter per distinct level counts those pixels, whatever the
+    window size: a binary image takes a single pass. Equal to
+    ``scipy.ndimage.median_filter(mode="nearest")``.
     """
-    low, high = int(channel.min()), int(channel.max())
+    levels = np.flatnonzero(np.bincount(channel.ravel(), minlength=256))
     needed = kh * kw // 2 + 1
-    above = np.zeros(channel.shape, np.uint16)  # number of levels t in [low, high) below the median
-    for level in range(low, high):
+    out = np.full(channel.shape, levels[0], np.uint8)
+    for level, following in zip(levels[:-1], levels[1:], strict=True):
         at_most = (channel <= level).view(np.uint8)
-        counts = cv2.boxFilter(
-            at_most, cv2.CV_32S, (kw, kh), normalize=False, borderType=cv2.BORDER_REPLICATE
-        )
-        above += counts < needed
-    return (above + low).astype(np.uint8)
+        counts = cv2.boxFilter(at_most, cv2.CV_32S, (kw, kh), normalize=False, borderType=cv2.BORDER_REPLICATE)
+        out[counts < needed] = following
+    return out
 
 
 @register("median_blur", category="denoise", returns="same as input")
