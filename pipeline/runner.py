@@ -8,6 +8,7 @@ only. A disabled stage passes its input through.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 
@@ -70,7 +71,13 @@ class Result:
         return sum(s.ms for s in self.steps if not s.cached and s.enabled)
 
 
-_DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(max_entries=256, max_bytes=512 * 2**20)
+CACHE_ENTRIES = int(os.environ.get("CLARITY_CACHE_ENTRIES", 256))
+"""Most stage outputs kept by the process-wide cache (env ``CLARITY_CACHE_ENTRIES``)."""
+
+CACHE_MB = int(os.environ.get("CLARITY_CACHE_MB", 512))
+"""Most megabytes of stage outputs kept by the process-wide cache (env ``CLARITY_CACHE_MB``)."""
+
+_DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(CACHE_ENTRIES, CACHE_MB * 2**20)
 
 
 def image_digest(image: np.ndarray) -> str:
