@@ -33,14 +33,16 @@ if problem:
 
 st.subheader("Stages")
 result = views.process(preset)
-views.grid(result, preset)
+with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
+    views.grid(result, preset)
 
 if result is not None:
     with st.expander("Compare two images", expanded=False):
         views.compare(views.tiles_of(result))
 
 st.subheader("Text read by Tesseract")
-views.ocr_panel(result, preset)
+with st.container(key="ocr"):
+    views.ocr_panel(result, preset)
 
 st.subheader("Save and share")
 packed = views.save_and_share(preset)

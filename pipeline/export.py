@@ -622,9 +622,10 @@ def _import_block(imports: list[_Import]) -> str:
     return "\n".join(std) + "\n\n" + "\n".join(third) + "\n"
 
 
-def _import_sort_key(statement: str) -> tuple[str, int, str]:
+def _import_sort_key(statement: str) -> tuple[int, str, str]:
+    """isort's order within a section: ``import x`` lines first, then ``from x import y``, by module."""
     words = statement.split()
-    return (words[1].lower(), 0 if words[0] == "import" else 1, statement)
+    return (0 if words[0] == "import" else 1, words[1].lower(), statement)
 
 
 _READ_WRITE = '''

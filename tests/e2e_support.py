@@ -124,3 +124,205 @@ def image_sources(page) -> list[str]:
     return page.eval_on_selector_all(
         '[data-testid="stMain"] [data-testid="stImage"] img', "els => els.map(e => e.src)"
     )
+
+
+# ------------------------------------------------------------------------- page helpers
+# Streamlit gives every keyed widget's element (and keyed containers) the CSS class
+# ``st-key-<key>`` with characters other than letters, digits, ``_`` and ``-`` replaced by ``-``;
+# app.py keys the stage grid ``grid`` and the OCR panel ``ocr``.
+
+GRID_IMAGES = '.st-key-grid [data-testid="stImage"] img'
+"""The images of the stage grid (original first, then every enabled stage)."""
+OCR_TEXTS = '.st-key-ocr [data-testid="stCode"]'
+"""The two OCR readings: of the original image, then of the cleaned one."""
+UPLOAD_INPUT = '.st-key-input-upload input[type="file"]'
+IMAGE_CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]:has-text("Image: ")'
+ERROR_SELECTOR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+"""Tracebacks and ``st.error`` boxes."""
+
+
+def key_class(key: str) -> str:
+    """The CSS class Streamlit gives the element of widget ``key``."""
+    return "st-key-" + "".join(c if c.isalnum() or c in "_-" else "-" for c in key)
+
+
+def grid_sources(page) -> list[str]:
+    """The ``src`` of every stage-grid image, in order."""
+    return page.eval_on_selector_all(GRID_IMAGES, "els => els.map(e => e.src)")
+
+
+def grid_captions(page) -> list[str]:
+    """The captions of the stage-grid images ("0. original — W × H px", "1. grayscale — 0.4 ms", ...)."""
+    return page.eval_on_selector_all(
+        '.st-key-grid [data-testid="stImageCaption"]', "els => els.map(e => e.innerText.trim())"
+    )
+
+
+def ocr_texts(page) -> list[str]:
+    """The OCR readings shown (original, cleaned)."""
+    return page.eval_on_selector_all(OCR_TEXTS, "els => els.map(e => e.innerText.trim())")
+
+
+def image_caption(page) -> str:
+    """The ``Image: name (origin), W × H px`` caption under the input section."""
+    return page.locator(IMAGE_CAPTION).first.inner_text().strip()
+
+
+def stage_uid(page, index: int) -> str:
+    """The session uid (``s7``) of the ``index``-th (0-based) stage of the sidebar list."""
+    expander = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').nth(index)
+    cls = expander.locator('[class*="st-key-on-"]').first.get_attribute("class") or ""
+    return next(c for c in cls.split() if c.startswith("st-key-on-")).removeprefix("st-key-on-")
+
+
+def open_stage(page, index: int) -> str:
+    """Expand the ``index``-th stage of the sidebar (if collapsed); returns its uid."""
+    expander = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').nth(index)
+    if expander.locator("details").get_attribute("open") is None:
+        expander.locator("summary").click()
+    return stage_uid(page, index)
+
+
+def slider(page, key: str):
+    """The keyboard-focusable range input of the slider widget ``key``."""
+    return page.locator(f'.{key_class(key)} input[type="range"]')
+
+
+def slider_value(page, key: str) -> float:
+    return float(slider(page, key).get_attribute("aria-valuetext") or slider(page, key).input_value())
+
+
+def upload_image(page, name: str, data: bytes) -> None:
+    """Upload an image through the page's file uploader."""
+    mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+    page.set_input_files(UPLOAD_INPUT, files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def page_errors(page) -> list[str]:
+    """Texts of tracebacks and error boxes shown, plus a lost connection."""
+    found = page.eval_on_selector_all(ERROR_SELECTOR, "els => els.map(e => e.innerText.slice(0, 300))")
+    if page.get_by_text("Connection error", exact=False).count():
+        found.append("Connection error")
+    return found
+
+
+def text_image_png(
+    lines: list[str],
+    size: tuple[int, int] = (900, 300),
+    *,
+    seed: int = 0,
+    noise: float = 0.05,
+    colour: bool = True,
+    fmt: str = ".png",
+) -> bytes:
+    """A photo-like image of text: tinted paper with uneven lighting, salt-and-pepper noise.
+
+    ``size`` is (width, height); the text is scaled to fill about 80 % of the width.
+    """
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    light = 215 + 35 * np.sin(xx / w * np.pi * (1 + seed % 3)) * np.cos(yy / h * np.pi / 2)
+    page = np.clip(light, 0, 255)
+    if colour:
+        tint = rng.uniform(0.85, 1.0, 3)
+        img = np.stack([page * t for t in tint], axis=2).astype(np.uint8)
+    else:
+        img = page.astype(np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    longest = max(lines, key=len)
+    (tw, th), _ = cv2.getTextSize(longest, font, 1.0, 2)
+    scale = min(0.8 * w / max(tw, 1), 0.8 * h / (1.8 * th * len(lines)))
+    line_h = int(th * scale * 1.8)
+    thickness = max(1, round(scale * 2))
+    y = (h - line_h * len(lines)) // 2 + int(th * scale)
+    ink = (40, 30, 30) if colour else 35
+    for line in lines:
+        cv2.putText(img, line, (int(0.1 * w), y), font, scale, ink, thickness, cv2.LINE_AA)
+        y += line_h
+    if noise:
+        mask = rng.random((h, w))
+        img[mask < noise / 2] = 0
+        img[mask > 1 - noise / 2] = 255
+    ok, buf = cv2.imencode(fmt, img)
+    assert ok
+    return buf.tobytes()
+
+
+# ------------------------------------------------------------------------ script-run tracking
+
+RUN_TRACKER_JS = r"""
+(() => {
+  // Records, in the page clock, every script start and finish Streamlit reports over its
+  // WebSocket (ForwardMsg field 6 = script_finished, field 9 = session_status_changed whose field
+  // 2 = script_is_running), read from the top-level protobuf fields without a decoder; with
+  // __clarity.keep = true it also keeps every frame (arrival time, bytes) for bench/.
+  const T = (window.__clarity = {frames: [], finished: [], started: [], keep: false});
+  const varint = (b, i) => {
+    let x = 0, s = 0, c;
+    do { c = b[i++]; x += (c & 127) * 2 ** s; s += 7; } while (c & 128 && i < b.length);
+    return [x, i];
+  };
+  const fields = (b) => {
+    const out = [];
+    let i = 0;
+    while (i < b.length) {
+      let t, v = null;
+      [t, i] = varint(b, i);
+      const w = t & 7;
+      if (w === 0) [v, i] = varint(b, i);
+      else if (w === 1) i += 8;
+      else if (w === 5) i += 4;
+      else if (w === 2) { let n; [n, i] = varint(b, i); v = b.subarray(i, i + n); i += n; }
+      else break;
+      out.push([Math.floor(t / 8), v]);
+    }
+    return out;
+  };
+  const Native = window.WebSocket;
+  class Tracked extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        const now = performance.now();
+        if (!(e.data instanceof ArrayBuffer)) return;
+        const b = new Uint8Array(e.data);
+        if (T.keep) T.frames.push([now, b.slice()]);
+        for (const [f, v] of fields(b)) {
+          if (f === 6) T.finished.push([now, v || 0]);
+          if (f === 9 && v) for (const [g, x] of fields(v)) if (g === 2 && x) T.started.push(now);
+        }
+      });
+    }
+  }
+  window.WebSocket = Tracked;
+})();
+"""
+"""Init script (``context.add_init_script``) that counts Streamlit script runs; see :func:`wait_run`."""
+
+FINISHED_EARLY_FOR_RERUN = 2
+
+
+def runs_finished(page) -> int:
+    """How many script runs the page has seen finish (needs :data:`RUN_TRACKER_JS`)."""
+    return page.evaluate("() => window.__clarity.finished.length")
+
+
+RUN_DONE_JS = """n => { const F = window.__clarity.finished;
+         return F.length > n && F[F.length - 1][1] !== 2 && window.__clarity.started.length <= F.length; }"""
+"""Predicate (argument: a :func:`runs_finished` count): a later run finished and none is running."""
+
+
+def run_done(page, since: int) -> bool:
+    """True when a script run finished after the ``since``-th one and no run is going on."""
+    return page.evaluate(f"({RUN_DONE_JS})({int(since)})")
+
+
+def wait_run(page, since: int, timeout_ms: float = 60_000) -> None:
+    """Wait until a script run finishes after the ``since``-th one (and is not superseded by a rerun),
+    then until the page shows no running script."""
+    page.wait_for_function(RUN_DONE_JS, arg=since, timeout=timeout_ms)
+    wait_idle(page, timeout_ms)

@@ -28,7 +28,7 @@ scalars = st.one_of(
     st.integers(-(10**12), 10**12),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(STAGE_NAMES + ["input", "otsu", "dark", "light", "rect"]),
+    st.sampled_from([*STAGE_NAMES, "input", "otsu", "dark", "light", "rect"]),
 )
 values = st.recursive(
     scalars,

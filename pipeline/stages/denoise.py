@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 from pydantic import Field, model_validator
@@ -51,9 +53,11 @@ def _median_rect(channel: np.ndarray, kh: int, kw: int) -> np.ndarray:
     levels = np.flatnonzero(np.bincount(channel.ravel(), minlength=256))
     needed = kh * kw // 2 + 1
     out = np.full(channel.shape, levels[0], np.uint8)
-    for level, following in zip(levels[:-1], levels[1:], strict=True):
+    for level, following in pairwise(levels):
         at_most = (channel <= level).view(np.uint8)
-        counts = cv2.boxFilter(at_most, cv2.CV_32S, (kw, kh), normalize=False, borderType=cv2.BORDER_REPLICATE)
+        counts = cv2.boxFilter(
+            at_most, cv2.CV_32S, (kw, kh), normalize=False, borderType=cv2.BORDER_REPLICATE
+        )
         out[counts < needed] = following
     return out
 
