@@ -10,6 +10,7 @@ message in an error box and keeps running.
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -61,3 +62,32 @@ def exit_code_for(error: BaseException) -> ExitCode:
     if isinstance(error, ClarityError):
         return error.exit_code
     return ExitCode.SOME_FAILED
+
+
+def read_user_file(
+    path: str | Path, error: type[ClarityError], kind: str, *, max_bytes: int | None = None
+) -> bytes:
+    """The bytes of a file the user named, or ``error`` with a one-line reason.
+
+    Parameters
+    ----------
+    path:
+        The file.
+    error:
+        The :class:`ClarityError` subclass to raise (e.g. ``ImageError``).
+    kind:
+        What the file should be, with its article, for messages: ``"an image"``.
+    max_bytes:
+        Largest size accepted, in bytes (``None``: no limit).
+    """
+    path = Path(path)
+    try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise error(f"{path}: larger than {max_bytes} bytes; is this really {kind}?")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not {kind}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror}") from None

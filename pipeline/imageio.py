@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError
+from .errors import ImageError, read_user_file
 
 MAX_PIXELS = int(os.environ.get("CLARITY_MAX_PIXELS", 50_000_000))
 """Largest image accepted, in pixels (width x height); env ``CLARITY_MAX_PIXELS`` changes it."""
@@ -69,18 +69,7 @@ def count_pages(source: str | Path | bytes, *, name: str | None = None) -> int:
 
 
 def _open(source: str | Path | bytes, label: str) -> Image.Image:
-    if isinstance(source, bytes):
-        data = source
-    else:
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ImageError(f"{label}: no such file") from None
-        except IsADirectoryError:
-            raise ImageError(f"{label}: is a folder, not an image") from None
-        except OSError as exc:
-            raise ImageError(f"{label}: cannot be read: {exc.strerror}") from None
+    data = source if isinstance(source, bytes) else read_user_file(source, ImageError, "an image")
     if not data:
         raise ImageError(f"{label}: the file is empty (0 bytes)")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS

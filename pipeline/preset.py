@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import PresetError
+from .errors import PresetError, read_user_file
 from .ocr.options import OcrOptions
 from .params import StageParams, describe_range
 from .registry import get_stage
@@ -179,19 +179,11 @@ def parse_preset(text: str, origin: str = "preset") -> Preset:
 
 def load_preset(path: str | Path) -> Preset:
     """Read and validate the preset file at ``path`` (errors name the file)."""
-    path = Path(path)
+    data = read_user_file(path, PresetError, "a preset", max_bytes=MAX_PRESET_BYTES)
     try:
-        if path.stat().st_size > MAX_PRESET_BYTES:
-            raise PresetError(f"{path}: larger than {MAX_PRESET_BYTES} bytes; is this really a preset?")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PresetError(f"{path}: no such preset file") from None
-    except IsADirectoryError:
-        raise PresetError(f"{path}: is a folder, not a preset file") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PresetError(f"{path}: not a text file (a preset is UTF-8 YAML)") from None
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot be read: {exc.strerror}") from None
     return parse_preset(text, str(path))
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipeline.stages._image import to_gray
+
 PREVIEW_SIDE = 900
 """Longest side, in pixels, of the images shown in the stage grid."""
 
@@ -34,13 +36,6 @@ REMOVED_RGB = (230, 20, 20)
 
 
 # ------------------------------------------------------------------------------------ basics
-
-
-def gray_of(image: np.ndarray) -> np.ndarray:
-    """Luma of a gray or BGR image (gray images are returned as is)."""
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def rgb_of(image: np.ndarray) -> np.ndarray:
@@ -123,7 +118,7 @@ def removed_mask(before: np.ndarray, after: np.ndarray, ink_level: int = INK_LEV
     """
     if before.shape[:2] != after.shape[:2]:
         return None
-    return (gray_of(before) < ink_level) & (gray_of(after) >= ink_level)
+    return (to_gray(before) < ink_level) & (to_gray(after) >= ink_level)
 
 
 def removed_overlay(

@@ -142,7 +142,7 @@ def test_deep_nesting_and_huge_files_are_refused() -> None:
 
 
 def test_load_preset_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(PresetError, match="no such preset file"):
+    with pytest.raises(PresetError, match="no such file"):
         load_preset(tmp_path / "missing.yaml")
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00\x01")
