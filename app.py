@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio import autotune, views
 from studio import state as S
-from studio import views
 
 st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
 
@@ -43,6 +43,9 @@ if result is not None:
 st.subheader("Text read by Tesseract")
 with st.container(key="ocr"):
     views.ocr_panel(result, preset)
+
+with st.expander("Auto-tune", icon=":material/tune:", key="autotune"):
+    autotune.panel(preset)
 
 st.subheader("Save and share")
 packed = views.save_and_share(preset)

@@ -73,6 +73,7 @@ stages:
 ocr: {{lang: eng, psm: 6}}
 """
 RUN_TIMEOUT_S = 90.0
+CHECK_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -162,6 +163,7 @@ def open_session(browser, base_url: str, s: Session, image: bytes) -> None:
     if s.value != s.base:
         s.errors.append(f"starts at {s.value}, not {s.base}")
     check(s, [])
+    page.set_default_timeout(CHECK_TIMEOUT_S * 1000)
 
 
 def shared_value(url: str) -> int | None:
@@ -175,8 +177,24 @@ def shared_value(url: str) -> int | None:
     return int(stage.params.value)
 
 
-def check(s: Session, others: list[Session]) -> None:
-    """Record errors and leaks visible on session ``s``'s page now."""
+def check(s: Session, others: list[Session], out: Path | None = None) -> None:
+    """Record errors and leaks visible on session ``s``'s page now (a screenshot in ``out`` if any)."""
+    before = len(s.errors) + len(s.leaks)
+    try:
+        _check(s, others)
+    except Exception as exc:  # a page that cannot be read (element gone, timeout) is an error too
+        s.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    if out is not None and len(s.errors) + len(s.leaks) > before:
+        shot = out / f"session-{s.n + 1}-move-{s.moves}.png"
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            s.page.screenshot(path=str(shot), timeout=10_000)
+            print(f"  session {s.n + 1}: {(s.errors + s.leaks)[-1]} (screenshot {shot})")
+        except Exception as exc:
+            print(f"  session {s.n + 1}: no screenshot: {exc}")
+
+
+def _check(s: Session, others: list[Session]) -> None:
     page = s.page
     for text in page_errors(page):
         s.errors.append(text)
@@ -217,7 +235,9 @@ def press(s: Session, rng: random.Random) -> None:
     s.waiting = True
 
 
-def soak(sessions: list[Session], seconds: float, server_pid: int, sample_s: float, seed: int) -> list:
+def soak(
+    sessions: list[Session], seconds: float, server_pid: int, sample_s: float, seed: int, out: Path
+) -> list:
     """Drive all sessions until ``seconds`` have passed; returns the RSS samples (t, kB)."""
     rng = random.Random(seed)
     samples = [(0.0, tree_rss_kb(server_pid))]
@@ -237,7 +257,7 @@ def soak(sessions: list[Session], seconds: float, server_pid: int, sample_s: flo
                     s.waiting = False
                     s.moves += 1
                     s.run_ms.append((time.monotonic() - s.pressed_at) * 1000)
-                    check(s, [o for o in sessions if o is not s])
+                    check(s, [o for o in sessions if o is not s], out)
                     s.next_at = time.monotonic() + rng.uniform(0.0, 0.4)
                 elif time.monotonic() - s.pressed_at > RUN_TIMEOUT_S:
                     s.errors.append(f"no finished run {RUN_TIMEOUT_S:.0f} s after a key press")
@@ -259,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rss-mb", type=float, default=1500, help="server RSS bound in MB (default 1500)")
     ap.add_argument("--sample-s", type=float, default=3, help="RSS sampling period in s (default 3)")
     ap.add_argument("--seed", type=int, default=1, help="random seed of the key presses")
+    ap.add_argument(
+        "--out", type=Path, default=ROOT / "out" / "soak", help="screenshots of failures (default out/soak)"
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= len(WORDS):
         ap.error(f"--sessions must be 1..{len(WORDS)}")
@@ -275,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             open_session(browser, srv.url, s, image)
         print(f"{len(sessions)} sessions open in {time.monotonic() - t0:.0f} s on {srv.url}; "
               f"soaking for {args.seconds:.0f} s")  # fmt: skip
-        samples = soak(sessions, args.seconds, srv.process.pid, args.sample_s, args.seed)
+        samples = soak(sessions, args.seconds, srv.process.pid, args.sample_s, args.seed, args.out)
         log = srv.log.read_text(errors="replace")
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "streamlit.log").write_text(log)
     server_errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line]
 
     mb = [kb / 1024 for _, kb in samples]

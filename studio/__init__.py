@@ -16,6 +16,10 @@ The modules are named for what they hold:
     Cached OCR calls and the text diff rendering.
 ``views``
     The page's sections: stage list, stage grid, compare view, OCR panel, save and share.
+``autotune``
+    The Auto-tune panel: :func:`pipeline.tune.tune` on the current or uploaded images, the
+    ranked trials, applying one.
 
-Only ``views`` (and ``widgets.render_field``) call Streamlit; the rest is unit-testable.
+Only ``views``, ``autotune`` (and ``widgets.render_field``) call Streamlit; the rest is
+unit-testable.
 """

@@ -18,6 +18,7 @@ Widget keys (tests address widgets by them):
 ``ocr:expected``       expected text; ``ocr:ignore_case``; ``ocr:ignore_spaces``
 ``dl:yaml``            preset download; ``dl:python`` Python export download
 ``save:name``          file name; ``save:overwrite`` replace checkbox; ``save:go`` Save
+``tune:*``             the Auto-tune panel's widgets (see :mod:`studio.autotune`)
 =====================  ==============================================================
 """
 

@@ -62,6 +62,9 @@ def studio_server(
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # No file watcher: edits to the sources while a test or benchmark runs (others work in
+        # this tree) must not reload modules under the running server.
+        "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -1,0 +1,173 @@
+"""Tone stages that measure the image before acting: an automatic gray band, automatic polarity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from ..params import StageParams, number
+from ..registry import register
+from ._image import to_gray
+
+# --- tone_band ---------------------------------------------------------------------------------
+
+
+class ToneBandParams(StageParams):
+    width: int = Field(
+        9, ge=1, le=255, description="Width of the band kept, gray levels (the band is centred on its peak)."
+    )
+    peak: int = Field(
+        1, ge=1, le=5, description="Which band: 1 = the most populated one, 2 = the next one apart, rank."
+    )
+    background_margin: int = Field(
+        40,
+        ge=0,
+        le=255,
+        description="Levels this close to the background's (the most frequent) level are never "
+        "chosen, gray levels.",
+    )
+    fraction: float = number(
+        0.0,
+        0.0,
+        1.0,
+        "0 = keep the whole window; above 0: narrow it to the levels around its peak holding at "
+        "least this fraction of the peak's pixel count, ratio.",
+        step=0.01,
+    )
+    side: Literal["any", "darker", "lighter"] = Field(
+        "any", description="Look for the band on any side of the background level, or only darker/lighter."
+    )
+    output: Literal["mask", "ink"] = Field(
+        "ink", description="mask: in-band pixels 255 on 0 (like cv2.inRange); ink: in-band pixels 0 on 255."
+    )
+
+
+def find_tone_band(gray: np.ndarray, p: ToneBandParams) -> tuple[int, int] | None:
+    """Inclusive ``(low, high)`` gray levels of the band ``tone_band`` keeps, or ``None``.
+
+    Each window of ``width`` consecutive levels is scored by how many pixels it holds; levels
+    within ``background_margin`` of the most frequent level (and on the wrong ``side`` of it)
+    count for nothing. The best window is taken (the middle one when several hold the same
+    pixels), its levels and ``width`` on either side are
+    ruled out, and so on until the ``peak``-th one. ``None`` when no level is left to choose.
+    """
+    counts = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    background = int(np.argmax(counts))
+    levels = np.arange(256)
+    allowed = np.abs(levels - background) > p.background_margin
+    if p.side == "darker":
+        allowed &= levels < background
+    elif p.side == "lighter":
+        allowed &= levels > background
+    usable = np.where(allowed, counts, 0.0)
+    half = p.width // 2
+    low_of = np.clip(levels - half, 0, 255)
+    high_of = np.clip(levels - half + p.width - 1, 0, 255)
+    cumulative = np.concatenate(([0.0], np.cumsum(usable)))
+    mass = cumulative[high_of + 1] - cumulative[low_of]
+    # A window must be centred on a usable level, so it cannot sit on the background itself.
+    mass[~allowed] = -1.0
+    band = None
+    for _ in range(p.peak):
+        centre = int(np.argmax(mass))
+        if mass[centre] <= 0:
+            return None
+        # Windows holding the same pixels tie: take the middle of the first run of ties.
+        end = centre
+        while end < 255 and mass[end + 1] == mass[centre]:
+            end += 1
+        centre = (centre + end) // 2
+        band = (int(low_of[centre]), int(high_of[centre]))
+        mass[max(0, band[0] - p.width) : band[1] + p.width + 1] = -1.0
+    if band is not None and p.fraction > 0:
+        band = _narrow(usable, band, p.fraction)
+    return band
+
+
+def _narrow(counts: np.ndarray, band: tuple[int, int], fraction: float) -> tuple[int, int]:
+    """The run of levels inside ``band`` around its fullest level whose count (averaged over 3
+    neighbouring levels) is at least ``fraction`` of that level's."""
+    smooth = np.convolve(counts, np.ones(3) / 3.0, mode="same")
+    low, high = band
+    peak = low + int(np.argmax(smooth[low : high + 1]))
+    floor = fraction * smooth[peak]
+    start = end = peak
+    while start > low and smooth[start - 1] >= floor:
+        start -= 1
+    while end < high and smooth[end + 1] >= floor:
+        end += 1
+    return start, end
+
+
+@register("tone_band", category="colour", returns="binary 0/255")
+def tone_band(image: np.ndarray, p: ToneBandParams) -> np.ndarray:
+    """Keep the pixels of the most populated narrow gray band: captcha glyphs drawn in one tone.
+
+    Like ``color_range`` in ``gray`` space, but the band is found in each image: the window of
+    ``width`` gray levels (centred on a level) that holds the most pixels, ignoring levels
+    within ``background_margin`` of the background (the most frequent level) and, with
+    ``side``, levels on one side of it. ``peak`` 2, 3 ... take the next most populated bands
+    (each at least ``width`` levels away from the ones before), for glyphs that cover less area
+    than a distractor tone. With ``fraction`` above 0 the window is narrowed to the levels
+    around its fullest level (counts averaged over 3 levels) that hold at least ``fraction`` of
+    that level's count: a flat-toned glyph fill gives a narrow band, a JPEG-smeared one a wider
+    band, up to ``width``. BGR images are reduced to luma. When no level can be chosen (a flat
+    image, or every level excluded) nothing is selected.
+
+    The output is ``ink`` (in-band pixels 0 on 255, ready for OCR) or ``mask`` (in-band 255 on 0).
+    """
+    gray = to_gray(image)
+    band = find_tone_band(gray, p)
+    mask = np.zeros(gray.shape, np.uint8) if band is None else cv2.inRange(gray, band[0], band[1])
+    return cv2.bitwise_not(mask) if p.output == "ink" else mask
+
+
+# --- auto_polarity -----------------------------------------------------------------------------
+
+
+class AutoPolarityParams(StageParams):
+    method: Literal["border", "minority"] = Field(
+        "border",
+        description="border: the background is the tone of the image's outer ring; minority: the "
+        "text is the smaller of the two Otsu classes.",
+    )
+    margin: float = number(
+        10.0, 1.0, 45.0, "border: width of the outer ring, percent of the shorter side.", step=1.0
+    )
+
+
+def text_is_light(gray: np.ndarray, method: str = "border", margin: float = 10.0) -> bool:
+    """True when ``gray`` looks like light text on a dark background (see ``auto_polarity``)."""
+    if gray.size == 0 or int(gray.min()) == int(gray.max()):
+        return False
+    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if method == "minority":
+        dark = int(np.count_nonzero(gray <= level))
+        return dark * 2 > gray.size
+    h, w = gray.shape
+    ring = max(1, round(min(h, w) * margin / 100.0))
+    inner = np.zeros(gray.shape, bool)
+    inner[ring : h - ring, ring : w - ring] = True
+    outer = gray[~inner]
+    if outer.size == 0:
+        outer = gray.ravel()
+    return float(np.median(outer)) <= level
+
+
+@register("auto_polarity", category="colour", returns="same as input")
+def auto_polarity(image: np.ndarray, p: AutoPolarityParams) -> np.ndarray:
+    """Make the text dark on light: invert the image only when its text looks light on dark.
+
+    Both methods split the luma in two with an Otsu threshold. ``border`` takes the background
+    to be the median level of the outer ring (``margin`` % of the shorter side wide, at least
+    1 px): when it falls in the dark class the text is light and the image is inverted. This
+    suits crops where the text sits in the middle (digits, words, captchas). ``minority``
+    inverts when the dark class covers more than half the pixels (text covers less area than
+    its background). A flat image is returned unchanged; colour images are inverted in colour.
+    """
+    if text_is_light(to_gray(image), p.method, p.margin):
+        return cv2.bitwise_not(image)
+    return image.copy()

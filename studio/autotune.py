@@ -1,0 +1,546 @@
+"""The studio's Auto-tune panel: search the current preset's settings with :func:`pipeline.tune.tune`.
+
+The search starts from the preset being tuned (trial 0, so the best row is never worse than it)
+and runs on either the current image, scored by the CER against the "Expected text" box (or, when
+that box is empty, by Tesseract's mean word confidence: a proxy, not accuracy), or on several
+uploaded images with one expected text each. The ranked trials are kept in the session
+(:data:`RESULT`), so they survive reruns; "Apply" loads a row's preset through
+:func:`studio.state.load_preset` like the preset picker does, so the widgets, the share link and
+"Undo last change" follow.
+
+A search blocks the script run that started it (one image's trial takes a fraction of a
+second; readings run in that thread, see :data:`JOBS`). A click on the page during the search
+(Stop, or any other widget) makes Streamlit start the run it asks for at once, in another thread,
+and raise its stop (or, with ``runner.fastReruns`` off, rerun) exception in the searching run at
+its next ``st`` call: the progress update after a trial. :func:`run_search` catches it there, lets
+:func:`~pipeline.tune.tune` end before its next batch of trials (``should_stop``), and hands the
+trials so far over through the session's :data:`LIVE` dict; the new run's :func:`take_over` asks
+a search still running to stop, waits for it and keeps its trials. The search also stops on its
+own after :func:`patience_for` trials without progress or :data:`TIME_LIMIT_S` seconds.
+
+Widget keys (tests address widgets by them):
+
+=====================  ==============================================================
+``tune:source``        radio: tune on the current image or on uploaded images
+``tune:files``         the images to tune on (several); ``tune:texts`` their expected texts
+``tune:trials``        trials slider; ``tune:seed`` sampler seed
+``tune:start``         Start button; ``tune:stop`` Stop button (enabled during a search)
+``tune:row``           rank to apply; ``tune:apply`` the Apply button
+=====================  ==============================================================
+
+The "Ignore case" and "Ignore spaces" boxes of the expected-text panel (``ocr:ignore_case``,
+``ocr:ignore_spaces``) apply to the search too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+from streamlit.runtime.scriptrunner import RerunException, StopException
+
+from pipeline.errors import ClarityError, ImageError
+from pipeline.preset import Preset
+from pipeline.tune import TrialInfo, TuneResult, tune
+
+from . import sources, views
+from . import state as S
+
+SOURCE_KEY = "tune:source"
+FILES_KEY = "tune:files"
+TEXTS_KEY = "tune:texts"
+TRIALS_KEY = "tune:trials"
+SEED_KEY = "tune:seed"
+START_KEY = "tune:start"
+STOP_KEY = "tune:stop"
+ROW_KEY = "tune:row"
+APPLY_KEY = "tune:apply"
+RESULT = "tune:result"
+"""Session key of the last search (a :class:`Search`)."""
+LIVE = "tune:live"
+"""Session key of the running search's hand-over dict: ``running``, ``stop``, ``search``."""
+
+CURRENT, UPLOADS = "current", "uploads"
+TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT = 10, 300, 40
+TOP_ROWS = 10
+"""Rows of the ranked table (and choices of the Apply picker)."""
+TIME_LIMIT_S = 600.0
+"""No new batch of trials starts after this many seconds."""
+MAX_IMAGES = 20
+STOP_WAIT_S = 60.0
+"""How long a run waits for an interrupted search to finish its current trial."""
+JOBS = 1
+"""Worker processes per search: 1, the readings run in the script's thread. ``tune``'s spawned
+workers re-import the main module, and under ``streamlit run`` that is ``app.py`` itself: every
+worker would run the whole page once in bare mode (seconds, and a flood of warnings) before
+reading. For one small image the whole search costs less than starting the workers."""
+
+CONFIDENCE_NOTE = (
+    "No expected text: the search maximises Tesseract's mean word confidence. That is a proxy for "
+    "accuracy, not accuracy: it can prefer settings that erase the hard words. Check the result "
+    "by eye, or type the expected text to tune for the character error rate (CER)."
+)
+SOURCE_LABELS = {CURRENT: "The current image", UPLOADS: "Several uploaded images"}
+
+_STOPS = {
+    "trials": "all {n} trials run",
+    "patience": "stopped after {n} of {total} trials: no progress in the last {p}",
+    "timeout": "stopped after {n} of {total} trials: time limit of {t:.0f} s reached",
+    "stopped": "stopped after {n} of {total} trials by a click on the page",
+}
+
+
+@dataclass(frozen=True)
+class Search:
+    """A finished search as the panel keeps it: the result and what it was run on."""
+
+    result: TuneResult
+    on: str
+    """What the images were, e.g. ``"the image label.png"`` or ``"3 uploaded images"``."""
+    base_name: str
+    planned: int
+    patience: int
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+def patience_for(trials: int) -> int:
+    """Trials without progress after which the search ends: a third of the trials, at least 30."""
+    return max(30, trials // 3)
+
+
+def parse_expected(text: str, names: Sequence[str]) -> tuple[list[str | None], str]:
+    """Expected text of each uploaded file, and how the lines were matched (``"name"``/``"order"``).
+
+    When every non-empty line starts with the name of an uploaded file and a colon
+    (``label.png: LOT 4471-B``), lines are matched by name; otherwise the first line is the
+    first file's, the second the second's, and so on (a blank line: no expected text). A file
+    without a line has no expected text. Line breaks inside a text do not matter for the CER
+    (whitespace runs count as one space), so each text fits on one line.
+
+    Raises :class:`ValueError` (a message for the user) when there are more lines than files.
+    """
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    filled = [line for line in lines if line.strip()]
+    by_length = sorted(set(names), key=len, reverse=True)
+
+    def named(line: str) -> tuple[str, str] | None:
+        stripped = line.strip()
+        for name in by_length:
+            if stripped.startswith(name + ":"):
+                return name, stripped[len(name) + 1 :].strip()
+        return None
+
+    matches = [named(line) for line in filled]
+    if filled and all(m is not None for m in matches):
+        texts: dict[str, str] = {}
+        for name, value in matches:  # type: ignore[misc]
+            if name in texts:
+                raise ValueError(f"Two lines give the expected text of {name}.")
+            texts[name] = value
+        return [texts.get(n) or None for n in names], "name"
+    if len(lines) > len(names):
+        raise ValueError(
+            f"{len(lines)} lines of expected text for {len(names)} image(s): write one line per image, "
+            "in the order of the files, or 'file name: text' lines."
+        )
+    out: list[str | None] = [line.strip() or None for line in lines]
+    return out + [None] * (len(names) - len(out)), "order"
+
+
+def format_score(metric: str, score: float | None) -> str:
+    """``"CER 3.3%"`` or ``"confidence 87.4"``."""
+    if score is None:
+        return "invalid"
+    return f"CER {score:.1%}" if metric == "cer" else f"confidence {score:.1f}"
+
+
+def table_rows(result: TuneResult, rows: Sequence[TrialInfo]) -> list[dict[str, Any]]:
+    """The ranked table: rank, trial, score (CER in % or confidence), change vs the base, changes."""
+    cer = result.metric == "cer"
+    scale = 100.0 if cer else 1.0
+    base = result.base.score
+    out = []
+    for rank, info in enumerate(rows, 1):
+        assert info.score is not None
+        row: dict[str, Any] = {
+            "Rank": rank,
+            "Trial": info.number,
+            ("Mean CER" if cer else "Mean confidence"): round(info.score * scale, 2),
+            "vs. current": None if base is None else round((info.score - base) * scale, 2),
+            "Changes from the current preset": info.summary if info.number else "none (the current preset)",
+        }
+        if result.n_images > 1:
+            row["Failed images"] = len(info.failures)
+        out.append(row)
+    return out
+
+
+def studio_preset(search: Search, trial: TrialInfo) -> Preset:
+    """``trial``'s preset named and described as tuned (the description says: in the studio)."""
+    preset = search.result.tuned(trial)
+    description = preset.description.replace(
+        "with `python -m pipeline tune`", "with the studio's Auto-tune", 1
+    )
+    return preset.model_copy(update={"description": description})
+
+
+def summary(search: Search) -> str:
+    """One line: how the search ended and how the best compares with the starting preset."""
+    result = search.result
+    n = len(result.trials)
+    how = _STOPS.get(result.stop_reason, "{n} trials").format(
+        n=n, total=search.planned, p=search.patience, t=TIME_LIMIT_S
+    )
+    best, base = result.best, result.base
+    if best.number == 0:
+        verdict = f"no trial beat the current preset ({format_score(result.metric, base.score)})"
+    else:
+        verdict = (
+            f"best: trial {best.number}, {format_score(result.metric, best.score)} "
+            f"vs. {format_score(result.metric, base.score)} for the current preset"
+        )
+    return f"Tuned '{search.base_name}' on {search.on}: {how} in {result.seconds:.1f} s; {verdict}."
+
+
+def progress_text(metric: str, info: TrialInfo) -> str:
+    """The progress bar's text after a trial."""
+    best = format_score(metric, info.best_score)
+    return f"Trial {info.done} of {info.total} — best so far: {best}"
+
+
+# --------------------------------------------------------------------------------- panel
+
+
+def panel(preset: Preset) -> None:
+    """The Auto-tune panel (drawn inside the "Auto-tune" expander by ``app.py``)."""
+    ss = st.session_state
+    take_over()
+    st.caption(
+        "Search the current preset's stage settings, which stages are on and the page segmentation "
+        "mode for the best reading. The current settings are trial 0, so the best row is never worse "
+        "than them on these images. Applying a row replaces the current settings; "
+        "'Undo last change' goes back."
+    )
+    source = st.radio(
+        "Tune on",
+        [CURRENT, UPLOADS],
+        key=SOURCE_KEY,
+        format_func=SOURCE_LABELS.get,
+        horizontal=True,
+    )
+    ignore_case = bool(ss.get("ocr:ignore_case"))
+    ignore_spaces = bool(ss.get("ocr:ignore_spaces"))
+    if source == CURRENT:
+        image: sources.LoadedImage = ss[views.IMAGE]
+        expected = ss.get("ocr:expected") or ""
+        if expected.strip():
+            st.caption(
+                f"Scored by the CER of the cleaned reading of {views.md_escape(image.name)} against the "
+                "expected text above" + _ignoring(ignore_case, ignore_spaces) + "."
+            )
+        else:
+            st.info(CONFIDENCE_NOTE)
+        files, texts, text_problem = [], [], None
+    else:
+        files = list(
+            st.file_uploader(
+                "Images to tune on",
+                type=views.IMAGE_TYPES,
+                accept_multiple_files=True,
+                key=FILES_KEY,
+                help=f"Up to {MAX_IMAGES} images (the first page of multi-page files).",
+            )
+            or []
+        )
+        st.text_area(
+            "Expected texts, one line per image",
+            key=TEXTS_KEY,
+            height=110,
+            placeholder="label.png: LOT 4471-B BEST BEFORE 12/2026\nmeter.jpg: 004512",
+            help="Either one line per image in the order of the files above, or 'file name: text' "
+            "lines in any order. A multi-line text goes on one line (line breaks count as spaces). "
+            "Images without a text are left out when any image has one; with no text at all the "
+            "search maximises the mean word confidence instead.",
+        )
+        texts, text_problem = _matched_texts(files)
+    a, b = st.columns(2)
+    trials = int(
+        a.slider(
+            "Trials", TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT, key=TRIALS_KEY,
+            help="Most settings to try (the current ones included). Each trial reads every image once.",
+        )
+    )  # fmt: skip
+    seed = int(
+        b.number_input(
+            "Seed", 0, 2**31 - 1, 0, step=1, key=SEED_KEY,
+            help="The same seed, images and preset give the same trials.",
+        )
+    )  # fmt: skip
+    st.caption(
+        f"The search stops early after {patience_for(trials)} trials without progress or "
+        f"{TIME_LIMIT_S / 60:.0f} minutes. The Ignore case and Ignore spaces boxes above apply. "
+        "While it runs the page waits: Stop, or any other click, ends it after the current trial "
+        "and keeps the trials so far."
+    )
+    left, right = st.columns(2)
+    start = left.button("Start", key=START_KEY, icon=":material/tune:", type="primary", width="stretch")
+    stop_slot = right.empty()
+    stop_slot.button("Stop", key=STOP_KEY, icon=":material/stop:", disabled=not start, width="stretch")
+    if start:
+        if source == CURRENT:
+            image = ss[views.IMAGE]
+            text = (ss.get("ocr:expected") or "").strip() or None
+            pairs = [(image.array, text)]
+            on = f"the image {image.name}"
+        else:
+            pairs, on = _upload_pairs(files, texts, text_problem)
+        if pairs:
+            run_search(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
+        # the search is over: show Stop disabled again (another key: one widget per key and run)
+        stop_slot.button(
+            "Stop", key=f"{STOP_KEY}:done", icon=":material/stop:", disabled=True, width="stretch"
+        )
+    results()
+
+
+def _ignoring(ignore_case: bool, ignore_spaces: bool) -> str:
+    ignored = [w for w, on in (("case", ignore_case), ("spaces", ignore_spaces)) if on]
+    return f", ignoring {' and '.join(ignored)}" if ignored else ""
+
+
+def _matched_texts(files: Sequence[Any]) -> tuple[list[str | None], str | None]:
+    """Expected text per uploaded file and a problem to show; a preview table of the matches."""
+    if not files:
+        return [], None
+    names = [f.name for f in files]
+    try:
+        texts, how = parse_expected(st.session_state.get(TEXTS_KEY) or "", names)
+    except ValueError as exc:
+        views.alert("error", str(exc))
+        return [None] * len(names), str(exc)
+    preview = [
+        {"Image": n, "Expected text": t if t is not None else "— (none)"}
+        for n, t in zip(names, texts, strict=True)
+    ]
+    st.dataframe(preview, hide_index=True, width="stretch")
+    with_text = sum(t is not None for t in texts)
+    if with_text == 0:
+        st.info(CONFIDENCE_NOTE)
+    elif with_text < len(texts):
+        st.warning(
+            f"{len(texts) - with_text} image(s) without an expected text will be left out: the CER needs one."
+        )
+    else:
+        st.caption("Matched by file name." if how == "name" else "Matched by line order.")
+    return texts, None
+
+
+def _upload_pairs(
+    files: Sequence[Any], texts: Sequence[str | None], problem: str | None
+) -> tuple[list[tuple[np.ndarray, str | None]], str]:
+    """Decode the uploaded files for a search; errors are shown and the bad files left out."""
+    if not files:
+        views.alert("error", "Upload the images to tune on first.")
+        return [], ""
+    if problem is not None:
+        views.alert("error", f"Fix the expected texts first: {problem}")
+        return [], ""
+    if len(files) > MAX_IMAGES:
+        views.alert("error", f"{len(files)} images: tune on {MAX_IMAGES} at most.")
+        return [], ""
+    pairs: list[tuple[np.ndarray, str | None]] = []
+    for file, text in zip(files, texts, strict=True):
+        try:
+            pairs.append((sources.decode(file.getvalue(), file.name, 0, "upload").array, text))
+        except ImageError as exc:
+            views.alert("error", f"Left out: {str(exc).rstrip('.')}.")
+    if not pairs:
+        views.alert("error", "None of the uploaded images could be read.")
+    elif any(text is not None for _, text in pairs):
+        pairs = [(image, text) for image, text in pairs if text is not None]  # the CER needs a text
+    return pairs, f"{len(pairs)} uploaded image{'s' if len(pairs) != 1 else ''}"
+
+
+def run_search(
+    preset: Preset,
+    pairs: Sequence[tuple[np.ndarray, str | None]],
+    on: str,
+    trials: int,
+    seed: int,
+    ignore_case: bool,
+    ignore_spaces: bool,
+) -> Search | None:
+    """Run the search with a progress bar; keep and return it (``None`` and an error on failure).
+
+    A click on the page during the search ends it early: the trials so far are handed to the
+    run the click started through :data:`LIVE` (see the module docstring).
+    """
+    ss = st.session_state
+    metric = "cer" if any(text is not None for _, text in pairs) else "confidence"
+    bar = st.progress(0.0, text=f"Trial 0 of {trials}: reading with the current settings…")
+    best_line = st.empty()
+    live: dict[str, Any] = {"running": True, "stop": False, "search": None}
+    ss[LIVE] = live
+    interrupts: list[BaseException] = []
+
+    def on_trial(info: TrialInfo) -> None:
+        try:
+            bar.progress(min(info.done / max(info.total, 1), 1.0), text=progress_text(metric, info))
+            if info.is_best:
+                what = info.summary if info.number else "the current preset"
+                best_line.caption(f"Best so far: trial {info.number} ({views.md_escape(what)})")
+        except (RerunException, StopException) as exc:  # a click: stop after this batch
+            interrupts.append(exc)
+            live["stop"] = True
+
+    patience = patience_for(trials)
+    search: Search | None = None
+    failure = ""
+    try:
+        try:
+            result = tune(
+                pairs,
+                preset,
+                trials=trials,
+                seed=seed,
+                metric=metric,
+                ignore_spaces=ignore_spaces,
+                ignore_case=ignore_case,
+                timeout=TIME_LIMIT_S,
+                patience=patience,
+                jobs=JOBS,
+                on_trial=on_trial,
+                should_stop=lambda: bool(live["stop"]),
+                label=on,
+            )
+        except ClarityError as exc:
+            failure = f"Auto-tune failed: {exc}"
+        except Exception as exc:  # a bug must not take the page down
+            failure = f"Auto-tune failed unexpectedly: {type(exc).__name__}: {exc}"
+        else:
+            search = Search(result, on, preset.name, trials, patience)
+        if interrupts:
+            # This run is over (st calls and session-state writes raise): hand the trials to
+            # the run the click started, which waits for them (see take_over).
+            live["search"] = search
+            raise interrupts[-1]
+    finally:
+        live["running"] = False
+    if failure:
+        bar.empty()
+        views.alert("error", failure)
+        return None
+    assert search is not None
+    ss[RESULT] = search
+    ss[ROW_KEY] = 1
+    done = len(search.result.trials)
+    bar.progress(min(done / trials, 1.0), text=views.md_escape(f"Done: {summary(search)}"))
+    best_line.empty()
+    return search
+
+
+def take_over(wait_s: float = STOP_WAIT_S) -> None:
+    """Stop a search still running in an earlier run of this session and keep its trials.
+
+    Streamlit starts the run a click asks for at once, while the run that is searching stops
+    only at its next ``st`` call (after a trial): this run asks it to stop, waits for it (at
+    most ``wait_s`` seconds) and takes its trials.
+    """
+    ss = st.session_state
+    live = ss.get(LIVE)
+    if not isinstance(live, dict):
+        return
+    if live.get("running"):
+        live["stop"] = True
+        deadline = time.monotonic() + wait_s
+        with st.spinner("Stopping the search after its current trial…"):
+            while live.get("running") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        if live.get("running"):
+            st.info("The search is still finishing its current trial; its results show on the next click.")
+            return
+    search = live.pop("search", None)
+    if search is not None:
+        ss[RESULT] = search
+        ss[ROW_KEY] = 1
+
+
+def results() -> None:
+    """The ranked table of the last search and the Apply picker."""
+    ss = st.session_state
+    search: Search | None = ss.get(RESULT)
+    if search is None:
+        return
+    result = search.result
+    rows = result.top(TOP_ROWS)
+    st.markdown("**Best trials**")
+    st.caption(views.md_escape(summary(search)))
+    cer = result.metric == "cer"
+    score_col = "Mean CER" if cer else "Mean confidence"
+    st.dataframe(
+        table_rows(result, rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            score_col: st.column_config.NumberColumn(
+                score_col,
+                format="%.1f%%" if cer else "%.1f",
+                help="Character error rate: 0% is perfect." if cer else "Mean word confidence, 0..100.",
+            ),
+            "vs. current": st.column_config.NumberColumn(
+                "vs. current", format="%+.1f", help="Difference from the current preset (trial 0), in points."
+            ),
+            "Changes from the current preset": st.column_config.TextColumn(width="large"),
+        },
+    )
+    if not cer:
+        st.caption("Confidence is a proxy for accuracy, not accuracy: check an applied row's reading by eye.")
+    options = list(range(1, len(rows) + 1))
+    if ss.get(ROW_KEY) not in options:
+        ss[ROW_KEY] = 1
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox(
+        "Trial to apply",
+        options,
+        key=ROW_KEY,
+        format_func=lambda r: (
+            f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score)}"
+        ),
+    )
+    right.button("Apply", key=APPLY_KEY, icon=":material/check:", on_click=_on_apply, width="stretch")
+    chosen = rows[int(ss[ROW_KEY]) - 1]
+    st.caption(
+        "Changes of this trial: "
+        + views.md_escape(chosen.summary if chosen.number else "none, it is the current preset")
+    )
+
+
+def _on_apply() -> None:
+    """Replace the current preset with the chosen row's (undoable, like loading a preset)."""
+    ss = st.session_state
+    search: Search | None = ss.get(RESULT)
+    rank = ss.get(ROW_KEY)
+    if search is None or not isinstance(rank, int):
+        return
+    rows = search.result.top(TOP_ROWS)
+    if not 1 <= rank <= len(rows):
+        return
+    trial = rows[rank - 1]
+    try:
+        S.load_preset(ss, studio_preset(search, trial), keep_history=True)
+    except ClarityError as exc:
+        views.flash(f"Could not apply trial {trial.number}: {exc}")
+        return
+    ss["preset:pick"] = None
+    ss[S.NOTICE] = (
+        f"Applied rank {rank} of the auto-tune (trial {trial.number}, "
+        f"{format_score(search.result.metric, trial.score)}). 'Undo last change' goes back."
+    )
