@@ -7,6 +7,7 @@ import io
 import os
 import re
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -427,6 +428,29 @@ def test_missing_language_shows_an_error_and_the_page_keeps_working(dirs: tuple[
     assert messages and all("zzz" in m for m in messages)
     assert len(grid_captions(at)) == 6
     assert at.multiselect(key="ocr:lang").value == ["zzz"]
+
+
+def test_ocr_timeout_is_reported_and_the_page_stays_usable(dirs: tuple[Path, Path]) -> None:
+    preset = parse_preset(TEST_PRESET.replace("psm: 6}", "psm: 6, timeout_s: 0.5}"))
+    assert preset.ocr.timeout_s == 0.5
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run()
+    assert_ok(at)
+    # a dense page: far more text than Tesseract reads in half a second
+    label = sources.generated_image(width=600)
+    page = np.tile(label, (12, 4, 1) if label.ndim == 3 else (12, 4))
+    start = time.monotonic()
+    at.file_uploader(key="input:upload").set_value(("page.png", png_bytes(page), "image/png")).run()
+    elapsed = time.monotonic() - start
+    assert_ok(at)
+    messages = errors(at)
+    assert messages and any("timed out" in m for m in messages), messages
+    assert elapsed < 20, f"the page waited {elapsed:.1f} s for a 0.5 s OCR timeout"
+    assert grid_captions(at)[0].startswith(f"0. original — {page.shape[1]} × {page.shape[0]} px")
+    # still usable: a slider changes the threshold stage
+    at.slider(key=f"stage:{uid_of(at, 'threshold')}:value").set_value(90).run()
+    assert_ok(at)
 
 
 # ------------------------------------------------------------------------------- page: views

@@ -68,9 +68,9 @@ class PytesseractEngine:
             if "timeout" in str(exc).lower():
                 height, width = pixels.shape[:2]
                 raise OcrTimeout(
-                    f"Tesseract took longer than {options.timeout_s:g} s on a {width} x {height} "
-                    "image (ocr.timeout_s) and was stopped; raise the timeout, or crop or downscale "
-                    "the image."
+                    f"OCR timed out: Tesseract took longer than {options.timeout_s:g} s on a "
+                    f"{width} x {height} image (ocr.timeout_s) and was stopped; raise the timeout, "
+                    "or crop or downscale the image."
                 ) from exc
             raise OcrError(f"Tesseract failed: {exc}") from exc
         except FileNotFoundError as exc:  # the program ran but wrote no TSV

@@ -149,7 +149,7 @@ class TesserocrEngine:
 def _timeout_message(options: OcrOptions, pixels: np.ndarray) -> str:
     height, width = pixels.shape[:2]
     return (
-        f"Tesseract took longer than {options.timeout_s:g} s on a {width} x {height} image "
+        f"OCR timed out: Tesseract took longer than {options.timeout_s:g} s on a {width} x {height} image "
         "(ocr.timeout_s); raise the timeout, or crop or downscale the image."
     )
 

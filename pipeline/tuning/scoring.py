@@ -3,8 +3,9 @@
 :class:`Reader` runs one preset on one image and OCRs the result; :class:`Evaluator` fans a
 batch of ``presets x images`` readings out to ``jobs`` worker processes and returns them in
 submission order, so the scores never depend on which worker finished first. The workers are
-started with ``spawn`` (safe from a threaded parent such as the studio) and receive the images
-once, when they start. Each worker keeps its own stage cache and a memo of OCR results by
+started with ``spawn`` (safe from a threaded parent) and receive the images once, when they
+start. The studio tunes with ``jobs=1``: under ``streamlit run`` spawned workers would import
+the app script again. Each worker keeps its own stage cache and a memo of OCR results by
 final image, so trials that differ only in late stages or produce an image already read cost
 little.
 """
@@ -99,8 +100,8 @@ class Evaluator:
 
     Use as a context manager so the worker processes end with the run. The workers are
     started with ``spawn``, which imports the main script again in each of them: a script that
-    tunes with ``jobs > 1`` must do so under ``if __name__ == "__main__":`` (the CLI, the studio
-    and the bench scripts do).
+    tunes with ``jobs > 1`` must do so under ``if __name__ == "__main__":`` (the CLI and the
+    bench scripts do; the studio uses ``jobs=1``).
     """
 
     def __init__(self, images: Sequence[np.ndarray], jobs: int) -> None:
