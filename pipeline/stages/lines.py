@@ -46,9 +46,7 @@ class StrikeLinesParams(StageParams):
     max_angle: float = number(
         30.0, 0.0, 60.0, "Steepest line erased, measured from the horizontal (degrees).", step=1.0
     )
-    margin: int = Field(
-        1, ge=0, le=50, description="Extra width erased on each side of a found line (px)."
-    )
+    margin: int = Field(1, ge=0, le=50, description="Extra width erased on each side of a found line (px).")
 
 
 def vertical_runs(mask: np.ndarray) -> np.ndarray:
@@ -92,7 +90,7 @@ def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
             candidates, 1, np.pi / 180, votes, minLineLength=p.min_length, maxLineGap=p.max_gap
         )
         width = max(1, min(p.max_thickness + 2 * p.margin, 255))
-        for x1, y1, x2, y2 in (pieces[:, 0] if pieces is not None else []):
+        for x1, y1, x2, y2 in pieces[:, 0] if pieces is not None else []:
             angle = math.degrees(math.atan2(abs(int(y2) - int(y1)), abs(int(x2) - int(x1))))
             if angle > p.max_angle:
                 continue
