@@ -325,6 +325,47 @@ def test_hull_mask_shapes_and_fill() -> None:
     assert (empty == 255).all()
 
 
+def counter_window() -> np.ndarray:
+    """A 60x36 counter window: a digit block in the middle, neighbours cut at the top and bottom,
+    a frame edge on the left (full height) and a speck touching the right edge."""
+    img = np.full((60, 36), 255, np.uint8)
+    img[16:44, 10:26] = 0  # the digit (28 px tall)
+    img[0:6, 10:26] = 0  # bottom of the previous digit
+    img[55:60, 10:26] = 0  # top of the next digit
+    img[:, 0:3] = 0  # frame edge
+    img[30:33, 33:36] = 0  # speck at the right edge
+    return img
+
+
+@pytest.mark.parametrize(
+    ("border", "max_height", "kept"),
+    [
+        ("off", 100.0, {"digit", "top", "bottom", "frame", "speck"}),
+        ("top_bottom", 100.0, {"digit", "speck"}),  # the frame spans top to bottom: removed too
+        ("top_bottom", 50.0, {"digit", "frame", "speck"}),
+        ("sides", 50.0, {"digit", "top", "bottom", "frame"}),
+        ("sides", 100.0, {"digit", "top", "bottom"}),
+        ("any", 50.0, {"digit", "frame"}),
+        ("any", 0.0, {"digit", "top", "bottom", "frame", "speck"}),
+    ],
+)
+def test_component_filter_border(border: str, max_height: float, kept: set[str]) -> None:
+    img = counter_window()
+    out = component_filter(img, ComponentFilterParams(border=border, border_max_height=max_height))
+    probes = {"digit": (30, 18), "top": (2, 18), "bottom": (57, 18), "frame": (30, 1), "speck": (31, 34)}
+    assert {name for name, (y, x) in probes.items() if out[y, x] == 0} == kept
+    assert set(np.unique(out)) <= {0, 255}
+    light = component_filter(
+        255 - img, ComponentFilterParams(ink="light", border=border, border_max_height=max_height)
+    )
+    assert np.array_equal(light, 255 - out)
+
+
+def test_component_filter_border_off_is_the_default() -> None:
+    img = counter_window()
+    assert np.array_equal(component_filter(img, ComponentFilterParams()), img)
+
+
 # ----------------------------------------------------------------------------- rescale
 
 
@@ -346,6 +387,19 @@ def test_rescale_text_height_reaches_target(target: int) -> None:
     out = rescale(img, RescaleParams(mode="text_height", target_height=target))
     measured = text_height(out)
     assert measured is not None and abs(measured - target) <= 0.15 * target
+
+
+@pytest.mark.parametrize(("height", "target"), [(32, 64), (112, 64), (40, 100), (7, 80)])
+def test_rescale_image_height_reaches_target(height: int, target: int) -> None:
+    img = np.full((height, 21), 200, np.uint8)
+    img[height // 4 : height - height // 4, 5:15] = 30
+    out = rescale(img, RescaleParams(mode="image_height", target_image_height=target))
+    factor = min(8.0, target / height)  # the factor is clamped to 0.1..8
+    assert out.shape == (round(height * factor), round(21 * factor))
+    if factor == target / height:
+        assert out.shape[0] == target
+    bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    assert rescale(bgr, RescaleParams(mode="image_height", target_image_height=target)).shape[2] == 3
 
 
 def test_rescale_without_text_is_unchanged() -> None:

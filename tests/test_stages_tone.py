@@ -79,7 +79,7 @@ def digit(light: bool, colour: bool = False) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if colour else img
 
 
-@pytest.mark.parametrize("method", ["border", "minority"])
+@pytest.mark.parametrize("method", ["border", "minority", "centre"])
 @pytest.mark.parametrize("colour", [False, True])
 def test_auto_polarity_makes_text_dark_on_light(method: str, colour: bool) -> None:
     p = AutoPolarityParams(method=method)
@@ -98,6 +98,32 @@ def test_auto_polarity_border_sees_a_large_light_digit() -> None:
     assert not text_is_light(img, "minority")
 
 
+def counter_window(light: bool) -> np.ndarray:
+    """A faint digit in a counter-wheel window with a black frame edge on the left."""
+    img = np.full((60, 36), 90, np.uint8)
+    img[20:44, 12:26] = 130  # the digit: 40 levels lighter than its background
+    img[:, :4] = 5  # the dark edge of the window
+    return img if light else np.where(img == 130, 50, img).astype(np.uint8)
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_auto_polarity_centre_is_not_misled_by_a_dark_frame_edge(light: bool) -> None:
+    img = counter_window(light)
+    assert text_is_light(img, "centre", margin=10, centre=20) is light
+    # Otsu splits the frame from the rest, so border calls the light digit dark.
+    assert not text_is_light(counter_window(True), "border")
+
+
+def test_auto_polarity_centre_ignores_a_neighbour_digit_in_the_ring() -> None:
+    # Dark digit in the middle, and the dark bottom of the previous digit at the top edge.
+    img = np.full((60, 36), 200, np.uint8)
+    img[20:44, 12:26] = 60
+    img[0:8, 6:30] = 40
+    assert not text_is_light(img, "centre")
+    assert text_is_light(255 - img, "centre")
+
+
 def test_auto_polarity_flat_and_tiny_images_unchanged() -> None:
     for img in (np.full((5, 5), 9, np.uint8), np.zeros((1, 1), np.uint8), np.zeros((1, 1, 3), np.uint8)):
-        assert np.array_equal(auto_polarity(img, AutoPolarityParams()), img)
+        for method in ("border", "minority", "centre"):
+            assert np.array_equal(auto_polarity(img, AutoPolarityParams(method=method, centre=45)), img)

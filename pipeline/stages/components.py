@@ -126,6 +126,19 @@ class ComponentFilterParams(StageParams):
         le=2000,
         description="Height of the closing that groups nearby ink before measuring (px; 0, 1 = no grouping).",
     )
+    border: Literal["off", "top_bottom", "sides", "any"] = Field(
+        "off",
+        description="Remove components touching these image edges (see border_max_height): off, top or "
+        "bottom, left or right, any edge.",
+    )
+    border_max_height: float = number(
+        100.0,
+        0.0,
+        100.0,
+        "border: only edge-touching components at most this tall are removed, percent of the "
+        "image height (100 = all of them).",
+        step=1.0,
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> ComponentFilterParams:
@@ -167,6 +180,12 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
     kernel size OpenCV's centred anchor shifts the closing by one pixel, so the outermost ink
     column/row of a group can fall outside it: such ungrouped ink is left alone by the bounds
     and dropped by ``keep=largest``.
+
+    ``border`` (default ``off``) also removes the components (or groups) whose bounding box
+    touches the chosen image edges, ``top_bottom``, ``sides`` (left, right) or ``any``, when
+    they are at most ``border_max_height`` % of the image height tall: the partial neighbour
+    digits at the top and bottom of a rolling-counter window, or a frame edge cut by the crop,
+    while a character that spans the crop (taller than the limit) stays.
     """
     mask = ink_mask(image, p.ink)
     ink = mask.astype(np.uint8) * 255
@@ -192,6 +211,13 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
         & (fill >= p.min_fill)
         & (fill <= p.max_fill)
     )
+    if p.border != "off":
+        left, top = st[:, cv2.CC_STAT_LEFT], st[:, cv2.CC_STAT_TOP]
+        rows, cols = mask.shape
+        vertical = (top <= 0) | (top + height >= rows)
+        horizontal = (left <= 0) | (left + width >= cols)
+        touches = {"top_bottom": vertical, "sides": horizontal, "any": vertical | horizontal}[p.border]
+        keep &= ~(touches & (height <= rows * p.border_max_height / 100.0))
 
     lut = np.zeros(n, dtype=bool)
     if p.keep == "largest":

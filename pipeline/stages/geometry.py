@@ -43,9 +43,10 @@ def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ..
 
 
 class RescaleParams(StageParams):
-    mode: Literal["factor", "text_height"] = Field(
+    mode: Literal["factor", "text_height", "image_height"] = Field(
         "factor",
-        description="factor: scale by a fixed factor; text_height: scale so the text reaches target_height.",
+        description="factor: scale by a fixed factor; text_height: scale so the text reaches "
+        "target_height; image_height: scale so the whole image is target_image_height tall.",
     )
     factor: float = number(
         2.0, 0.1, 8.0, "Scale factor in factor mode (ratio; 2 = twice as wide and tall).", 0.05
@@ -55,6 +56,12 @@ class RescaleParams(StageParams):
         ge=10,
         le=200,
         description="Text height to reach in text_height mode: median height of the characters (px).",
+    )
+    target_image_height: int = Field(
+        64,
+        ge=8,
+        le=2000,
+        description="Height of the output image in image_height mode, for one-character crops (px).",
     )
     interpolation: Literal["auto", "nearest", "linear", "cubic", "area"] = Field(
         "auto", description="Resampling: auto = area when shrinking, cubic when enlarging."
@@ -107,7 +114,10 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     ink, specks under 5 px high or 12 px in area ignored; see :func:`text_height`) and scales
     by ``target_height / current``, clamped to the factor range 0.1..8; when no text is found
     the image is returned unchanged. For lower-case text the median component height lies
-    between the x-height and the ascender height.
+    between the x-height and the ascender height. ``image_height`` mode scales by
+    ``target_image_height / image height``, clamped to the same 0.1..8 range: for crops of a
+    single character (meter digits), whose height follows the crop, where measuring the text
+    fails (seven-segment and dot-matrix digits fall apart into small pieces).
 
     The factor is then lowered if needed so the output has at most ``max_pixels`` megapixels.
     Output sides are ``round(side * factor)``, at least 1 px. ``auto`` interpolation uses
@@ -115,6 +125,8 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     """
     if p.mode == "factor":
         factor = p.factor
+    elif p.mode == "image_height":
+        factor = min(8.0, max(0.1, p.target_image_height / image.shape[0]))
     else:
         current = text_height(image)
         if current is None:

@@ -129,24 +129,33 @@ def tone_band(image: np.ndarray, p: ToneBandParams) -> np.ndarray:
 
 
 class AutoPolarityParams(StageParams):
-    method: Literal["border", "minority"] = Field(
+    method: Literal["border", "minority", "centre"] = Field(
         "border",
         description="border: the background is the tone of the image's outer ring; minority: the "
-        "text is the smaller of the two Otsu classes.",
+        "text is the smaller of the two Otsu classes; centre: the text is whichever side (darker or "
+        "lighter) of the ring's tone reaches further in the middle of the image.",
     )
     margin: float = number(
-        10.0, 1.0, 45.0, "border: width of the outer ring, percent of the shorter side.", step=1.0
+        10.0, 1.0, 45.0, "border, centre: width of the outer ring, percent of the shorter side.", step=1.0
+    )
+    centre: float = number(
+        20.0,
+        0.0,
+        45.0,
+        "centre: cut off each side to get the middle of the image, percent of that side's length.",
+        step=1.0,
     )
 
 
-def text_is_light(gray: np.ndarray, method: str = "border", margin: float = 10.0) -> bool:
+_CENTRE_PERCENTILE = 2.0
+
+
+def text_is_light(
+    gray: np.ndarray, method: str = "border", margin: float = 10.0, centre: float = 20.0
+) -> bool:
     """True when ``gray`` looks like light text on a dark background (see ``auto_polarity``)."""
     if gray.size == 0 or int(gray.min()) == int(gray.max()):
         return False
-    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if method == "minority":
-        dark = int(np.count_nonzero(gray <= level))
-        return dark * 2 > gray.size
     h, w = gray.shape
     ring = max(1, round(min(h, w) * margin / 100.0))
     inner = np.zeros(gray.shape, bool)
@@ -154,7 +163,19 @@ def text_is_light(gray: np.ndarray, method: str = "border", margin: float = 10.0
     outer = gray[~inner]
     if outer.size == 0:
         outer = gray.ravel()
-    return float(np.median(outer)) <= level
+    background = float(np.median(outer))
+    if method == "centre":
+        dy, dx = int(h * centre / 100.0), int(w * centre / 100.0)
+        middle = gray[dy : h - dy, dx : w - dx]
+        if middle.size == 0:
+            middle = gray
+        low, high = np.percentile(middle, [_CENTRE_PERCENTILE, 100.0 - _CENTRE_PERCENTILE])
+        return float(high) - background > background - float(low)
+    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if method == "minority":
+        dark = int(np.count_nonzero(gray <= level))
+        return dark * 2 > gray.size
+    return background <= level
 
 
 @register("auto_polarity", category="colour", returns="same as input")
@@ -166,8 +187,15 @@ def auto_polarity(image: np.ndarray, p: AutoPolarityParams) -> np.ndarray:
     1 px): when it falls in the dark class the text is light and the image is inverted. This
     suits crops where the text sits in the middle (digits, words, captchas). ``minority``
     inverts when the dark class covers more than half the pixels (text covers less area than
-    its background). A flat image is returned unchanged; colour images are inverted in colour.
+    its background). ``centre`` also takes the ring's median as the background level, then
+    looks at the middle of the image (``centre`` % cut off each side) and inverts when its
+    brightest pixels (98th percentile) stand further above the background than its darkest
+    (2nd percentile) lie below it: the text is the tone that departs most from the background
+    where the text is. Unlike the Otsu-based methods it is not misled by a dark frame edge or
+    part of a neighbouring digit in the ring (a counter-wheel window), which can pull the Otsu
+    level past the background. A flat image is returned unchanged; colour images are inverted
+    in colour.
     """
-    if text_is_light(to_gray(image), p.method, p.margin):
+    if text_is_light(to_gray(image), p.method, p.margin, p.centre):
         return cv2.bitwise_not(image)
     return image.copy()
