@@ -51,7 +51,7 @@ from tests.e2e_support import (  # noqa: E402
     slider_value,
     studio_server,
     text_image_png,
-    upload_image,
+    upload_and_wait,
     wait_for_app,
     wait_run,
 )
@@ -174,7 +174,7 @@ def photo_bytes() -> tuple[bytes, str]:
         img = cv2.resize(img, PHOTO_SIZE, interpolation=cv2.INTER_CUBIC)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 92])
         assert ok
-        return buf.tobytes(), f"{CORPUS_PAGE.name} resized"
+        return buf.tobytes(), f"DIBCO page {CORPUS_PAGE.stem} from ../shared/corpus, resized"
     lines = [f"Line {i}: the quick brown fox jumps over the lazy dog {1000 + 37 * i}" for i in range(14)]
     return text_image_png(lines, PHOTO_SIZE, seed=5, noise=0.03, fmt=".jpg"), "generated page"
 
@@ -302,9 +302,7 @@ def measure(page, url: str, photo: bytes, photo_name: str, args: argparse.Namesp
     """Open the page, upload the photo, move the slider; the summaries of both phases."""
     page.goto(url)
     wait_for_app(page)
-    runs = runs_finished(page)
-    upload_image(page, "page-photo.jpg", photo)
-    wait_run(page, runs, 120_000)
+    upload_and_wait(page, "page-photo.jpg", photo, 120_000)
     caption = image_caption(page)
     w, h = PHOTO_SIZE
     if f"{w} × {h} px" not in caption:

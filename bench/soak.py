@@ -50,9 +50,8 @@ from tests.e2e_support import (  # noqa: E402
     slider_value,
     studio_server,
     text_image_png,
-    upload_image,
+    upload_and_wait,
     wait_for_app,
-    wait_run,
 )
 
 WORDS = [
@@ -155,9 +154,7 @@ def open_session(browser, base_url: str, s: Session, image: bytes) -> None:
     preset = parse_preset(PRESET.format(n=s.n + 1, value=s.base), "soak")
     page.goto(f"{base_url}?p={pack(preset)}")
     wait_for_app(page, RUN_TIMEOUT_S * 1000)
-    runs = runs_finished(page)
-    upload_image(page, s.name, image)
-    wait_run(page, runs, RUN_TIMEOUT_S * 1000)
+    upload_and_wait(page, s.name, image, RUN_TIMEOUT_S * 1000)
     s.uid = open_stage(page, THRESHOLD_INDEX)
     s.value = round(slider_value(page, s.key))
     if s.value != s.base:

@@ -329,3 +329,17 @@ def wait_run(page, since: int, timeout_ms: float = 60_000) -> None:
     then until the page shows no running script."""
     page.wait_for_function(RUN_DONE_JS, arg=since, timeout=timeout_ms)
     wait_idle(page, timeout_ms)
+
+
+def upload_and_wait(page, name: str, data: bytes, timeout_ms: float = 90_000) -> None:
+    """Upload an image and wait until the page shows it (its name in the input caption) and the run
+    that drew it has finished."""
+    runs = runs_finished(page)
+    upload_image(page, name, data)
+    page.wait_for_function(
+        """name => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCaptionContainer"]')]
+                   .some(e => e.innerText.startsWith('Image: ' + name + ' '))""",
+        arg=name,
+        timeout=timeout_ms,
+    )
+    wait_run(page, runs, timeout_ms)

@@ -30,7 +30,7 @@ from tests.e2e_support import (
     slider_value,
     studio_server,
     text_image_png,
-    upload_image,
+    upload_and_wait,
     wait_for_app,
     wait_run,
 )
@@ -149,9 +149,9 @@ def test_two_sessions_never_share_state(browser, url: str) -> None:
         # Session B tunes another image, uploaded.
         before_a, before_b = grid_sources(a), grid_sources(b)
         assert before_a == before_b  # same link, same sample: the same images (media is by content)
-        runs = runs_finished(b)
-        upload_image(b, "zebra.png", text_image_png(["ZEBRA CROSSING 4711", "quiet harbour lights"], seed=3))
-        wait_run(b, runs, TIMEOUT_MS)
+        upload_and_wait(
+            b, "zebra.png", text_image_png(["ZEBRA CROSSING 4711", "quiet harbour lights"], seed=3)
+        )
         assert grid_sources(a) == before_a
         srcs_b = grid_sources(b)
         texts_b = ocr_texts(b)
