@@ -1,9 +1,10 @@
 """OCR for the studio: cached reading of full-resolution images, scores and a safe text diff.
 
 :func:`read_text` runs Tesseract once per distinct (image, OCR options) pair: the cache key
-is the image's content digest and the options' JSON, the pixels themselves are not hashed by
-Streamlit (the ``_image`` argument). Errors (missing language, timeout) are cached too, as
-a message, so a failing setting does not re-run a slow Tesseract call on every rerun.
+is the image's content digest and the options' JSON, in a bounded process-wide cache.
+:func:`prefetch` starts a reading in a background thread as soon as the stages have run, so
+Tesseract works while the previews are sent. Errors (missing language, timeout) are cached
+too, as a message, so a failing setting does not re-run a slow Tesseract call on every rerun.
 
 :func:`diff_html` renders a character diff as HTML built only from ``html.escape``-d text:
 the user's expected text and the OCR output can never inject markup.
@@ -12,11 +13,14 @@ the user's expected text and the OCR output can never inject markup.
 from __future__ import annotations
 
 import html
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
+from pipeline.cache import BoundedCache
 from pipeline.errors import ClarityError
 from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
@@ -57,19 +61,52 @@ class Reading:
     error: str | None = None
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _cached_read(digest: str, options_json: str, _image: np.ndarray) -> Reading:
+READINGS_KEPT = 64
+"""Most OCR readings kept in the process-wide cache."""
+
+_readings: BoundedCache[Reading] = BoundedCache(max_entries=READINGS_KEPT)
+_pending: dict[tuple[str, str], Future[Reading]] = {}
+_pending_lock = threading.Lock()
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarity-ocr")
+
+
+def _read(image: np.ndarray, options: OcrOptions) -> Reading:
     try:
-        return Reading(recognize(_image, OcrOptions.model_validate_json(options_json)))
+        return Reading(recognize(image, options))
     except ClarityError as exc:
         return Reading(None, str(exc))
 
 
-def read_text(image: np.ndarray, options: OcrOptions, digest: str | None = None) -> Reading:
-    """Tesseract's reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
+def _key(image: np.ndarray, options: OcrOptions, digest: str | None) -> tuple[str, str]:
     if digest is None:
         digest = DIGESTS.get_or_make((image,), "digest", lambda: image_digest(image))
-    return _cached_read(digest, options.model_dump_json(), image)
+    return digest, options.model_dump_json()
+
+
+def prefetch(image: np.ndarray, options: OcrOptions) -> None:
+    """Start reading ``image`` in a background thread, unless its reading is cached or under way.
+
+    The studio calls this as soon as the stages have run, so Tesseract works while the stage
+    previews are encoded and sent; :func:`read_text` then picks the reading up.
+    """
+    key = _key(image, options, None)
+    if _readings.get(key) is not None:
+        return
+    with _pending_lock:
+        if key not in _pending and len(_pending) < 4:
+            _pending[key] = _pool.submit(_read, image, options)
+
+
+def read_text(image: np.ndarray, options: OcrOptions, digest: str | None = None) -> Reading:
+    """Tesseract's reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
+    key = _key(image, options, digest)
+    reading = _readings.get(key)
+    if reading is None:
+        with _pending_lock:
+            future = _pending.pop(key, None)
+        reading = future.result() if future is not None else _read(image, options)
+        _readings.put(key, reading)
+    return reading
 
 
 @st.cache_data(ttl=300, show_spinner=False)

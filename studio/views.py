@@ -428,10 +428,12 @@ def process(preset: Preset) -> Result | None:
     """Run the preset on the current image; ``None`` (and an error shown) when a stage fails."""
     image: sources.LoadedImage = st.session_state[IMAGE]
     try:
-        return run(image.array, preset)
+        result = run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None
+    ocr_view.prefetch(result.final, preset.ocr)  # Tesseract reads while the previews are sent
+    return result
 
 
 def tiles_of(result: Result) -> list[Tile]:
