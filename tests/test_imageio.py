@@ -144,3 +144,22 @@ def test_missing_and_folder(tmp_path: Path) -> None:
         read_image(tmp_path / "nope.png")
     with pytest.raises(ImageError, match="folder"):
         read_image(tmp_path)
+
+
+def test_large_photo_is_read_processed_and_previewed(tmp_path: Path) -> None:
+    """A 6000 x 4000 phone photo: read, run through a preset, previewed at a small size."""
+    from pipeline import parse_preset, run
+    from studio.overlays import downscale
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(150, 256, size=(4000, 6000, 3), dtype=np.uint8)
+    photo[1800:2200, 1000:5000] = 20  # a dark bar of "text"
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(photo).save(path, quality=85)
+    image = read_image(path)
+    assert image.shape == (4000, 6000, 3)
+    preset = parse_preset("schema_version: 1\nstages: [grayscale, {stage: threshold}]\n")
+    final = run(image, preset, cache=None).final
+    assert final.shape == (4000, 6000) and final[2000, 3000] == 0 and final[100, 100] == 255
+    preview = downscale(final)
+    assert max(preview.shape) <= 1000
