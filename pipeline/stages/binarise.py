@@ -43,10 +43,9 @@ class ThresholdParams(StageParams):
 
 def _local_mean_std(gray: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of every ``window`` x ``window`` neighbourhood (float64)."""
-    values = gray.astype(np.float64)
     size = (window, window)
-    mean = cv2.boxFilter(values, cv2.CV_64F, size, borderType=cv2.BORDER_REPLICATE)
-    mean_sq = cv2.boxFilter(values * values, cv2.CV_64F, size, borderType=cv2.BORDER_REPLICATE)
+    mean = cv2.boxFilter(gray, cv2.CV_64F, size, borderType=cv2.BORDER_REPLICATE)
+    mean_sq = cv2.sqrBoxFilter(gray, cv2.CV_64F, size, borderType=cv2.BORDER_REPLICATE)
     std = np.sqrt(np.maximum(mean_sq - mean * mean, 0.0))
     return mean, std
 
