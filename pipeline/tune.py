@@ -1,12 +1,30 @@
 """Automatic tuning of a preset's parameters on images with known text (``python -m pipeline tune``).
 
-Starting from a base preset, Optuna's TPE sampler searches every stage's parameters (the space
-is derived from the stages' parameter models, see :mod:`pipeline.tuning.space`), whether each
-stage is enabled and Tesseract's page segmentation mode, to minimise the mean CER over the
-tuning images (``metric="cer"``), or, when no expected text is known, to maximise the mean word
+Starting from a base preset, the search changes every stage's parameters (the space is derived
+from the stages' parameter models, see :mod:`pipeline.tuning.space`), whether each stage is
+enabled and Tesseract's page segmentation mode, to minimise the mean CER over the tuning
+images (``metric="cer"``), or, when no expected text is known, to maximise the mean word
 confidence (``metric="confidence"``: a proxy for accuracy, not accuracy; it can prefer a preset
-that erases the hard words). The base preset is trial 0, and ties go to the earlier trial, so
-the result is never worse than the base on the tuning images.
+that erases the hard words).
+
+The search is local first and widens only as needed. It keeps an *incumbent*, the best preset
+so far (the base, trial 0, at first). Most trials are *local moves* of it
+(:class:`pipeline.tuning.local.Mutator`, seeded): 1 to 3 of its values changed, a numeric one
+by a few steps or a small fraction of its (log) range, a choice switched, the psm
+occasionally, a stage switched on or off rarely (never with ``toggles=False``). Trial ``n`` is
+instead proposed by Optuna's TPE (seeded, 2 random startup trials) when ``n % 4 == 3``, and
+TPE only chooses :data:`TPE_FREE` parameters drawn at random, the others being the
+incumbent's. Every :data:`WIDEN` trials without a new incumbent the moves double (up to 8
+times) and TPE chooses 2 more parameters; after ``2 * WIDEN`` such trials every other trial is
+TPE's. Each trial is enqueued in the Optuna study with its full set of values, so the study
+records every trial and TPE models them all. A local move that gives a preset already tried (or
+an invalid one) is drawn again.
+
+A trial becomes the incumbent only when it beats it by ``min_gain``: by default one
+character's worth of mean CER (one character fixed on the longest expected text), so a gain
+that can only come from trading errors between images, i.e. noise on a small set, does not
+move the search (nor reset ``patience``). The base preset is trial 0 and the first incumbent,
+so the result is never worse than the base on the tuning images.
 
 Python API (what the studio uses)::
 
@@ -20,7 +38,8 @@ Python API (what the studio uses)::
 Determinism: the same seed, images, base and options give the same trials and the same best
 preset, whatever ``jobs`` is. The sampler is seeded and lives in this process only; trials are
 asked from it in fixed batches of :data:`BATCH` (the second trial of a batch is sampled while
-the first is pending, with Optuna's constant-liar rule), and all readings of a batch
+the first is pending, with Optuna's constant-liar rule; the local moves of a batch are both
+drawn from the incumbent as it was when the batch started), and all readings of a batch
 (``BATCH`` presets x every image) are spread over ``jobs`` worker processes, then collected
 and told to the sampler in trial order. Nothing depends on which worker finishes first, and
 the batch size does not depend on ``jobs`` (Optuna's own ``optimize(n_jobs=...)`` reseeds the
@@ -47,9 +66,10 @@ import numpy as np
 from .errors import ClarityError, ExitCode, ImageError
 from .evaluate import dataset
 from .imageio import SUFFIXES, read_image
-from .metrics import cer
+from .metrics import cer, normalise_text
 from .preset import Preset, load_preset, save_preset
 from .runner import as_input
+from .tuning.local import MAX_LEVEL, Mutator, clamp, full_params
 from .tuning.scoring import Evaluator, Reading
 from .tuning.space import FROZEN_FIELDS, PSM_CHOICES, InvalidCombination, SearchSpace, search_space
 
@@ -57,6 +77,21 @@ Metric = Literal["auto", "cer", "confidence"]
 
 BATCH = 2
 """Trials sampled before their scores are told to the sampler (fixed, for determinism)."""
+
+WIDEN = 6
+"""Local moves double in size after every this many trials without a new incumbent."""
+
+TPE_EVERY = 4
+"""While the search is local, trial ``n`` is proposed by TPE when ``n % TPE_EVERY == 3``."""
+
+TPE_FREE = 3
+"""Parameters a TPE trial chooses while the search is local (2 more per widening level)."""
+
+TPE_STARTUP = 2
+"""TPE's random startup trials (it models the local trials' results after these)."""
+
+CONFIDENCE_GAIN = 0.1
+"""Mean word confidence points a trial must gain to become the incumbent (``metric="confidence"``)."""
 
 DEFAULT_BASE = Path(__file__).resolve().parents[1] / "presets" / "document.yaml"
 """The base preset of ``python -m pipeline tune`` when ``--base`` is not given."""
@@ -101,9 +136,10 @@ class TrialInfo:
     seconds:
         Wall-clock time since the start of the run when this trial was scored.
     best_score:
-        Best score so far, this trial included.
+        The incumbent's score after this trial (the best so far, give or take ``min_gain``).
     is_best:
-        This trial improved on every earlier one.
+        This trial became the incumbent: it beat the previous one by at least ``min_gain``
+        (trial 0 always does).
     done, total:
         Trials finished so far and trials planned (for progress bars).
     """
@@ -145,7 +181,8 @@ class TuneResult:
     trials:
         Every trial in order.
     ranked:
-        The valid trials best first (ties: earlier first), one per distinct preset.
+        The best trial (the last incumbent) first, then the other valid trials by score (ties:
+        earlier first), one per distinct preset.
     metric:
         ``"cer"`` or ``"confidence"``.
     stop_reason:
@@ -158,6 +195,8 @@ class TuneResult:
         The search space (``space.dimensions``; ``space.frozen`` lists the fixed fields).
     label, seed:
         What the tuning data was called and the sampler seed (used in descriptions).
+    min_gain:
+        How much a trial had to improve on the best so far to replace it (see :func:`tune`).
     """
 
     preset: Preset
@@ -172,6 +211,7 @@ class TuneResult:
     space: SearchSpace
     label: str = ""
     seed: int = 0
+    min_gain: float = 0.0
 
     @property
     def lower_is_better(self) -> bool:
@@ -236,6 +276,8 @@ def tune(
     label: str = "",
     freeze: Collection[str] = FROZEN_FIELDS,
     psm_choices: Iterable[int] | None = PSM_CHOICES,
+    toggles: bool = True,
+    min_gain: float | None = None,
 ) -> TuneResult:
     """Search ``base``'s parameters for the best score on ``images`` (see the module docstring).
 
@@ -272,6 +314,14 @@ def tune(
         Fields kept fixed (see :func:`pipeline.tuning.space.search_space`).
     psm_choices:
         Page segmentation modes searched (``None`` keeps the base's).
+    toggles:
+        Whether stages may be switched on or off (rarely: see the module docstring); False
+        keeps the base's enabled stages.
+    min_gain:
+        How much better than the best so far a trial must score to replace it (and to reset
+        ``patience``). ``None``: one character's worth for CER, ``1 / (n * L)`` with ``n``
+        images and ``L`` the longest expected text (normalised as the CER does), i.e. one
+        character fixed on the longest line; :data:`CONFIDENCE_GAIN` points for confidence.
 
     Raises
     ------
@@ -288,8 +338,14 @@ def tune(
     expected = [text for _, text in pairs]
     area = max(int(a.shape[0]) * int(a.shape[1]) for a in arrays)
     side = max(max(a.shape[:2]) for a in arrays)
-    space = search_space(base, image_area=area, image_side=side, freeze=freeze, psm_choices=psm_choices)
+    space = search_space(
+        base, image_area=area, image_side=side, freeze=freeze, psm_choices=psm_choices, stage_toggles=toggles
+    )
     lower = metric == "cer"
+    if min_gain is None:
+        min_gain = _default_gain(metric, expected, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+    elif not (min_gain >= 0 and math.isfinite(min_gain)):
+        raise TuneUsageError(f"min_gain must be a number >= 0, got {min_gain!r}")
 
     def image_score(reading: Reading, text: str | None) -> float:
         if reading.error is not None:
@@ -305,18 +361,20 @@ def tune(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(
             seed=seed,
-            n_startup_trials=max(1, min(10, trials // 4)),
+            n_startup_trials=TPE_STARTUP,
             multivariate=True,
             group=True,
             constant_liar=True,
         )
     study = optuna.create_study(direction="minimize" if lower else "maximize", sampler=sampler)
-    study.enqueue_trial(space.base_params())
+    mutator = Mutator(space, seed, toggles=toggles)
+    by_name = space.by_name
 
     start = time.monotonic()
     infos: list[TrialInfo] = []
     memo: dict[str, list[Reading]] = {}
     best: float | None = None
+    incumbent = full_params(space)  # raw values of every dimension: the base at first
     since_best = 0
     scored_any = False
     stop_reason = "trials"
@@ -331,10 +389,27 @@ def tune(
                 stop_reason = "timeout"
                 break
             batch = []
+            pending: set[str] = set()
+            level = min(MAX_LEVEL, since_best // WIDEN)
             for _ in range(min(BATCH, trials - len(infos))):
+                number = len(infos) + len(batch)
+                if number == 0:
+                    study.enqueue_trial(space.base_params())
+                else:
+                    local = (
+                        None
+                        if _tpe_turn(number, level)
+                        else _local_move(mutator, space, incumbent, level, memo, pending)
+                    )
+                    if local is not None:
+                        study.enqueue_trial(local)
+                    else:  # TPE proposes a few parameters; the rest stay the incumbent's
+                        free = mutator.subspace(incumbent, TPE_FREE + 2 * level)
+                        study.enqueue_trial({k: v for k, v in incumbent.items() if k not in free})
                 trial = study.ask()
                 try:
                     preset, values = space.preset(lambda d, t=trial: _suggest(t, d))
+                    pending.add(_key(preset))
                 except InvalidCombination:
                     preset, values = None, dict(trial.params)
                 batch.append((trial, preset, values))
@@ -357,11 +432,13 @@ def tune(
                     scored_any = scored_any or len(failures) < len(readings)
                     score = sum(scores) / len(scores)
                     study.tell(trial, score)
+                # the first trial (the base) is the incumbent; a later one must beat it by min_gain
                 improved = score is not None and (
-                    best is None or (score < best - 1e-12 if lower else score > best + 1e-12)
+                    best is None or (score <= best - min_gain if lower else score >= best + min_gain)
                 )
                 if improved:
                     best, since_best = score, 0
+                    incumbent = {**incumbent, **{k: clamp(by_name[k], v) for k, v in trial.params.items()}}
                 else:
                     since_best += 1
                 info = TrialInfo(
@@ -389,7 +466,7 @@ def tune(
         reasons = sorted({f for i in infos for f in i.failures})
         detail = f": {reasons[0]}" if reasons else ""
         raise TuneError(f"no image could be scored by any of {len(infos)} trials{detail}")
-    ranked = _rank(infos, lower)
+    ranked = _rank(infos, lower, next(i for i in reversed(infos) if i.is_best))
     result = TuneResult(
         preset=base,
         best=ranked[0],
@@ -403,8 +480,50 @@ def tune(
         space=space,
         label=label,
         seed=seed,
+        min_gain=min_gain,
     )
     return replace(result, preset=result.tuned(result.best))
+
+
+def _default_gain(
+    metric: str, expected: Sequence[str | None], *, ignore_spaces: bool, ignore_case: bool
+) -> float:
+    """One character's worth of mean CER (see :func:`tune`), or :data:`CONFIDENCE_GAIN`."""
+    if metric != "cer":
+        return CONFIDENCE_GAIN
+    longest = max(
+        len(normalise_text(t or "", ignore_spaces=ignore_spaces, ignore_case=ignore_case)) for t in expected
+    )
+    return (1.0 - 1e-9) / (len(expected) * max(1, longest))  # exactly one character qualifies
+
+
+def _tpe_turn(number: int, level: int) -> bool:
+    """Whether TPE proposes trial ``number``: 1 in :data:`TPE_EVERY` while local, 1 in 2 once wide."""
+    if level >= 2:
+        return number % 2 == 1
+    return number % TPE_EVERY == TPE_EVERY - 1
+
+
+def _local_move(
+    mutator: Mutator,
+    space: SearchSpace,
+    incumbent: dict[str, Any],
+    level: int,
+    memo: dict[str, list[Reading]],
+    pending: set[str],
+    attempts: int = 12,
+) -> dict[str, Any] | None:
+    """A mutation of the incumbent giving a valid preset not tried yet (``None`` if none is found)."""
+    for attempt in range(attempts):
+        raw, _ = mutator.mutate(incumbent, min(MAX_LEVEL, level + attempt // 4))
+        try:
+            preset, _ = space.preset(lambda d, r=raw: r[d.name])
+        except InvalidCombination:
+            continue
+        key = _key(preset)
+        if key not in memo and key not in pending:
+            return raw
+    return None
 
 
 def _check_options(trials: int, jobs: int, patience: int | None, timeout: float | None, metric: str) -> None:
@@ -471,9 +590,11 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _rank(infos: list[TrialInfo], lower: bool) -> tuple[TrialInfo, ...]:
-    valid = [i for i in infos if i.valid]
+def _rank(infos: list[TrialInfo], lower: bool, best: TrialInfo) -> tuple[TrialInfo, ...]:
+    """``best`` (the last incumbent) first, then the other valid trials by score (ties: earlier first)."""
+    valid = [i for i in infos if i.valid and i is not best]
     valid.sort(key=lambda i: ((i.score if lower else -i.score), i.number))  # type: ignore[operator]
+    valid.insert(0, best)
     seen: set[str] = set()
     ranked = []
     for info in valid:
@@ -514,7 +635,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="search a preset's parameters for the lowest CER on a folder",
         description=(
             "Search the base preset's stage parameters, which stages are enabled and the page "
-            "segmentation mode (Optuna TPE, seeded: same seed and data give the same result) for "
+            "segmentation mode (local moves around the best so far, widened as needed, plus "
+            "Optuna TPE; seeded: same seed and data give the same result) for "
             "the lowest mean CER over the images of DATA_DIR that have a <stem>.gt.txt, or the "
             "highest mean word confidence when none has. The base preset is trial 0, so the "
             "result is never worse than it on these images."
@@ -543,6 +665,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument(
         "--engine", choices=("auto", "tesserocr", "pytesseract"), help="OCR engine (default: base's)"
+    )
+    p.add_argument(
+        "--no-toggles",
+        dest="toggles",
+        action="store_false",
+        help="never switch stages on or off (default: rarely, as one local move)",
     )
     p.set_defaults(func=_cmd_tune)
     return p
@@ -633,6 +761,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_trial=progress,
             label=str(args.data),
+            toggles=args.toggles,
         )
     finally:
         bar.close()

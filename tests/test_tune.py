@@ -12,7 +12,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.params import Odd, StageParams, number, odd_int
 from pipeline.preset import Preset, parse_preset
-from pipeline.tune import TuneError, TuneUsageError, tune
+from pipeline.tune import TuneError, TuneUsageError, _changes, tune
+from pipeline.tuning.local import Mutator, full_params
 from pipeline.tuning.space import FROZEN_FIELDS, InvalidCombination, field_dimension, search_space
 
 from .conftest import text_image
@@ -180,9 +181,13 @@ def test_tune_is_no_worse_than_the_base_valid_and_deterministic(images, base) ->
     assert seen == list(range(1, 9)) and len(first.trials) == 8
     assert first.trials[0].preset.stages == base.stages and first.base.number == 0
     assert first.best.score <= first.base.score
-    assert first.ranked[0] is first.best and all(
-        a.score <= b.score for a, b in zip(first.ranked, first.ranked[1:], strict=False)
+    assert (
+        first.ranked[0] is first.best
+        and all(  # the best first, then the others by score
+            a.score <= b.score for a, b in zip(first.ranked[1:], first.ranked[2:], strict=False)
+        )
     )
+    assert all(first.best.score <= t.score + first.min_gain for t in first.trials if t.valid)
     assert parse_preset(first.preset.to_yaml()) == first.preset
     assert "tuned" in first.preset.name and "seed 3" in first.preset.description
 
@@ -192,10 +197,69 @@ def test_tune_is_no_worse_than_the_base_valid_and_deterministic(images, base) ->
 
 
 def test_worker_processes_give_the_same_result(images, base) -> None:
-    inline = tune(images, base, trials=4, seed=5, jobs=1, patience=None)
-    pooled = tune(images, base, trials=4, seed=5, jobs=2, patience=None)
+    inline = tune(images, base, trials=6, seed=5, jobs=1, patience=None)
+    pooled = tune(images, base, trials=6, seed=5, jobs=2, patience=None)
     assert [t.score for t in pooled.trials] == [t.score for t in inline.trials]
-    assert pooled.preset == inline.preset
+    assert [t.values for t in pooled.trials] == [t.values for t in inline.trials]
+    assert pooled.best.values == inline.best.values and pooled.preset == inline.preset
+
+
+def test_local_mutations_change_only_a_few_values(base) -> None:
+    space = search_space(base, image_area=40_000)
+    start = full_params(space)
+    assert space.preset(lambda d: start[d.name])[0] == base
+    mutator = Mutator(space, seed=0)
+    sizes = []
+    for _ in range(200):
+        raw, moved = mutator.mutate(start)
+        assert 1 <= len(moved) <= 3 and {k for k in raw if raw[k] != start[k]} <= set(moved)
+        try:
+            _, values = space.preset(lambda d, r=raw: r[d.name])
+        except InvalidCombination:
+            continue
+        sizes.append(len(_changes(space, values)))  # a stage switched off is one change
+    assert max(sizes) <= 3 and sum(sizes) / len(sizes) < 2.5
+    toggled = sum(
+        any(name.endswith(".enabled") for name in Mutator(space, seed=s).mutate(start)[1]) for s in range(300)
+    )
+    assert toggled < 60  # stage toggles are rare moves
+    one, two = Mutator(space, seed=4), Mutator(space, seed=4)
+    assert [one.mutate(start) for _ in range(5)] == [two.mutate(start) for _ in range(5)]  # seeded
+
+
+def test_the_first_trials_stay_next_to_the_base_and_toggles_can_be_off(images, base) -> None:
+    result = tune(images, base, trials=6, seed=2, jobs=1, patience=None, toggles=False)
+    assert 1 <= len(result.trials[1].changes) <= 3  # trial 1: a local move of the base
+    assert not any(c.endswith((" on", " off")) for t in result.trials for c in t.changes)
+    assert not any(d.field == "enabled" for d in result.space.dimensions)
+
+
+POOR_YAML = """\
+schema_version: 1
+name: poor
+stages:
+  - grayscale
+  - {stage: median_blur, params: {ksize_w: 3, ksize_h: 3}}
+  - {stage: threshold, params: {method: fixed, value: 220}}
+ocr: {psm: 7}
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tuning_fixes_a_deliberately_poor_base(images, seed) -> None:
+    poor = parse_preset(POOR_YAML)  # a fixed threshold far too light: the gray background becomes ink
+    result = tune(images, poor, trials=12, seed=seed, jobs=1, patience=None)
+    assert result.base.score > 0.3
+    assert result.best.number > 0 and result.best.score < result.base.score / 2
+    assert result.preset.stages != poor.stages
+
+
+def test_an_improvement_must_be_worth_a_character(images, base) -> None:
+    result = tune(images, base, trials=8, seed=3, jobs=1, patience=None)
+    longest = max(len(t) for t in TEXTS)
+    assert result.min_gain == pytest.approx(1 / (len(TEXTS) * longest))
+    strict = tune(images, base, trials=8, seed=3, jobs=1, patience=None, min_gain=10.0)
+    assert strict.best.number == 0 and [t.is_best for t in strict.trials] == [True] + [False] * 7
 
 
 def test_early_stopping_with_patience_and_should_stop(images, base) -> None:
