@@ -63,6 +63,19 @@ def stage_reference() -> str:
     return "\n".join(lines)
 
 
+def preset_table() -> str:
+    """Markdown table of the presets in ``presets/`` with their descriptions."""
+    from pipeline.preset import load_preset
+
+    lines = ["| preset | stages | when to use it |", "|---|---|---|"]
+    for path in sorted((ROOT / "presets").glob("*.yaml")):
+        preset = load_preset(path)
+        description = " ".join(preset.description.split()).replace("|", "\\|")
+        lines.append(f"| `presets/{path.name}` | {len(preset.stages)} | {description} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     replace_section("stages", stage_reference())
-    print(f"updated the stage reference in {README}")
+    replace_section("presets", preset_table())
+    print(f"updated the stage reference and the preset table in {README}")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from scripts.readme_sections import README, section, stage_reference
+from scripts.readme_sections import README, preset_table, section, stage_reference
 
 
 def test_stage_reference_is_current() -> None:
     assert section("stages").strip() == stage_reference().strip(), (
         "README's stage reference is stale: run `python scripts/readme_sections.py`"
+    )
+
+
+def test_preset_table_is_current() -> None:
+    assert section("presets").strip() == preset_table().strip(), (
+        "README's preset table is stale: run `python scripts/readme_sections.py`"
     )
 
 
