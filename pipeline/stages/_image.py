@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 KernelShape = Literal["rect", "ellipse", "cross"]
 
@@ -37,6 +38,14 @@ def is_binary(image: np.ndarray) -> bool:
 
 
 Ink = Literal["dark", "light"]
+
+
+def ink_field() -> Any:
+    """The ``ink`` parameter of stages that read binary ink: which pixels are the text."""
+    return Field(
+        "dark",
+        description="Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
+    )
 
 
 def ink_mask(image: np.ndarray, ink: Ink = "dark") -> np.ndarray:

@@ -11,7 +11,7 @@ Components are 8-connected throughout.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, number
 from ..registry import register
-from ._image import Ink, ink_image, ink_mask, kernel
+from ._image import Ink, ink_field, ink_image, ink_mask, kernel
 
 _MAX_AREA = 100_000_000
 _MAX_SIDE = 100_000
@@ -33,18 +33,11 @@ def _check_ranges(model: StageParams, *pairs: tuple[str, str]) -> None:
             raise ValueError(f"{low} ({getattr(model, low)}) must be <= {high} ({getattr(model, high)})")
 
 
-def _ink_field() -> Any:
-    return Field(
-        "dark",
-        description="Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
-    )
-
-
 # --------------------------------------------------------------------------- component_filter
 
 
 class ComponentFilterParams(StageParams):
-    ink: Ink = _ink_field()
+    ink: Ink = ink_field()
     min_area: int = Field(
         0,
         ge=0,
@@ -233,7 +226,7 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
 
 
 class StrokeWidthFilterParams(StageParams):
-    ink: Ink = _ink_field()
+    ink: Ink = ink_field()
     mode: Literal["core", "components"] = Field(
         "core",
         description="core: keep only the inner pixels of strokes wider than min_width; "
@@ -320,7 +313,7 @@ def stroke_width_filter(image: np.ndarray, p: StrokeWidthFilterParams) -> np.nda
 
 
 class HullMaskParams(StageParams):
-    ink: Ink = _ink_field()
+    ink: Ink = ink_field()
     per_component: bool = Field(
         True, description="True: one convex hull per ink component; False: one hull around all the ink."
     )

@@ -17,14 +17,11 @@ from pydantic import Field
 
 from ..params import StageParams, number
 from ..registry import register
-from ._image import Ink, ink_image, ink_mask
+from ._image import Ink, ink_field, ink_image, ink_mask
 
 
 class StrikeLinesParams(StageParams):
-    ink: Ink = Field(
-        "dark",
-        description="Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
-    )
+    ink: Ink = ink_field()
     max_thickness: int = Field(
         8,
         ge=1,
