@@ -32,6 +32,17 @@ def kernel(shape: KernelShape, width: int, height: int) -> np.ndarray:
     return cv2.getStructuringElement(_SHAPES[shape], (int(width), int(height)))
 
 
+def frame_pixels(image: np.ndarray, width: int) -> np.ndarray:
+    """The pixels of the outer frame ``width`` px wide (all pixels when the frame covers them).
+
+    Returns shape ``(n,)`` for gray and ``(n, channels)`` for colour images.
+    """
+    h, w = image.shape[:2]
+    inner = np.zeros((h, w), bool)
+    inner[width : h - width, width : w - width] = True
+    return image[~inner]
+
+
 def is_binary(image: np.ndarray) -> bool:
     """True when every pixel is 0 or 255."""
     return bool(np.isin(image, (0, 255)).all())

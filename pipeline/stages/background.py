@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ..params import StageParams, number
 from ..registry import register
+from ._image import frame_pixels
 
 
 class BackgroundDistanceParams(StageParams):
@@ -36,11 +37,7 @@ class BackgroundDistanceParams(StageParams):
 
 def _background_colour(pixels: np.ndarray, border: int) -> np.ndarray:
     """Per-channel median of the pixels in a frame ``border`` px wide (of all pixels if thinner)."""
-    h, w = pixels.shape[:2]
-    frame = np.zeros((h, w), bool)
-    frame[:border] = frame[h - border :] = True
-    frame[:, :border] = frame[:, w - border :] = True
-    return np.median(pixels[frame].reshape(-1, pixels.shape[2]), axis=0)
+    return np.median(frame_pixels(pixels, border).reshape(-1, pixels.shape[2]), axis=0)
 
 
 @register("background_distance", category="colour", returns="gray")

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ..params import StageParams, number
 from ..registry import register
-from ._image import to_gray
+from ._image import frame_pixels, to_gray
 
 # --- tone_band ---------------------------------------------------------------------------------
 
@@ -158,12 +158,7 @@ def text_is_light(
         return False
     h, w = gray.shape
     ring = max(1, round(min(h, w) * margin / 100.0))
-    inner = np.zeros(gray.shape, bool)
-    inner[ring : h - ring, ring : w - ring] = True
-    outer = gray[~inner]
-    if outer.size == 0:
-        outer = gray.ravel()
-    background = float(np.median(outer))
+    background = float(np.median(frame_pixels(gray, ring)))
     if method == "centre":
         dy, dx = int(h * centre / 100.0), int(w * centre / 100.0)
         middle = gray[dy : h - dy, dx : w - dx]
