@@ -24,7 +24,11 @@ and meter labels; case ignored for captcha-nopardaz-bgtext) and the seconds per 
 
 Where the folder has pixel ground truth (``<stem>.gt.png``/``.gt.tif``: dirty-documents,
 dibco-printed), also the binarisation F-measure and PSNR of each method's final image
-against it (``pipeline.metrics``); for ``raw`` the image is binarised with Otsu's threshold.
+against it (``pipeline.metrics``), after Otsu's threshold: that is how Tesseract binarises
+what it is given by default, so it is the black-and-white page Tesseract actually reads
+(a binary final image is unchanged by it; a gray one, such as the document preset's letters
+kept in gray on white, is scored as Tesseract will split it). For ``raw`` that is Otsu's
+threshold on the image itself.
 
 The tables go to standard output and, unless ``--quick`` or ``--no-readme``, into README.md
 between ``<!-- begin:accuracy -->`` and ``<!-- end:accuracy -->`` when those markers exist.
@@ -114,7 +118,8 @@ def otsu(image: np.ndarray) -> np.ndarray:
 def pixel_scores(finals: list[np.ndarray | None], truths: list[np.ndarray]) -> tuple[float, float, bool]:
     """Mean F-measure and PSNR (dB) of the final images against the truths; True if any was resized.
 
-    A final image whose size differs from the truth's (a preset that rescales) is resized back
+    Each final image is binarised with Otsu's threshold first (see the module docstring). A final
+    image whose size differs from the truth's (a preset that rescales) is resized back
     with area interpolation when its aspect ratio is within 2 % of the truth's, else it counts
     as all wrong (F 0, PSNR 0).
     """
@@ -133,6 +138,7 @@ def pixel_scores(finals: list[np.ndarray | None], truths: list[np.ndarray]) -> t
                 continue
             final = cv2.resize(final, (tw, th), interpolation=cv2.INTER_AREA)
             resized = True
+        final = otsu(final)
         fms.append(fmeasure(final, truth))
         value = psnr(final, truth)
         psnrs.append(value if math.isfinite(value) else 99.0)
@@ -153,7 +159,7 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
     out.scores["raw"] = score(items, raw, **opts)
     out.scores["tess-sauvola"] = score(items, sauvola, **opts)
     if has_pixels:
-        fm, db, _ = pixel_scores([otsu(i.image) for i in items], truths)  # type: ignore[arg-type]
+        fm, db, _ = pixel_scores([i.image for i in items], truths)  # type: ignore[arg-type]
         out.pixels["raw"] = (fm, db)
 
     path = presets_dir / scenario_file
@@ -223,8 +229,9 @@ def tables(results: list[FolderResult], args: argparse.Namespace) -> str:
         ptitles = [FOLDERS[r.name][0] for r in with_pixels]
         lines += [
             "",
-            "Binarisation against the pixel ground truth: F-measure / PSNR in dB (higher is better; "
-            "raw = Otsu's threshold on the image):",
+            "Binarisation against the pixel ground truth: F-measure / PSNR in dB of each method's "
+            "final image after Otsu's threshold, i.e. the black and white page Tesseract reads "
+            "(higher is better; raw = Otsu's threshold on the image):",
             "",
             "| method | " + " | ".join(ptitles) + " |",
             "|---|" + "---|" * len(ptitles),

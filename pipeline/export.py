@@ -51,6 +51,7 @@ _SCRIPT_NAMES = frozenset(
         "SimpleNamespace",
         "OCR_LANG",
         "OCR_ARGS",
+        "OCR_MODES",
         "OCR_TIMEOUT_S",
         "PNG_SIGNATURE",
         "read_image",
@@ -669,12 +670,29 @@ def write_image(path: str, image: np.ndarray) -> None:
 
 _OCR_AND_MAIN = '''
 def ocr(image: np.ndarray) -> str:
-    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract)."""
+    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract).
+
+    With several page segmentation modes in OCR_MODES, the reading with the highest
+    confidence per character (word confidences weighted by word length) wins; ties keep the
+    earlier mode.
+    """
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    text = pytesseract.image_to_string(
-        pixels, lang=OCR_LANG, config=shlex.join(OCR_ARGS), timeout=OCR_TIMEOUT_S
-    )
-    return text.strip()
+    best_text, best_score = "", -1.0
+    for mode in OCR_MODES:
+        config = shlex.join(["--psm", str(mode), *OCR_ARGS])
+        text = pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S)
+        if len(OCR_MODES) == 1:
+            return text.strip()
+        data = pytesseract.image_to_data(
+            pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S, output_type=pytesseract.Output.DICT
+        )
+        pairs = [(min(100.0, float(c)), len(t)) for c, t in zip(data["conf"], data["text"]) if t.strip()]
+        pairs = [(c, n) for c, n in pairs if c >= 0]
+        chars = sum(n for _, n in pairs)
+        score = sum(c * n for c, n in pairs) / chars if chars else 0.0
+        if score > best_score:
+            best_text, best_score = text.strip(), score
+    return best_text
 
 
 def main(argv: list[str]) -> int:
@@ -725,7 +743,7 @@ def _clean_function(preset: Preset, names: dict[str, str]) -> str:
 
 def _ocr_args(preset: Preset) -> list[str]:
     ocr = preset.ocr
-    args = ["--psm", str(ocr.psm), "--oem", str(ocr.oem)]
+    args = ["--oem", str(ocr.oem)]
     if ocr.dpi is not None:
         args += ["--dpi", str(ocr.dpi)]
     for name, value in ocr.tesseract_variables().items():
@@ -798,7 +816,9 @@ def export_python(preset: Preset) -> str:
     ocr = preset.ocr
     settings = (
         f"OCR_LANG = {_literal(ocr.lang)}\n"
-        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # psm, oem, -c variables\n"
+        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
+        "confident reading wins\n"
+        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
         f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
         'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
     )

@@ -54,10 +54,11 @@ DESC_KEY = "preset:description"
 ENGINE_KEY = "ocr:engine"
 LANG_KEY = "ocr:lang"
 PSM_KEY = "ocr:psm"
+ALT_PSM_KEY = "ocr:alternative_psm"
 WHITELIST_KEY = "ocr:whitelist"
 
 MAX_HISTORY = 50
-_OCR_WIDGET_FIELDS = ("engine", "lang", "psm", "whitelist")
+_OCR_WIDGET_FIELDS = ("engine", "lang", "psm", "alternative_psm", "whitelist")
 
 
 def param_key(uid: str, field: str) -> str:
@@ -143,6 +144,7 @@ def load_preset(ss: State, preset: Preset, *, keep_history: bool = False) -> Non
     ss[ENGINE_KEY] = ocr.engine
     ss[LANG_KEY] = split_languages(ocr.lang) or ["eng"]
     ss[PSM_KEY] = ocr.psm
+    ss[ALT_PSM_KEY] = list(ocr.alternative_psm)
     ss[WHITELIST_KEY] = ocr.whitelist
     extra = ocr.model_dump(mode="json")
     ss[OCR_EXTRA] = {k: v for k, v in extra.items() if k not in _OCR_WIDGET_FIELDS}
@@ -261,6 +263,8 @@ def ocr_data(ss: State) -> dict[str, Any]:
         engine=ss.get(ENGINE_KEY, "auto"),
         lang="+".join(langs) if isinstance(langs, list | tuple) else str(langs),
         psm=int(ss.get(PSM_KEY, 3)),
+        # The main mode is never its own alternative, whatever the two widgets say.
+        alternative_psm=[int(m) for m in ss.get(ALT_PSM_KEY) or [] if int(m) != int(ss.get(PSM_KEY, 3))],
         whitelist=str(ss.get(WHITELIST_KEY) or ""),
     )
     return data

@@ -12,7 +12,7 @@ Widget keys (tests address widgets by them):
 ``on:{uid}``           stage on/off; ``source:{uid}`` its source picker
 ``up:{uid}``           move up; ``down:{uid}`` move down; ``remove:{uid}`` remove
 ``add:stage``          stage to add; ``add:go`` the Add button; ``undo`` the Undo button
-``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:whitelist``
+``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:alternative_psm``; ``ocr:whitelist``
 ``view:cols``          images per row; ``view:removed`` removed-pixels overlay toggle
 ``cmp:a``/``cmp:b``    the two images of the compare view
 ``ocr:expected``       expected text; ``ocr:ignore_case``; ``ocr:ignore_spaces``
@@ -318,6 +318,15 @@ def sidebar_ocr() -> None:
         format_func=lambda m: ocr_view.PSM_NAMES[m],
         help="How Tesseract looks for text: a whole page, a block, one line, one word…",
     )
+    st.multiselect(
+        "Also try",
+        [m for m in ocr_view.PSM_NAMES if m != 0],
+        key=S.ALT_PSM_KEY,
+        max_selections=4,
+        format_func=lambda m: ocr_view.PSM_NAMES[m],
+        help="Read with these page segmentation modes too and keep the most confident reading "
+        "(e.g. 6 next to 3 for pages that may be one column or several). Each costs one more OCR.",
+    )
     st.text_input(
         "Allowed characters",
         key=S.WHITELIST_KEY,
@@ -573,6 +582,8 @@ def _reading(reading: ocr_view.Reading, baseline: ocr_view.Reading | None) -> No
         help=f"Tesseract's average word confidence; {len(res.words)} words, read in {res.ms:.0f} ms "
         f"by {res.engine}.",
     )
+    if res.psm is not None:
+        st.caption(f"Most confident reading: {ocr_view.PSM_NAMES[res.psm]}.")
     st.code(res.text if res.text else "(no text found)", language=None, wrap_lines=True)
 
 

@@ -418,6 +418,21 @@ def test_ocr_settings_change_the_preset(app: AppTest) -> None:
     assert "eng" in app.multiselect(key="ocr:lang").options
 
 
+def test_alternative_psm_is_read_and_reported(app: AppTest) -> None:
+    app.selectbox(key="ocr:psm").set_value(7)
+    app.multiselect(key="ocr:alternative_psm").set_value([6, 11]).run()
+    assert_ok(app)
+    assert unpack(app.query_params["p"]).ocr.alternative_psm == (6, 11)
+    captions = [c.value for c in app.caption if c.value.startswith("Most confident reading")]
+    assert len(captions) == 2  # the original and the cleaned image
+    assert all(any(name in c for name in ("6 ·", "7 ·", "11 ·")) for c in captions)
+    # Choosing an alternative as the main mode drops it from the alternatives, no error.
+    app.selectbox(key="ocr:psm").set_value(6).run()
+    assert_ok(app)
+    assert not errors(app)
+    assert unpack(app.query_params["p"]).ocr.alternative_psm == (11,)
+
+
 def test_missing_language_shows_an_error_and_the_page_keeps_working(dirs: tuple[Path, Path]) -> None:
     preset = parse_preset(TEST_PRESET.replace("lang: eng", "lang: zzz"))
     at = new_app()

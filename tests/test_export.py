@@ -182,9 +182,8 @@ def test_ocr_settings_are_carried(tmp_path: Path) -> None:
     namespace: dict[str, object] = {"__name__": "exported"}
     exec(compile(script, "script", "exec"), namespace)  # defines, does not run main()
     args = namespace["OCR_ARGS"]
+    assert namespace["OCR_MODES"] == [8]
     assert args == [
-        "--psm",
-        "8",
         "--oem",
         "1",
         "--dpi",

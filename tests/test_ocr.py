@@ -26,6 +26,7 @@ from pipeline.ocr import (
     recognize,
 )
 from pipeline.ocr import engine as engine_module
+from pipeline.ocr.result import char_confidence, mean_confidence
 
 from .conftest import text_image
 
@@ -105,6 +106,11 @@ def test_options_refuse_bad_language_lists(lang):
         {"variables": {"tessedit_char_whitelist": "0123"}},
         {"variables": {"tessedit_pageseg_mode": "7"}},
         {"whitelist": "0123", "blacklist": "3x"},
+        {"alternative_psm": [0]},
+        {"alternative_psm": [14]},
+        {"alternative_psm": [6, 6]},
+        {"alternative_psm": [4, 5, 6, 7, 8]},
+        {"psm": 6, "alternative_psm": [6]},
     ],
 )
 def test_options_refuse(bad):
@@ -297,6 +303,33 @@ def test_psm_is_respected(engine):
     line = engine.recognize(image, OcrOptions(psm=7))
     assert len(line.lines) <= 1
     assert not ("HELLO" in line.text and "WORLD" in line.text)
+
+
+def test_alternative_psm_keeps_the_most_confident_reading(engine):
+    image = two_lines()
+    options = OcrOptions(psm=7, alternative_psm=(6, 10), engine=engine.name)
+    assert options.modes == (7, 6, 10)
+    singles = {m: engine.recognize(image, OcrOptions(psm=m)) for m in options.modes}
+    scores = {m: char_confidence(r.words) for m, r in singles.items()}
+    best = max(options.modes, key=lambda m: scores[m])
+    chosen = recognize(image, options)
+    assert chosen.psm == best
+    assert chosen.text == singles[best].text
+    assert chosen.ms >= max(r.ms for r in singles.values()) * 0.5  # all modes were read
+    # The block mode reads both lines; one-line and one-character modes cannot.
+    assert "HELLO" in chosen.text and "WORLD" in chosen.text
+    assert recognize(image, OcrOptions(psm=6, engine=engine.name)).psm is None
+
+
+def test_char_confidence_weights_words_by_length():
+    words = [
+        Word("a", 95.0, 0, 0, 5, 5),
+        Word("abcdefghi", 55.0, 6, 0, 5, 5),
+        Word("x", math.nan, 0, 0, 1, 1),
+    ]
+    assert char_confidence(words) == pytest.approx((95 + 9 * 55) / 10)
+    assert mean_confidence(words) == pytest.approx(75.0)
+    assert char_confidence([]) == 0.0
 
 
 def test_psm_0_reads_no_text(engine):

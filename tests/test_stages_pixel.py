@@ -314,6 +314,30 @@ def test_background_flatten_divides_by_the_paper_level(method: str) -> None:
     assert (out[ink] == round(50 / 200 * 255)).all()
 
 
+def test_background_flatten_erase_keeps_bold_dense_text_dark() -> None:
+    # Bars 9 px wide with 3 px gaps: ink fills 75% of any 31 px window, so a plain median
+    # takes the ink for the background and washes the text out.
+    dense = np.full((120, 240), 200, np.uint8)
+    for x in range(40, 200, 12):
+        dense[30:90, x : x + 9] = 60
+    ink = dense == 60
+    plain = background_flatten(dense, BackgroundFlattenParams(size=31))
+    erased = background_flatten(dense, BackgroundFlattenParams(size=31, erase=11))
+    assert plain[ink].mean() > 200  # washed out
+    assert erased[ink].mean() < 90  # about 60 / 200 * 255 = 77
+    assert (erased[~ink] >= 250).mean() > 0.99  # the paper stays white
+    # Strokes wider than the closing are not erased from the estimate.
+    too_narrow = background_flatten(dense, BackgroundFlattenParams(size=31, erase=7))
+    assert too_narrow[ink].mean() > 200
+
+
+def test_background_flatten_erase_ignored_by_morph() -> None:
+    shaded, _ = shaded_page()
+    a = background_flatten(shaded, BackgroundFlattenParams(method="morph", size=31))
+    b = background_flatten(shaded, BackgroundFlattenParams(method="morph", size=31, erase=15))
+    assert np.array_equal(a, b)
+
+
 def test_background_flatten_colour_gives_gray() -> None:
     shaded, _ = shaded_page()
     bgr = cv2.cvtColor(shaded, cv2.COLOR_GRAY2BGR)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from ..errors import ImageError, TesseractNotFound
 from . import probe
 from .options import OcrOptions
-from .result import OcrResult
+from .result import OcrResult, char_confidence
 
 ENGINE_NAMES = ("tesserocr", "pytesseract")
 
@@ -154,9 +155,23 @@ def _create(name: str) -> OcrEngine:
 
 
 def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult:
-    """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3)."""
+    """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3).
+
+    With ``options.alternative_psm``, the image is read once per mode (``options.modes``) and
+    the reading with the highest confidence per character (:func:`char_confidence`) is
+    returned, the earlier mode winning ties; its ``psm`` says which mode that was and its
+    ``ms`` is the time of all the readings together.
+    """
     options = options if options is not None else OcrOptions()
-    return get_engine(options.engine).recognize(image, options)
+    engine = get_engine(options.engine)
+    if not options.alternative_psm:
+        return engine.recognize(image, options)
+    readings = [
+        (mode, engine.recognize(image, options.model_copy(update={"psm": mode, "alternative_psm": ()})))
+        for mode in options.modes
+    ]
+    mode, best = max(readings, key=lambda r: char_confidence(r[1].words))  # max keeps the first of ties
+    return replace(best, psm=mode, ms=sum(r.ms for _, r in readings))
 
 
 def needs_osd(options: OcrOptions) -> bool:

@@ -6,6 +6,7 @@ Example preset section::
       engine: auto        # tesserocr (in-process) when available, else the tesseract program
       lang: eng+deu
       psm: 7              # one text line
+      alternative_psm: [] # other modes to read with; the most confident reading wins
       whitelist: "0123456789"
       timeout_s: 10
       variables:
@@ -122,6 +123,16 @@ class OcrOptions(BaseModel):
         max_length=200,
     )
     psm: int = Field(3, ge=0, le=13, description=PSM_HELP)
+    alternative_psm: tuple[int, ...] = Field(
+        (),
+        max_length=4,
+        description=(
+            "Other page segmentation modes to read the image with as well, e.g. [6] next to psm 3 "
+            "for pages that may be one column or several; the reading with the highest confidence "
+            "per character is kept (ties keep psm). Each mode costs one more OCR call. "
+            "Empty = read with psm only."
+        ),
+    )
     oem: int = Field(
         3,
         ge=0,
@@ -191,6 +202,19 @@ class OcrOptions(BaseModel):
             raise ValueError(f"{value!r} excludes every language: name at least one without '~'")
         return value
 
+    @field_validator("alternative_psm")
+    @classmethod
+    def _check_alternative_psm(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [m for m in value if not 1 <= m <= 13]
+        if bad:
+            raise ValueError(
+                f"page segmentation mode(s) {bad} cannot be alternatives: use 1 to 13 "
+                "(0 only detects orientation and reads no text)"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError(f"a mode is listed twice in {list(value)}")
+        return value
+
     @field_validator("whitelist", "blacklist")
     @classmethod
     def _check_chars(cls, value: str) -> str:
@@ -220,6 +244,11 @@ class OcrOptions(BaseModel):
                 raise ValueError(
                     f"set {name!r} with the '{FIELD_VARIABLES[name]}' option instead of in 'variables'"
                 )
+        if self.psm in self.alternative_psm:
+            raise ValueError(
+                f"psm {self.psm} is also listed in alternative_psm {list(self.alternative_psm)}; "
+                "list only the other modes"
+            )
         both = sorted(set(self.whitelist) & set(self.blacklist))
         if both:
             raise ValueError(
@@ -232,6 +261,11 @@ class OcrOptions(BaseModel):
         """Hashable despite the ``variables`` dict, so options can key caches (equal options, equal hash)."""
         values = tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in self.__dict__.values())
         return hash((type(self), values))
+
+    @property
+    def modes(self) -> tuple[int, ...]:
+        """Every page segmentation mode read with: ``psm`` first, then ``alternative_psm``."""
+        return (self.psm, *self.alternative_psm)
 
     @property
     def languages(self) -> list[str]:

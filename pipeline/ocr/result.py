@@ -59,6 +59,17 @@ def mean_confidence(words: tuple[Word, ...] | list[Word]) -> float:
     return sum(confs) / len(confs) if confs else 0.0
 
 
+def char_confidence(words: tuple[Word, ...] | list[Word]) -> float:
+    """Mean confidence per character, 0.0 .. 100.0: each word's confidence weighted by its length.
+
+    Unlike :func:`mean_confidence`, a few confident one-letter fragments cannot outweigh long
+    words read with less certainty. NaN confidences are ignored; no words give 0.0.
+    """
+    pairs = [(w.conf, len(w.text)) for w in words if not math.isnan(w.conf)]
+    chars = sum(n for _, n in pairs)
+    return sum(c * n for c, n in pairs) / chars if chars else 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class OcrResult:
     """The output of one OCR call.
@@ -75,6 +86,9 @@ class OcrResult:
         Name of the engine that produced the result (``"tesserocr"`` or ``"pytesseract"``).
     ms:
         Wall-clock time of the call in milliseconds, including the image hand-over.
+    psm:
+        The page segmentation mode of this reading, when :func:`pipeline.ocr.recognize` chose
+        among several (``OcrOptions.alternative_psm``); ``None`` otherwise.
     mean_conf:
         Mean word confidence 0.0 .. 100.0, computed from ``words`` (0.0 when there are none).
     """
@@ -83,6 +97,7 @@ class OcrResult:
     words: tuple[Word, ...] = ()
     engine: str = ""
     ms: float = 0.0
+    psm: int | None = None
     mean_conf: float = field(init=False)
 
     def __post_init__(self) -> None:

@@ -200,13 +200,23 @@ class BackgroundFlattenParams(StageParams):
         "removes dark text.",
     )
     size: Odd = odd_int(51, 3, 301, "Window of the background estimate, px; wider than the text strokes.")
+    erase: Odd = odd_int(
+        1,
+        1,
+        99,
+        "median: first erase dark strokes narrower than this with a closing, so dense or bold text "
+        "does not darken the estimate; 1 = off, px.",
+    )
 
 
 _ESTIMATE_MAX_PX = 31
 """Largest window run at full resolution; larger ones run on a downscaled copy."""
 
 
-def _estimate_background(gray: np.ndarray, method: str, size: int) -> np.ndarray:
+def _estimate_background(gray: np.ndarray, method: str, size: int, erase: int = 1) -> np.ndarray:
+    if method == "median" and erase > 1:
+        box = cv2.getStructuringElement(cv2.MORPH_RECT, (erase, erase))
+        gray = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, box, borderType=cv2.BORDER_REPLICATE)
     h, w = gray.shape
     factor = max(1, -(-size // _ESTIMATE_MAX_PX))  # ceil(size / 31)
     small = gray
@@ -239,8 +249,14 @@ def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndar
 
     ``morph`` overestimates a background that darkens towards the image edge within ``size / 2``
     px of that edge (the max filter cannot see past it); ``median`` does not.
+
+    With ``median``, ``erase`` > 1 runs an ``erase`` x ``erase`` closing before the median: it
+    lifts every dark stroke narrower than ``erase`` px to the paper around it, so a median over
+    dense text, bold print or large headlines (where ink fills more than half of the window)
+    still sees paper and the text keeps its full darkness. Stains wider than ``erase`` survive the
+    closing and are divided out by the median as before.
     """
     gray = to_gray(image)
-    background = _estimate_background(gray, p.method, p.size)
+    background = _estimate_background(gray, p.method, p.size, p.erase)
     ratio = gray.astype(np.float32) * 255.0 / np.maximum(background, 1).astype(np.float32)
     return np.clip(np.rint(ratio), 0, 255).astype(np.uint8)
