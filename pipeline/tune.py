@@ -23,8 +23,17 @@ an invalid one) is drawn again.
 A trial becomes the incumbent only when it beats it by ``min_gain``: by default one
 character's worth of mean CER (one character fixed on the longest expected text), so a gain
 that can only come from trading errors between images, i.e. noise on a small set, does not
-move the search (nor reset ``patience``). The base preset is trial 0 and the first incumbent,
-so the result is never worse than the base on the tuning images.
+move the search (nor reset ``patience``); and only when it is better on ``min_support`` more
+images than it is worse on (2 by default from 4 images on), so a change that fixes one image
+and may only fit that image does not either. The base preset is trial 0 and the first
+incumbent, so the result is never worse than the base on the tuning images.
+
+After the search comes a *simplification*: each value of the incumbent that differs from the
+base is put back, one at a time, and kept back when the score on the tuning images is no worse
+(one trial each, numbered after the search's). Changes that did not matter (a parameter of a
+mode not in use, a value swept along with a useful one) are dropped, so the tuned preset
+departs from the base only where the images asked for it: on new images, fewer changes mean
+fewer chances to have fitted the tuning set's accidents.
 
 Python API (what the studio uses)::
 
@@ -90,6 +99,12 @@ TPE_FREE = 3
 TPE_STARTUP = 2
 """TPE's random startup trials (it models the local trials' results after these)."""
 
+SUPPORT = 2
+"""Default ``min_support``: images a new best must improve on, net of those it worsens..."""
+
+SUPPORT_FROM = 4
+"""...from this many tuning images on (below, 1)."""
+
 CONFIDENCE_GAIN = 0.1
 """Mean word confidence points a trial must gain to become the incumbent (``metric="confidence"``)."""
 
@@ -138,8 +153,9 @@ class TrialInfo:
     best_score:
         The incumbent's score after this trial (the best so far, give or take ``min_gain``).
     is_best:
-        This trial became the incumbent: it beat the previous one by at least ``min_gain``
-        (trial 0 always does).
+        This trial became the incumbent: it beat the previous one by at least ``min_gain`` on
+        enough images (trial 0 always does), or, in the simplification, scored no worse with
+        one change fewer.
     done, total:
         Trials finished so far and trials planned (for progress bars).
     """
@@ -278,6 +294,8 @@ def tune(
     psm_choices: Iterable[int] | None = PSM_CHOICES,
     toggles: bool = True,
     min_gain: float | None = None,
+    min_support: int | None = None,
+    simplify: bool = True,
 ) -> TuneResult:
     """Search ``base``'s parameters for the best score on ``images`` (see the module docstring).
 
@@ -322,6 +340,14 @@ def tune(
         ``patience``). ``None``: one character's worth for CER, ``1 / (n * L)`` with ``n``
         images and ``L`` the longest expected text (normalised as the CER does), i.e. one
         character fixed on the longest line; :data:`CONFIDENCE_GAIN` points for confidence.
+    min_support:
+        How many more tuning images a trial must score better on than worse on (compared with
+        the best so far, image by image) to replace it. ``None``: 2 with 4 images or more, else
+        1, so a change that helps a single image (and may only fit that image) is not taken.
+    simplify:
+        After the search, put each changed value back to the base's, one at a time, keeping
+        that whenever the score is no worse (a trial each; skipped when the run was stopped or
+        timed out). The result then carries only the changes that count on the tuning images.
 
     Raises
     ------
@@ -346,6 +372,10 @@ def tune(
         min_gain = _default_gain(metric, expected, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
     elif not (min_gain >= 0 and math.isfinite(min_gain)):
         raise TuneUsageError(f"min_gain must be a number >= 0, got {min_gain!r}")
+    if min_support is None:
+        min_support = SUPPORT if len(arrays) >= SUPPORT_FROM else 1
+    elif not isinstance(min_support, int) or min_support < 0:
+        raise TuneUsageError(f"min_support must be a whole number >= 0, got {min_support!r}")
 
     def image_score(reading: Reading, text: str | None) -> float:
         if reading.error is not None:
@@ -374,19 +404,93 @@ def tune(
     infos: list[TrialInfo] = []
     memo: dict[str, list[Reading]] = {}
     best: float | None = None
+    best_scores: tuple[float, ...] = ()
     incumbent = full_params(space)  # raw values of every dimension: the base at first
     since_best = 0
     scored_any = False
     stop_reason = "trials"
+
+    def beats(score: float, scores: tuple[float, ...]) -> bool:
+        """Search phase: better than the incumbent by min_gain, on min_support more images than worse."""
+        if best is None:  # the first trial (the base) is the incumbent
+            return True
+        gain = score <= best - min_gain if lower else score >= best + min_gain
+        return gain and _support(scores, best_scores, lower) >= min_support
+
+    def matches(score: float, scores: tuple[float, ...]) -> bool:
+        """Simplification phase: no worse than the incumbent."""
+        return best is None or (score <= best if lower else score >= best)
+
+    def stopping() -> str | None:
+        if should_stop is not None and should_stop():
+            return "stopped"
+        if timeout is not None and time.monotonic() - start >= timeout:
+            return "timeout"
+        return None
+
+    def run_batch(batch: list[tuple[Any, Preset | None, dict[str, Any]]], accept: Any, total: int) -> None:
+        """Read the batch's new presets, tell the sampler, update the incumbent, report each trial."""
+        nonlocal best, best_scores, incumbent, since_best, scored_any
+        todo: dict[str, Preset] = {}
+        for _, preset, _ in batch:
+            if preset is not None and _key(preset) not in memo:
+                todo.setdefault(_key(preset), preset)
+        for key, readings in zip(todo, evaluator.read(list(todo.values())), strict=True):
+            memo[key] = readings
+        for trial, preset, values in batch:
+            score: float | None = None
+            scores: tuple[float, ...] = ()
+            failures: tuple[str, ...] = ()
+            if preset is None:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                readings = memo[_key(preset)]
+                scores = tuple(image_score(r, t) for r, t in zip(readings, expected, strict=True))
+                failures = tuple(r.error for r in readings if r.error is not None)
+                scored_any = scored_any or len(failures) < len(readings)
+                score = sum(scores) / len(scores)
+                study.tell(trial, score)
+            improved = score is not None and accept(score, scores)
+            if improved:
+                best, best_scores, since_best = score, scores, 0
+                incumbent = {**incumbent, **{k: clamp(by_name[k], v) for k, v in trial.params.items()}}
+            else:
+                since_best += 1
+            info = TrialInfo(
+                number=trial.number,
+                score=score,
+                preset=preset,
+                values=values,
+                changes=_changes(space, values),
+                image_scores=scores,
+                failures=failures,
+                seconds=time.monotonic() - start,
+                best_score=best,
+                is_best=improved,
+                done=len(infos) + 1,
+                total=total,
+            )
+            infos.append(info)
+            if on_trial is not None:
+                on_trial(info)
+
+    def ask(values: dict[str, Any], pending: set[str]) -> tuple[Any, Preset | None, dict[str, Any]]:
+        study.enqueue_trial(values)
+        trial = study.ask()
+        try:
+            preset, chosen = space.preset(lambda d, t=trial: _suggest(t, d))
+            pending.add(_key(preset))
+        except InvalidCombination:
+            preset, chosen = None, dict(trial.params)
+        return trial, preset, chosen
+
     with warnings.catch_warnings(), Evaluator(arrays, min(jobs, BATCH * len(arrays))) as evaluator:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         while len(infos) < trials:
             # the first batch (with the base preset) always runs, so there is a result to return
-            if infos and should_stop is not None and should_stop():
-                stop_reason = "stopped"
-                break
-            if infos and timeout is not None and time.monotonic() - start >= timeout:
-                stop_reason = "timeout"
+            reason = stopping() if infos else None
+            if reason is not None:
+                stop_reason = reason
                 break
             batch = []
             pending: set[str] = set()
@@ -394,7 +498,7 @@ def tune(
             for _ in range(min(BATCH, trials - len(infos))):
                 number = len(infos) + len(batch)
                 if number == 0:
-                    study.enqueue_trial(space.base_params())
+                    values = space.base_params()
                 else:
                     local = (
                         None
@@ -402,65 +506,29 @@ def tune(
                         else _local_move(mutator, space, incumbent, level, memo, pending)
                     )
                     if local is not None:
-                        study.enqueue_trial(local)
+                        values = local
                     else:  # TPE proposes a few parameters; the rest stay the incumbent's
                         free = mutator.subspace(incumbent, TPE_FREE + 2 * level)
-                        study.enqueue_trial({k: v for k, v in incumbent.items() if k not in free})
-                trial = study.ask()
-                try:
-                    preset, values = space.preset(lambda d, t=trial: _suggest(t, d))
-                    pending.add(_key(preset))
-                except InvalidCombination:
-                    preset, values = None, dict(trial.params)
-                batch.append((trial, preset, values))
-            todo: dict[str, Preset] = {}
-            for _, preset, _ in batch:
-                if preset is not None and _key(preset) not in memo:
-                    todo.setdefault(_key(preset), preset)
-            for key, readings in zip(todo, evaluator.read(list(todo.values())), strict=True):
-                memo[key] = readings
-            for trial, preset, values in batch:
-                score: float | None = None
-                scores: tuple[float, ...] = ()
-                failures: tuple[str, ...] = ()
-                if preset is None:
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    readings = memo[_key(preset)]
-                    scores = tuple(image_score(r, t) for r, t in zip(readings, expected, strict=True))
-                    failures = tuple(r.error for r in readings if r.error is not None)
-                    scored_any = scored_any or len(failures) < len(readings)
-                    score = sum(scores) / len(scores)
-                    study.tell(trial, score)
-                # the first trial (the base) is the incumbent; a later one must beat it by min_gain
-                improved = score is not None and (
-                    best is None or (score <= best - min_gain if lower else score >= best + min_gain)
-                )
-                if improved:
-                    best, since_best = score, 0
-                    incumbent = {**incumbent, **{k: clamp(by_name[k], v) for k, v in trial.params.items()}}
-                else:
-                    since_best += 1
-                info = TrialInfo(
-                    number=trial.number,
-                    score=score,
-                    preset=preset,
-                    values=values,
-                    changes=_changes(space, values),
-                    image_scores=scores,
-                    failures=failures,
-                    seconds=time.monotonic() - start,
-                    best_score=best,
-                    is_best=improved,
-                    done=len(infos) + 1,
-                    total=trials,
-                )
-                infos.append(info)
-                if on_trial is not None:
-                    on_trial(info)
+                        values = {k: v for k, v in incumbent.items() if k not in free}
+                batch.append(ask(values, pending))
+            run_batch(batch, beats, trials)
             if patience is not None and since_best >= patience and len(infos) < trials:
                 stop_reason = "patience"
                 break
+
+        # Simplification: put each changed value back to the base's, one at a time, and keep
+        # that when the score is no worse, so the result carries only the changes that count.
+        if simplify and stop_reason in ("trials", "patience"):
+            base_raw = full_params(space)
+            for d in space.dimensions:
+                if incumbent[d.name] == base_raw[d.name]:
+                    continue
+                reason = stopping()
+                if reason is not None:
+                    stop_reason = reason
+                    break
+                left = sum(incumbent[e.name] != base_raw[e.name] for e in space.dimensions)
+                run_batch([ask({**incumbent, d.name: base_raw[d.name]}, set())], matches, len(infos) + left)
 
     if not scored_any:
         reasons = sorted({f for i in infos for f in i.failures})
@@ -495,6 +563,13 @@ def _default_gain(
         len(normalise_text(t or "", ignore_spaces=ignore_spaces, ignore_case=ignore_case)) for t in expected
     )
     return (1.0 - 1e-9) / (len(expected) * max(1, longest))  # exactly one character qualifies
+
+
+def _support(scores: Sequence[float], reference: Sequence[float], lower: bool) -> int:
+    """Images ``scores`` is better on than ``reference``, minus the images it is worse on."""
+    better = sum((a < b) if lower else (a > b) for a, b in zip(scores, reference, strict=True))
+    worse = sum((a > b) if lower else (a < b) for a, b in zip(scores, reference, strict=True))
+    return better - worse
 
 
 def _tpe_turn(number: int, level: int) -> bool:
@@ -672,6 +747,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="store_false",
         help="never switch stages on or off (default: rarely, as one local move)",
     )
+    p.add_argument(
+        "--min-support",
+        type=int,
+        metavar="N",
+        help="a new best must score better than the best so far on N more images than it scores "
+        "worse on (default: 2 from 4 images on, else 1)",
+    )
+    p.add_argument(
+        "--no-simplify",
+        dest="simplify",
+        action="store_false",
+        help="keep every changed value (default: afterwards, put back each change that does not "
+        "improve the score, one trial each)",
+    )
     p.set_defaults(func=_cmd_tune)
     return p
 
@@ -742,6 +831,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     bar = tqdm(total=args.trials, desc="tuning", unit="trial", file=sys.stderr, dynamic_ncols=True)
 
     def progress(info: TrialInfo) -> None:
+        if info.total != bar.total:  # the simplification adds a trial per changed value
+            bar.total = info.total
+            bar.refresh()
         bar.update(1)
         if info.best_score is not None:
             best = f"{info.best_score:.3f}" if metric == "cer" else f"{info.best_score:.1f}"
@@ -762,6 +854,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             on_trial=progress,
             label=str(args.data),
             toggles=args.toggles,
+            min_support=args.min_support,
+            simplify=args.simplify,
         )
     finally:
         bar.close()

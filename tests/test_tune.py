@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main
+from pipeline.metrics import cer
+from pipeline.ocr import OcrOptions, recognize
 from pipeline.params import Odd, StageParams, number, odd_int
 from pipeline.preset import Preset, parse_preset
-from pipeline.tune import TuneError, TuneUsageError, _changes, tune
+from pipeline.runner import run
+from pipeline.tune import TuneError, TuneUsageError, _changes, _support, tune
 from pipeline.tuning.local import Mutator, full_params
 from pipeline.tuning.space import FROZEN_FIELDS, InvalidCombination, field_dimension, search_space
 
@@ -148,6 +151,18 @@ def test_search_space_of_a_preset_freezes_polarity_and_adds_toggles_and_psm() ->
     assert again == preset
 
 
+def test_a_searched_psm_leaves_the_alternatives() -> None:
+    preset = parse_preset("schema_version: 1\nstages: [grayscale]\nocr: {psm: 3, alternative_psm: [6]}\n")
+    space = search_space(preset, image_area=10_000)
+    params = space.base_params()
+    for psm in space.by_name["ocr.psm"].choices:
+        raw = {**params, "ocr.psm": space.by_name["ocr.psm"].encode(psm)}
+        ocr = space.preset(lambda d, r=raw: r[d.name])[0].ocr
+        OcrOptions.model_validate(ocr.model_dump())  # still valid
+        assert ocr.psm == psm and psm not in ocr.alternative_psm
+        assert ocr.alternative_psm == ((6,) if psm != 6 else ())
+
+
 def test_inverted_min_max_pairs_are_swapped_and_other_rules_fail() -> None:
     preset = parse_preset(
         "schema_version: 1\nstages: [{stage: component_filter, params: {min_area: 20, max_area: 5000}}]"
@@ -262,6 +277,56 @@ def test_an_improvement_must_be_worth_a_character(images, base) -> None:
     assert strict.best.number == 0 and [t.is_best for t in strict.trials] == [True] + [False] * 7
 
 
+def mean_cer(images: list[tuple[np.ndarray, str]], preset: Preset) -> float:
+    """The tuning score computed independently of tune(): run, read, CER, mean."""
+    scores = [
+        cer(text, recognize(run(image, preset, cache=None).final, preset.ocr).text) for image, text in images
+    ]
+    return sum(scores) / len(scores)
+
+
+def test_simplification_keeps_only_the_changes_that_count(images) -> None:
+    poor = parse_preset(POOR_YAML)
+    plain = tune(images, poor, trials=12, seed=0, jobs=1, patience=None, simplify=False)
+    simple = tune(images, poor, trials=12, seed=0, jobs=1, patience=None)
+    assert len(plain.trials) == 12 and plain.best.number > 0
+    assert [t.values for t in simple.trials[:12]] == [t.values for t in plain.trials]  # same search
+    assert len(simple.trials) > 12  # then one trial per changed value
+    assert set(simple.best.changes) <= set(plain.best.changes)
+    assert len(simple.best.changes) < len(plain.best.changes)  # the search swept along extra values
+    assert simple.best.score <= plain.best.score
+    assert mean_cer(images, simple.preset) == pytest.approx(simple.best.score)
+    # Every change left is needed: putting any one of them back to the base's value scores worse.
+    space = simple.space
+    base_raw = full_params(space)
+    best_raw = {d.name: d.encode(simple.best.values.get(d.name, d.base)) for d in space.dimensions}
+    changed = [name for name in best_raw if best_raw[name] != base_raw[name]]
+    assert changed
+    for name in changed:
+        reverted = {**best_raw, name: base_raw[name]}
+        try:
+            preset, _ = space.preset(lambda d, r=reverted: r[d.name])
+        except InvalidCombination:
+            continue
+        assert mean_cer(images, preset) > simple.best.score, name
+
+
+def test_a_new_best_must_help_more_images_than_it_hurts(images) -> None:
+    assert _support([0.0, 0.5, 0.2], [0.1, 0.5, 0.1], lower=True) == 0  # one better, one worse
+    assert _support([0.0, 0.4, 0.1], [0.1, 0.5, 0.1], lower=True) == 2
+    assert _support([90.0, 80.0], [80.0, 80.0], lower=False) == 1
+    poor = parse_preset(POOR_YAML)
+    default = tune(images, poor, trials=12, seed=0, jobs=1, patience=None, simplify=False)
+    for t in default.trials[1:]:
+        if t.is_best:  # each new best beat the previous one on 2 more images than it lost on
+            previous = next(p for p in reversed(default.trials[: t.number]) if p.is_best)
+            assert _support(t.image_scores, previous.image_scores, lower=True) >= 2
+    strict = tune(images, poor, trials=12, seed=0, jobs=1, patience=None, min_support=len(images) + 1)
+    assert strict.best.number == 0 and strict.best.changes == ()
+    with pytest.raises(TuneUsageError):
+        tune(images, poor, trials=2, min_support=-1)
+
+
 def test_early_stopping_with_patience_and_should_stop(images, base) -> None:
     result = tune(images, base, trials=40, seed=0, jobs=1, patience=2)
     assert result.stop_reason == "patience" and len(result.trials) < 40
@@ -307,6 +372,17 @@ def test_cli_writes_the_tuned_preset(data: Path, base_file: Path, tmp_path: Path
     assert "tuned" in tuned.name and str(data) in tuned.description
     printed = capsys.readouterr()
     assert "base preset (trial 0): mean CER" in printed.out and "top trials" in printed.out
+
+
+def test_cli_min_support_and_no_simplify(data: Path, tmp_path: Path) -> None:
+    poor = tmp_path / "poor.yaml"
+    poor.write_text(POOR_YAML)
+    common = ["tune", "--data", str(data), "--base", str(poor), "--trials", "8", "--jobs", "1"]
+    strict, loose = tmp_path / "strict.yaml", tmp_path / "loose.yaml"
+    assert main([*common, "--out", str(strict), "--min-support", "99"]) == 0
+    assert parse_preset(strict.read_text()).stages == parse_preset(POOR_YAML).stages  # nothing qualified
+    assert main([*common, "--out", str(loose), "--min-support", "0", "--no-simplify"]) == 0
+    assert parse_preset(loose.read_text()).stages != parse_preset(POOR_YAML).stages
 
 
 def test_cli_usage_errors_exit_2(data: Path, base_file: Path, tmp_path: Path, capsys) -> None:

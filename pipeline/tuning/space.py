@@ -413,7 +413,9 @@ class SearchSpace:
         if psm_dim is not None:
             psm = int(psm_dim.decode(suggest(psm_dim)))
             values[psm_dim.name] = psm
-            ocr = ocr.model_copy(update={"psm": psm})
+            # the chosen mode is read anyway, so it leaves the alternatives (options stay valid)
+            alternatives = tuple(m for m in ocr.alternative_psm if m != psm)
+            ocr = ocr.model_copy(update={"psm": psm, "alternative_psm": alternatives})
         return self.base.model_copy(update={"stages": tuple(specs), "ocr": ocr}), values
 
 
