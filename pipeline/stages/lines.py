@@ -5,6 +5,12 @@ a line is a chain of short vertical ink runs (its thickness); where it crosses a
 with the glyph's strokes into longer runs. ``strike_lines`` finds the straight pieces of the
 thin runs with a probabilistic Hough transform and erases, along each piece, only the runs that
 are still thin, so the glyphs it crosses keep their strokes.
+
+In bold or distorted captchas the thin parts of the glyphs themselves (the bar of a 7, the tops
+and bottoms of round digits) can line up along the cap line or the baseline, and the Hough
+transform chains them into a "line" across the gaps between them; erasing it would cut the
+glyphs. A real strike line is drawn between the glyphs too, so along most of its length there
+is thin ink: ``min_cover`` leaves alone the pieces that are mostly gaps.
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ class StrikeLinesParams(StageParams):
         30.0, 0.0, 60.0, "Steepest line erased, measured from the horizontal (degrees).", step=1.0
     )
     margin: int = Field(1, ge=0, le=50, description="Extra width erased on each side of a found line (px).")
+    min_cover: float = number(
+        0.0,
+        0.0,
+        1.0,
+        "Share of a found piece's columns that must hold thin ink along it, or it is kept as a row "
+        "of glyph parts (ratio; 0 = erase every piece).",
+        step=0.05,
+    )
 
 
 def vertical_runs(mask: np.ndarray) -> np.ndarray:
@@ -63,6 +77,20 @@ def vertical_runs(mask: np.ndarray) -> np.ndarray:
     return np.where(mask, up + down - 1, 0)
 
 
+def line_cover(candidates: np.ndarray, band: np.ndarray, x1: int, x2: int) -> float:
+    """Share of the columns ``x1..x2`` (inclusive, either order) where ``band`` holds a candidate.
+
+    ``candidates`` and ``band`` are boolean masks of the same shape: the thin ink, and the pixels
+    around one line piece. Returns a ratio in 0..1 (0 for an empty column range).
+    """
+    left, right = sorted((int(x1), int(x2)))
+    left, right = max(left, 0), min(right, candidates.shape[1] - 1)
+    if right < left:
+        return 0.0
+    covered = (candidates & band)[:, left : right + 1].any(axis=0)
+    return float(covered.mean())
+
+
 @register("strike_lines", category="components", returns="binary 0/255, same polarity")
 def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
     """Erase thin straight strike-through lines while keeping the glyphs they cross.
@@ -70,7 +98,9 @@ def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
     Ink pixels whose vertical run is at most ``max_thickness / cos(max_angle)`` px long are
     line candidates. A probabilistic Hough transform (1 px, 1 degree; votes = min_length / 2)
     finds straight pieces of candidates at least ``min_length`` px long, bridging breaks up to
-    ``max_gap`` px. Pieces steeper than ``max_angle`` are ignored. Along each piece, in a band
+    ``max_gap`` px. Pieces steeper than ``max_angle`` are ignored, and so are pieces where fewer
+    than ``min_cover`` of the columns between their ends hold a candidate within the band
+    below (chains of glyph parts that happen to line up). Along each remaining piece, in a band
     ``max_thickness + 2 * margin`` px wide, ink pixels whose vertical run is at most
     ``max_thickness / cos(angle) + 0.5`` px are erased; longer runs (a glyph stroke crossed by
     the line) stay. Only near-horizontal lines are handled; thin lines in any direction are
@@ -79,12 +109,17 @@ def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
     mask = ink_mask(image, p.ink)
     runs = vertical_runs(mask)
     limit = p.max_thickness / math.cos(math.radians(p.max_angle))
-    candidates = (mask & (runs <= limit)).astype(np.uint8) * 255
+    candidates = mask & (runs <= limit)
     erase = np.zeros(mask.shape, bool)
     if candidates.any():
         votes = max(1, p.min_length // 2)
         pieces = cv2.HoughLinesP(
-            candidates, 1, np.pi / 180, votes, minLineLength=p.min_length, maxLineGap=p.max_gap
+            candidates.astype(np.uint8) * 255,
+            1,
+            np.pi / 180,
+            votes,
+            minLineLength=p.min_length,
+            maxLineGap=p.max_gap,
         )
         width = max(1, min(p.max_thickness + 2 * p.margin, 255))
         for x1, y1, x2, y2 in pieces[:, 0] if pieces is not None else []:
@@ -93,6 +128,9 @@ def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
                 continue
             band = np.zeros(mask.shape, np.uint8)
             cv2.line(band, (int(x1), int(y1)), (int(x2), int(y2)), 255, width)
+            in_band = band > 0
+            if p.min_cover > 0 and line_cover(candidates, in_band, x1, x2) < p.min_cover:
+                continue
             thin = runs <= p.max_thickness / math.cos(math.radians(angle)) + 0.5
-            erase |= (band > 0) & thin
+            erase |= in_band & thin
     return ink_image(mask & ~erase, p.ink)
