@@ -361,6 +361,34 @@ def test_component_filter_border(border: str, max_height: float, kept: set[str])
     assert np.array_equal(light, 255 - out)
 
 
+def side_window() -> np.ndarray:
+    """A 60x40 window: a solid digit touching the right edge, a thin bracket-shaped frame cut by the
+    crop on the left (top line, side line, bottom line: wide but hollow) and a narrow sliver of
+    the next digit in the middle of the left side."""
+    img = np.full((60, 40), 255, np.uint8)
+    img[10:50, 16:40] = 0  # the digit, 24 of 40 px wide (60 %), solid, touching the right edge
+    img[2:3, 0:14] = img[57:58, 0:14] = 0  # the frame's top and bottom lines ...
+    img[2:58, 12:14] = 0  # ... joined by its side line: a "]" 14 px (35 %) wide, fill 0.18
+    img[25:35, 0:4] = 0  # a sliver: 4 px (10 %) wide, not joined to the frame
+    return img
+
+
+@pytest.mark.parametrize(
+    ("limits", "kept"),
+    [
+        ({}, set()),  # every side-touching component goes, the digit too
+        ({"border_max_width": 20.0}, {"digit", "frame"}),  # only narrow pieces: the sliver
+        ({"border_max_fill": 0.2}, {"digit", "sliver"}),  # only hollow pieces: the frame
+        ({"border_max_width": 30.0, "border_max_fill": 0.5}, {"digit", "frame", "sliver"}),  # both must hold
+    ],
+)
+def test_component_filter_border_width_and_fill_limits(limits: dict[str, float], kept: set[str]) -> None:
+    img = side_window()
+    out = component_filter(img, ComponentFilterParams(border="sides", **limits))
+    probes = {"digit": (30, 30), "frame": (30, 12), "sliver": (30, 1)}
+    assert {name for name, (y, x) in probes.items() if out[y, x] == 0} == kept
+
+
 def test_component_filter_border_off_is_the_default() -> None:
     img = counter_window()
     assert np.array_equal(component_filter(img, ComponentFilterParams()), img)

@@ -121,8 +121,8 @@ class ComponentFilterParams(StageParams):
     )
     border: Literal["off", "top_bottom", "sides", "any"] = Field(
         "off",
-        description="Remove components touching these image edges (see border_max_height): off, top or "
-        "bottom, left or right, any edge.",
+        description="Remove components touching these image edges (see the border_max_* limits): off, "
+        "top or bottom, left or right, any edge.",
     )
     border_max_height: float = number(
         100.0,
@@ -130,6 +130,22 @@ class ComponentFilterParams(StageParams):
         100.0,
         "border: only edge-touching components at most this tall are removed, percent of the "
         "image height (100 = all of them).",
+        step=1.0,
+    )
+    border_max_fill: float = number(
+        1.0,
+        0.0,
+        1.0,
+        "border: only edge-touching components covering at most this share of their bounding box "
+        "are removed (ratio; 1 = all of them).",
+        step=0.01,
+    )
+    border_max_width: float = number(
+        100.0,
+        0.0,
+        100.0,
+        "border: only edge-touching components at most this wide are removed, percent of the "
+        "image width (100 = all of them).",
         step=1.0,
     )
 
@@ -176,9 +192,13 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
 
     ``border`` (default ``off``) also removes the components (or groups) whose bounding box
     touches the chosen image edges, ``top_bottom``, ``sides`` (left, right) or ``any``, when
-    they are at most ``border_max_height`` % of the image height tall: the partial neighbour
-    digits at the top and bottom of a rolling-counter window, or a frame edge cut by the crop,
-    while a character that spans the crop (taller than the limit) stays.
+    they are at most ``border_max_height`` % of the image height tall, at most
+    ``border_max_width`` % of its width wide and cover at most ``border_max_fill`` of their
+    bounding box (all three must hold): the partial neighbour digits at the top and bottom of a
+    rolling-counter window, a sliver of the next digit at the side, or a frame cut by the crop
+    (thin lines: a low fill even when they span the crop), while a character that fills the
+    crop (taller, wider or more solid than the limits) stays. Two filters in a row remove what
+    either limit catches.
     """
     mask = ink_mask(image, p.ink)
     ink = mask.astype(np.uint8) * 255
@@ -210,7 +230,9 @@ def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
         vertical = (top <= 0) | (top + height >= rows)
         horizontal = (left <= 0) | (left + width >= cols)
         touches = {"top_bottom": vertical, "sides": horizontal, "any": vertical | horizontal}[p.border]
-        keep &= ~(touches & (height <= rows * p.border_max_height / 100.0))
+        small = (height <= rows * p.border_max_height / 100.0) & (width <= cols * p.border_max_width / 100.0)
+        small &= fill <= p.border_max_fill
+        keep &= ~(touches & small)
 
     lut = np.zeros(n, dtype=bool)
     if p.keep == "largest":
