@@ -321,6 +321,27 @@ def test_alternative_psm_keeps_the_most_confident_reading(engine):
     assert recognize(image, OcrOptions(psm=6, engine=engine.name)).psm is None
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="ONE CORE: the modes cannot run side by side")
+def test_alternative_modes_are_read_side_by_side(monkeypatch):
+    both_started = threading.Barrier(2, timeout=10)  # breaks (and fails the call) if run one by one
+    threads: dict[int, str] = {}
+
+    class Fake:
+        name = "fake"
+
+        def recognize(self, image, options):
+            both_started.wait()
+            threads[options.psm] = threading.current_thread().name
+            conf = 90.0 if options.psm == 6 else 50.0
+            return OcrResult(text=f"psm{options.psm}", words=(Word(f"psm{options.psm}", conf, 0, 0, 1, 1),))
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
+    result = recognize(text_image(), OcrOptions(psm=3, alternative_psm=(6,)))
+    assert result.psm == 6 and result.text == "psm6"
+    assert set(threads) == {3, 6} and threads[3] != threads[6]
+    assert all(name.startswith("clarity-ocr-mode") for name in threads.values())
+
+
 def test_char_confidence_weights_words_by_length():
     words = [
         Word("a", 95.0, 0, 0, 5, 5),
