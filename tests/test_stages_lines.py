@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from pipeline.registry import get_stage
 from pipeline.stages.lines import StrikeLinesParams, line_cover, strike_lines, vertical_runs
@@ -55,20 +56,23 @@ def test_short_piece_below_min_length_is_kept() -> None:
     assert np.array_equal(out, img)
 
 
-def test_light_ink_polarity_and_input_untouched() -> None:
+@pytest.mark.parametrize("min_cover", [0.0, 0.5])
+def test_light_ink_polarity_and_input_untouched(min_cover: float) -> None:
     img, glyphs, line_only = _glyphs_with_line()
     light = 255 - img
     before = light.copy()
-    out = strike_lines(light, StrikeLinesParams(ink="light", max_thickness=5, min_length=40, max_gap=60))
+    params = StrikeLinesParams(ink="light", max_thickness=5, min_length=40, max_gap=60, min_cover=min_cover)
+    out = strike_lines(light, params)
     assert np.array_equal(light, before)
     assert (out == 255)[glyphs].mean() > 0.97 and (out == 255)[line_only].mean() < 0.05
     assert set(np.unique(out)) <= {0, 255}
 
 
-def test_registered_and_tiny_images() -> None:
+@pytest.mark.parametrize("min_cover", [0.0, 1.0])
+def test_registered_and_tiny_images(min_cover: float) -> None:
     stage = get_stage("strike_lines")
     for img in (np.zeros((1, 1), np.uint8), np.full((1, 1, 3), 255, np.uint8), np.zeros((2, 300), np.uint8)):
-        out = stage(img, StrikeLinesParams(min_length=2, max_gap=0, max_thickness=1))
+        out = stage(img, StrikeLinesParams(min_length=2, max_gap=0, max_thickness=1, min_cover=min_cover))
         assert out.shape == img.shape[:2] and out.dtype == np.uint8
 
 
@@ -129,20 +133,3 @@ def test_min_cover_one_keeps_a_line_broken_by_glyphs() -> None:
     img, _, line_only = _glyphs_with_line()
     out = strike_lines(img, _solid(max_gap=60, min_cover=1.0))
     assert (out == 0)[line_only].mean() > 0.9  # the crossings are not thin ink, so cover < 1
-
-
-def test_min_cover_light_ink_polarity_and_input_untouched() -> None:
-    img, glyphs, line_only = _glyphs_with_line()
-    light = 255 - img
-    before = light.copy()
-    out = strike_lines(light, _solid(ink="light", max_gap=60))
-    assert np.array_equal(light, before)
-    assert (out == 255)[glyphs].mean() > 0.97 and (out == 255)[line_only].mean() < 0.05
-    assert set(np.unique(out)) <= {0, 255}
-
-
-def test_min_cover_on_tiny_images() -> None:
-    stage = get_stage("strike_lines")
-    for img in (np.zeros((1, 1), np.uint8), np.full((1, 1, 3), 255, np.uint8), np.zeros((2, 300), np.uint8)):
-        out = stage(img, StrikeLinesParams(min_length=2, max_gap=0, max_thickness=1, min_cover=1.0))
-        assert out.shape == img.shape[:2] and out.dtype == np.uint8
