@@ -327,11 +327,11 @@ def _field_error(exc: ValidationError, model: type[BaseModel]) -> str:
     info = model.model_fields.get(field)
     if err["type"] == "extra_forbidden":
         known = ", ".join(model.model_fields) or "none"
-        return f"field '{field}': unknown field; known fields: {known}"
+        return f"field {field!r}: unknown field; known fields: {known}"  # repr: names may hold newlines
     message = err["msg"].removeprefix("Value error, ")
     if not field:
         return message
-    text = f"field '{'.'.join(loc)}': {message}; got {err.get('input')!r}"
+    text = f"field {'.'.join(loc)!r}: {message}; got {err.get('input')!r}"
     if info is not None:
         text += f"; allowed: {describe_range(info)}"
     return text

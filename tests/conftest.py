@@ -1,12 +1,24 @@
-"""Shared fixtures: the real-image corpus, small synthetic images."""
+"""Shared fixtures: the real-image corpus, small synthetic images; the Hypothesis profiles.
+
+Property tests draw the same examples on every run (profile ``repeatable``), so a CI run
+fails only for a change in the code, never for the luck of the draw. To hunt for new failing
+cases with fresh random examples, run ``HYPOTHESIS_PROFILE=explore make test`` (or pytest);
+add what it finds as an ``@example`` to the test.
+"""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
