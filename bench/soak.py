@@ -4,7 +4,8 @@
 
 Starts the studio on a free loopback port and opens ``--sessions`` pages in one headless
 Chromium (a separate browser context each, so separate Streamlit sessions). Each session opens
-its own share link (a 4-stage preset whose fixed threshold starts at its own value), uploads
+its own share link (a 4-stage preset whose fixed threshold starts at its own value, read with
+psm 6 and 3, so the OCR's shared thread pool for alternative modes is under load too), uploads
 its own generated image (its own words, size, lighting and noise), then, until ``--seconds``
 have passed, presses ArrowLeft/ArrowRight on the threshold slider, keeping the value within
 ±2 of its start, and after every run checks that the page still shows its own state:
@@ -69,7 +70,7 @@ stages:
     params: {{method: fixed, value: {value}}}
   - stage: component_filter
     params: {{min_area: 4}}
-ocr: {{lang: eng, psm: 6}}
+ocr: {{lang: eng, psm: 6, alternative_psm: [3]}}  # two modes: the shared mode pool under load
 """
 RUN_TIMEOUT_S = 90.0
 CHECK_TIMEOUT_S = 10.0
