@@ -57,6 +57,7 @@ _SCRIPT_NAMES = frozenset(
         "read_image",
         "write_image",
         "clean",
+        "char_confidence",
         "ocr",
         "main",
     }
@@ -669,30 +670,34 @@ def write_image(path: str, image: np.ndarray) -> None:
 '''
 
 _OCR_AND_MAIN = '''
+def char_confidence(pixels: np.ndarray, mode: int) -> float:
+    """Tesseract's mean confidence per character reading ``pixels`` in page segmentation ``mode``."""
+    data = pytesseract.image_to_data(
+        pixels,
+        lang=OCR_LANG,
+        config=shlex.join(["--psm", str(mode), *OCR_ARGS]),
+        timeout=OCR_TIMEOUT_S,
+        output_type=pytesseract.Output.DICT,
+    )
+    words = [(float(c), t) for c, t in zip(data["conf"], data["text"]) if t.strip()]
+    pairs = [(min(100.0, c), len(t)) for c, t in words if c >= 0]
+    chars = sum(n for _, n in pairs)
+    return sum(c * n for c, n in pairs) / chars if chars else 0.0
+
+
 def ocr(image: np.ndarray) -> str:
     """Read the cleaned image with Tesseract (the tesseract program, through pytesseract).
 
-    With several page segmentation modes in OCR_MODES, the reading with the highest
-    confidence per character (word confidences weighted by word length) wins; ties keep the
-    earlier mode.
+    With several page segmentation modes in OCR_MODES, the text is read in the mode whose
+    reading has the highest confidence per character (word confidences weighted by word
+    length); ties keep the earlier mode.
     """
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    best_text, best_score = "", -1.0
-    for mode in OCR_MODES:
-        config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-        text = pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S)
-        if len(OCR_MODES) == 1:
-            return text.strip()
-        data = pytesseract.image_to_data(
-            pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S, output_type=pytesseract.Output.DICT
-        )
-        pairs = [(min(100.0, float(c)), len(t)) for c, t in zip(data["conf"], data["text"]) if t.strip()]
-        pairs = [(c, n) for c, n in pairs if c >= 0]
-        chars = sum(n for _, n in pairs)
-        score = sum(c * n for c, n in pairs) / chars if chars else 0.0
-        if score > best_score:
-            best_text, best_score = text.strip(), score
-    return best_text
+    mode = OCR_MODES[0]
+    if len(OCR_MODES) > 1:
+        mode = max(OCR_MODES, key=lambda m: char_confidence(pixels, m))  # max keeps the first of ties
+    config = shlex.join(["--psm", str(mode), *OCR_ARGS])
+    return pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S).strip()
 
 
 def main(argv: list[str]) -> int:

@@ -428,7 +428,11 @@ def tune(
             return "timeout"
         return None
 
-    def run_batch(batch: list[tuple[Any, Preset | None, dict[str, Any]]], accept: Any, total: int) -> None:
+    def run_batch(
+        batch: list[tuple[Any, Preset | None, dict[str, Any]]],
+        accept: Callable[[float, tuple[float, ...]], bool],
+        total: int,
+    ) -> None:
         """Read the batch's new presets, tell the sampler, update the incumbent, report each trial."""
         nonlocal best, best_scores, incumbent, since_best, scored_any
         todo: dict[str, Preset] = {}
