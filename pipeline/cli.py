@@ -17,12 +17,13 @@ from .errors import ClarityError, ExitCode, PresetError
 from .evaluate import evaluate_folder
 from .imageio import read_image, write_image
 from .ocr import recognize
+from .ocr.engine import ENGINE_NAMES
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset
 from .registry import all_stages
 from .runner import run
 
-ENGINES = ("auto", "tesserocr", "pytesseract")
+ENGINES = ("auto", *ENGINE_NAMES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,6 +53,10 @@ class LanguageNotInstalled(OcrError):
     """A requested Tesseract language has no traineddata file."""
 
 
+class EngineNotAvailable(OcrError):
+    """An OCR engine cannot start: its package, a model file or its runtime is missing or broken."""
+
+
 class OcrTimeout(OcrError):
     """Tesseract took longer than the configured timeout."""
 

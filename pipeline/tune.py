@@ -76,6 +76,7 @@ from .errors import ClarityError, ExitCode, ImageError
 from .evaluate import dataset
 from .imageio import SUFFIXES, read_image
 from .metrics import cer, normalise_text
+from .ocr.engine import ENGINE_NAMES
 from .preset import Preset, load_preset, save_preset
 from .runner import as_input
 from .tuning.local import MAX_LEVEL, Mutator, clamp, full_params
@@ -742,9 +743,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
     )
-    p.add_argument(
-        "--engine", choices=("auto", "tesserocr", "pytesseract"), help="OCR engine (default: base's)"
-    )
+    p.add_argument("--engine", choices=("auto", *ENGINE_NAMES), help="OCR engine (default: base's)")
     p.add_argument(
         "--no-toggles",
         dest="toggles",

@@ -1,7 +1,7 @@
 """The OCR engine interface and how an engine is chosen.
 
 An engine turns an image into an :class:`~pipeline.ocr.result.OcrResult` following an
-:class:`~pipeline.ocr.options.OcrOptions`. Two implement it:
+:class:`~pipeline.ocr.options.OcrOptions`. Three implement it:
 
 ``tesserocr``
     libtesseract in-process through the ``tesserocr`` extension: no process start and no
@@ -9,8 +9,11 @@ An engine turns an image into an :class:`~pipeline.ocr.result.OcrResult` followi
     package and a tessdata directory (its wheel bundles the library but no language data).
 ``pytesseract``
     the ``tesseract`` program, once per image, through ``pytesseract``.
+``rapidocr``
+    RapidOCR's learned PP-OCR models on onnxruntime, from the installed wheel (offline);
+    see :mod:`pipeline.ocr.rapidocr_engine` for how the options map onto it.
 
-``"auto"`` prefers tesserocr and falls back to pytesseract. Engines are created once and
+``"auto"`` is the fastest Tesseract available: tesserocr, else pytesseract. Engines are created once and
 shared; each is safe to call from several threads at once.
 """
 
@@ -26,12 +29,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import ImageError, TesseractNotFound
+from ..errors import EngineNotAvailable, ImageError, TesseractNotFound
 from . import probe
 from .options import OcrOptions
 from .result import OcrResult, char_confidence
 
-ENGINE_NAMES = ("tesserocr", "pytesseract")
+ENGINE_NAMES = ("tesserocr", "pytesseract", "rapidocr")
+"""Every engine name, in the order ``auto`` considers the Tesseract ones; ``"auto"`` is not one."""
+TESSERACT_ENGINES = ("tesserocr", "pytesseract")
+"""The engines that run Tesseract (``auto`` picks the first that can run)."""
 
 
 @runtime_checkable
@@ -89,17 +95,24 @@ def pytesseract_importable() -> bool:
     return importlib.util.find_spec("pytesseract") is not None
 
 
+def rapidocr_importable() -> bool:
+    """True when the ``rapidocr`` and ``onnxruntime`` packages are installed (neither is imported)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("rapidocr", "onnxruntime"))
+
+
 def available_engines() -> list[str]:
-    """Names of the engines that can run now, preferred first.
+    """Names of the engines that can run now, Tesseract's preferred first.
 
     ``tesserocr`` needs its package and a tessdata directory; ``pytesseract`` its package and
-    the tesseract program.
+    the tesseract program; ``rapidocr`` its packages (its models ship inside them).
     """
     names = []
     if tesserocr_importable() and probe.tessdata_dir() is not None:
         names.append("tesserocr")
     if pytesseract_importable() and probe.tesseract_available():
         names.append("pytesseract")
+    if rapidocr_importable():
+        names.append("rapidocr")
     return names
 
 
@@ -108,19 +121,21 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(name: str = "auto") -> OcrEngine:
-    """The shared engine called ``name``: ``"tesserocr"``, ``"pytesseract"`` or ``"auto"``.
+    """The shared engine called ``name``: one of :data:`ENGINE_NAMES`, or ``"auto"``.
 
     ``"auto"`` is tesserocr when it imports and finds language data, else pytesseract.
 
     Raises
     ------
     TesseractNotFound
-        When the requested engine (for ``auto``: either) cannot run, with install advice.
+        When the requested Tesseract engine (for ``auto``: either) cannot run, with install advice.
+    EngineNotAvailable
+        When RapidOCR's packages or model files are missing or onnxruntime fails to load.
     ValueError
         For an unknown engine name.
     """
     if name == "auto":
-        available = available_engines()
+        available = [n for n in available_engines() if n in TESSERACT_ENGINES]
         if not available:
             raise TesseractNotFound(
                 "No OCR engine can run: neither tesserocr with Tesseract language data nor the "
@@ -138,6 +153,15 @@ def get_engine(name: str = "auto") -> OcrEngine:
 
 
 def _create(name: str) -> OcrEngine:
+    if name == "rapidocr":
+        if not rapidocr_importable():
+            raise EngineNotAvailable(
+                "The rapidocr engine is not installed: `pip install rapidocr onnxruntime` "
+                "(make run does), or choose a Tesseract engine."
+            )
+        from .rapidocr_engine import RapidOcrEngine
+
+        return RapidOcrEngine()
     if name == "tesserocr":
         if not tesserocr_importable():
             raise TesseractNotFound(

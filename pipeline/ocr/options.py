@@ -106,12 +106,14 @@ class OcrOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    engine: Literal["auto", "tesserocr", "pytesseract"] = Field(
+    engine: Literal["auto", "tesserocr", "pytesseract", "rapidocr"] = Field(
         "auto",
         description=(
-            "Which Tesseract binding runs the OCR: 'tesserocr' calls the library in-process "
-            "(fast, no temporary files), 'pytesseract' runs the tesseract program per image; "
-            "'auto' picks tesserocr when it is installed and finds language data, else pytesseract."
+            "Which OCR engine reads: 'tesserocr' calls the Tesseract library in-process "
+            "(fast, no temporary files), 'pytesseract' runs the tesseract program per image, "
+            "'rapidocr' is a learned engine (PP-OCR models on onnxruntime) that reads captchas, "
+            "digits and other short text far better but pages more slowly; 'auto' is the fastest "
+            "Tesseract available (tesserocr when it finds language data, else pytesseract)."
         ),
     )
     lang: str = Field(

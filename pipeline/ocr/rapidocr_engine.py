@@ -1,0 +1,344 @@
+"""The learned engine: RapidOCR (PP-OCR detection and recognition models on onnxruntime).
+
+RapidOCR reads many hard images (captchas, digit crops, LCDs) far better than Tesseract as
+they are, and is slower on whole pages. The models are the ones shipped inside the
+``rapidocr`` wheel; their paths are passed explicitly, so the package's download code is
+never reached: a missing model file is an :class:`~pipeline.errors.EngineNotAvailable`
+error naming the file, not a network request.
+
+How :class:`~pipeline.ocr.options.OcrOptions` maps onto RapidOCR
+------------------------------------------------------------------
+
+``psm``
+    :data:`LINE_MODES` (7 line, 8 word, 9 circled word, 10 character, 13 raw line) read the
+    whole image as one line with the recognition model only. :data:`PAGE_MODES` (1, 3, 4, 5,
+    6, 11, 12) first detect the text lines, then read each one; the lines are returned top
+    to bottom (psm 6, "one uniform block", also joins the pieces that stand on one row,
+    left to right). 0 and 2 read no text, as in Tesseract.
+``whitelist`` / ``blacklist``
+    Applied inside the decoder: the recognition model scores every character of its
+    alphabet at each step, and characters outside the whitelist (or in the blacklist) are
+    given probability 0 before the best one is chosen. A digits-only whitelist therefore
+    never returns a letter: where a letter was likeliest, the likeliest digit (or nothing)
+    is read instead. The space between words is always allowed, as in Tesseract.
+``lang``
+    The multilingual model reads Latin-script and Chinese/Japanese text at once; ``lang``
+    must name only languages it reads (:data:`RAPIDOCR_LANGUAGES`), and does not narrow
+    what is read. Any other language is refused with one line.
+``oem``, ``variables``, ``dpi``
+    Tesseract's alone: ignored by this engine (a preset tuned for Tesseract can be read with
+    RapidOCR unchanged).
+``timeout_s``
+    onnxruntime cannot be interrupted; a call that took longer than ``timeout_s`` still
+    returns its reading. (Lines take 10-60 ms; a 2 MP page 1.5-4.5 s on 2 cores.)
+
+Confidences are RapidOCR's mean character probabilities times 100, per word.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import EngineNotAvailable, ImageError, LanguageNotInstalled
+from .options import OcrOptions
+from .result import OcrResult, Word
+
+LINE_MODES = frozenset({7, 8, 9, 10, 13})
+"""Page segmentation modes read as one line by the recognition model alone."""
+PAGE_MODES = frozenset({1, 3, 4, 5, 6, 11, 12})
+"""Page segmentation modes read by detecting text lines first."""
+NO_TEXT_MODES = frozenset({0, 2})
+"""Modes that read no text in Tesseract either (orientation / layout only)."""
+
+RAPIDOCR_LANGUAGES = frozenset(
+    {
+        "eng", "deu", "fra", "spa", "ita", "por", "nld", "dan", "nor", "swe", "fin", "isl",
+        "pol", "ces", "slk", "slv", "hrv", "bos", "hun", "ron", "lit", "lav", "est", "cat",
+        "glg", "eus", "gle", "cym", "mlt", "ltz", "lat", "ind", "msa", "tur", "aze", "afr",
+        "chi_sim", "chi_tra", "jpn", "osd",
+    }
+)  # fmt: skip
+"""Tesseract language names whose script the bundled multilingual PP-OCR model reads."""
+
+MODEL_FILES = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+"""The model files of the ``rapidocr`` wheel used, by RapidOCR config section."""
+
+INSTALL_ADVICE = (
+    "Install it with `pip install rapidocr onnxruntime` (make run does), or choose a Tesseract engine."
+)
+
+
+THREADS_ENV = "CLARITY_RAPIDOCR_THREADS"
+"""Environment variable: onnxruntime threads per call (default -1 = one per core; batch workers set 1)."""
+
+
+def threads() -> int:
+    """The onnxruntime thread count from :data:`THREADS_ENV` (-1, all cores, when unset or invalid)."""
+    try:
+        return max(-1, int(os.environ.get(THREADS_ENV, "-1")))
+    except ValueError:
+        return -1
+
+
+def model_dir() -> Path:
+    """The ``models`` folder inside the installed ``rapidocr`` package."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).parent / "models"
+
+
+def model_paths() -> dict[str, Path]:
+    """Path of each model file RapidOCR is given, by config section (``Det``, ``Rec``, ``Cls``)."""
+    folder = model_dir()
+    return {section: folder / name for section, name in MODEL_FILES.items()}
+
+
+class _MaskedDecoder:
+    """RapidOCR's CTC decoder with a character mask applied to the probabilities first.
+
+    ``mask`` is a boolean vector over the model's alphabet (True = may be read) or ``None``
+    for no restriction; it is set by the engine, under its lock, before each call.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.character: list[str] = inner.character
+        self.mask: np.ndarray | None = None
+
+    def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
+        if self.mask is not None:
+            preds = np.where(self.mask, preds, 0.0).astype(preds.dtype, copy=False)
+        return self.inner(preds, return_word_box, **kwargs)
+
+    def mask_for(self, whitelist: str, blacklist: str) -> np.ndarray | None:
+        """The mask for these options: blank, space and the allowed characters are True."""
+        if not whitelist and not blacklist:
+            return None
+        chars = self.character
+        allowed = np.array([not whitelist or c in whitelist for c in chars], dtype=bool)
+        if blacklist:
+            allowed &= np.array([c not in blacklist for c in chars], dtype=bool)
+        allowed[0] = True  # CTC blank
+        allowed[len(chars) - 1] = chars[-1] == " " or allowed[-1]  # the word space
+        return allowed
+
+
+class RapidOcrEngine:
+    """RapidOCR behind the :class:`~pipeline.ocr.engine.OcrEngine` interface.
+
+    One RapidOCR object is made per engine and shared: its ``__call__`` stores the call's
+    options on the object, so calls are serialised by a lock (each call already uses every
+    core through onnxruntime's own threads).
+    """
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        paths = model_paths()
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            raise EngineNotAvailable(
+                f"RapidOCR's model file {missing[0]} is missing: reinstall the package "
+                "(`pip install --force-reinstall rapidocr`), or choose a Tesseract engine."
+            )
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        try:
+            from rapidocr import RapidOCR
+
+            params: dict[str, Any] = {
+                "Global.log_level": "critical",
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads(),
+            }
+            params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
+            self._ocr = RapidOCR(params=params)
+            self._ocr(np.full((32, 64, 3), 255, np.uint8), use_det=False, use_cls=False, use_rec=True)
+        except Exception as exc:  # onnxruntime raises its own types for a corrupt model
+            reason = _first_line(exc)
+            raise EngineNotAvailable(f"RapidOCR could not start ({reason}). {INSTALL_ADVICE}") from exc
+        self._decoder = _MaskedDecoder(self._ocr.text_rec.postprocess_op)
+        self._ocr.text_rec.postprocess_op = self._decoder
+        self._lock = threading.Lock()
+
+    def recognize(self, image: np.ndarray, options: OcrOptions) -> OcrResult:
+        """Read ``image`` (uint8 gray, BGR or BGRA) as ``options`` say; see the module docs."""
+        check_languages(options.lang)
+        bgr = to_bgr(image)
+        start = time.perf_counter()
+        if options.psm in NO_TEXT_MODES:
+            words: list[Word] = []
+        else:
+            with self._lock:
+                self._decoder.mask = self._decoder.mask_for(options.whitelist, options.blacklist)
+                try:
+                    if options.psm in LINE_MODES:
+                        words = self._read_line(bgr)
+                    else:
+                        words = self._read_page(bgr, join_rows=options.psm == 6)
+                finally:
+                    self._decoder.mask = None
+        return OcrResult(
+            text=_layout_text(words),
+            words=tuple(words),
+            engine=self.name,
+            ms=(time.perf_counter() - start) * 1000,
+        )
+
+    def _read_line(self, bgr: np.ndarray) -> list[Word]:
+        out = self._ocr(bgr, use_det=False, use_cls=False, use_rec=True, return_word_box=True)
+        if not out.txts or not out.txts[0].strip():
+            return []
+        info = out.word_results[0] if out.word_results else None
+        return _line_words(out.txts[0], float(out.scores[0]), info, bgr.shape[1], bgr.shape[0])
+
+    def _read_page(self, bgr: np.ndarray, *, join_rows: bool) -> list[Word]:
+        out = self._ocr(bgr, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
+        if out.boxes is None or out.txts is None:
+            return []
+        pieces = []
+        for index, (box, text, score) in enumerate(zip(out.boxes, out.txts, out.scores, strict=True)):
+            words = out.word_results[index] if out.word_results and index < len(out.word_results) else ()
+            pieces.append((np.asarray(box, dtype=float), text, float(score), words))
+        return _page_words(pieces, join_rows=join_rows)
+
+
+def check_languages(lang: str) -> None:
+    """Refuse a ``lang`` naming a language the RapidOCR model does not read, in one line."""
+    from .options import split_languages
+
+    unknown = [name for name in split_languages(lang) if name not in RAPIDOCR_LANGUAGES]
+    if unknown:
+        raise LanguageNotInstalled(
+            f"RapidOCR does not read {', '.join(unknown)}: its model reads Latin-script languages "
+            "(eng, deu, fra, ...) and chi_sim, chi_tra, jpn. Choose one of those, or a Tesseract engine."
+        )
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """The image as 3-channel uint8 BGR: gray is repeated, alpha is flattened onto white."""
+    array = np.asarray(image)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if array.dtype != np.uint8:
+        raise ImageError(f"OCR needs an 8-bit image (uint8), got dtype {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.size == 0:
+        raise ImageError(f"cannot read text in an empty image (shape {array.shape})")
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
+    if array.ndim == 3 and array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.uint16)
+        return ((array[:, :, :3] * alpha + 255 * (255 - alpha)) // 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 3:
+        return np.ascontiguousarray(array)
+    raise ImageError(f"OCR needs a gray (H, W) or colour (H, W, 3) image, got shape {array.shape}")
+
+
+def _line_words(text: str, score: float, info: Any, width: int, height: int) -> list[Word]:
+    """Split a line reading into words, with boxes from the decoder's character columns."""
+    tokens = text.split()
+    columns: list[list[int]] = list(getattr(info, "word_cols", None) or [])
+    confs: list[float] = list(getattr(info, "confs", None) or [])
+    groups: list[list[str]] = list(getattr(info, "words", None) or [])
+    steps = float(getattr(info, "line_txt_len", 0.0) or 0.0)
+    words: list[Word] = []
+    if groups and steps > 0 and len(groups) == len(columns):
+        scale = width / steps
+        used = 0
+        for word_no, (chars, cols) in enumerate(zip(groups, columns, strict=True), start=1):
+            word_text = "".join(chars).strip()
+            conf_slice = confs[used : used + len(chars)]
+            used += len(chars)
+            if not word_text:
+                continue
+            left = max(0, math.floor((min(cols) - 0.5) * scale))
+            right = min(width, math.ceil((max(cols) + 1.5) * scale))
+            conf = 100.0 * (sum(conf_slice) / len(conf_slice) if conf_slice else score)
+            words.append(Word(word_text, conf, left, 0, max(1, right - left), height, word=word_no))
+        if words and "".join(w.text for w in words) == "".join(tokens):
+            return words
+    # Fallback: the words share the line's box and confidence.
+    return [Word(t, 100.0 * score, 0, 0, width, height, word=i) for i, t in enumerate(tokens, start=1)]
+
+
+def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: bool) -> list[Word]:
+    """Words of the detected pieces, numbered line by line top to bottom."""
+    boxed = []
+    for box, text, score, words in pieces:
+        if not text.strip():
+            continue
+        xs, ys = box[:, 0], box[:, 1]
+        boxed.append(((ys.min(), ys.max(), xs.min()), text, score, words, box))
+    boxed.sort(key=lambda b: (b[0][0] + b[0][1]) / 2)
+    rows: list[list[Any]] = []
+    for item in boxed:
+        top, bottom, _ = item[0]
+        if join_rows and rows:
+            last_top = min(b[0][0] for b in rows[-1])
+            last_bottom = max(b[0][1] for b in rows[-1])
+            overlap = min(bottom, last_bottom) - max(top, last_top)
+            if overlap > 0.5 * min(bottom - top, last_bottom - last_top):
+                rows[-1].append(item)
+                continue
+        rows.append([item])
+    out: list[Word] = []
+    for line_no, row in enumerate(rows, start=1):
+        row.sort(key=lambda b: b[0][2])
+        word_no = 0
+        for _, text, score, words, box in row:
+            for word in _piece_words(text, score, words, box):
+                word_no += 1
+                out.append(Word(word[0], word[1], *word[2], line=line_no, word=word_no))
+    return out
+
+
+def _piece_words(text: str, score: float, words: Any, box: np.ndarray) -> list[tuple[str, float, tuple]]:
+    """``(text, conf, (left, top, width, height))`` for each word of one detected piece."""
+    found = []
+    for entry in words or ():
+        word_text, word_score, corners = entry
+        if not str(word_text).strip() or corners is None:
+            continue
+        pts = np.asarray(corners, dtype=float)
+        found.append((str(word_text).strip(), 100.0 * float(word_score), _rect(pts)))
+    if found and "".join(w[0] for w in found) == "".join(text.split()):
+        return found
+    rect = _rect(box)
+    return [(token, 100.0 * score, rect) for token in text.split()]
+
+
+def _rect(points: np.ndarray) -> tuple[int, int, int, int]:
+    left, top = math.floor(float(points[:, 0].min())), math.floor(float(points[:, 1].min()))
+    right, bottom = math.ceil(float(points[:, 0].max())), math.ceil(float(points[:, 1].max()))
+    return max(0, left), max(0, top), max(1, right - left), max(1, bottom - top)
+
+
+def _layout_text(words: list[Word]) -> str:
+    """Words joined by spaces, lines by newlines (the words are in reading order)."""
+    lines: list[str] = []
+    key = None
+    for word in words:
+        if word.line_key != key:
+            lines.append(word.text)
+            key = word.line_key
+        else:
+            lines[-1] += " " + word.text
+    return "\n".join(lines)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,223 @@
+"""The RapidOCR engine: mode mapping, whitelist/blacklist, languages, errors, offline models."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.cli import main
+from pipeline.errors import EngineNotAvailable, ImageError, LanguageNotInstalled
+from pipeline.metrics import cer
+from pipeline.ocr import OcrOptions, available_engines, get_engine, recognize
+from pipeline.ocr import engine as engine_module
+from pipeline.ocr import rapidocr_engine
+from pipeline.ocr.rapidocr_engine import LINE_MODES, PAGE_MODES, RapidOcrEngine
+
+from .conftest import text_image
+from .test_ocr import two_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+OPTIONS = OcrOptions(engine="rapidocr", psm=7)
+
+
+@pytest.fixture(scope="module")
+def engine() -> RapidOcrEngine:
+    if "rapidocr" not in available_engines():
+        pytest.fail("rapidocr is a runtime requirement but is not installed")
+    engine = get_engine("rapidocr")
+    assert isinstance(engine, RapidOcrEngine)
+    return engine
+
+
+def test_line_mode_reads_a_line_with_word_boxes_inside_the_image(engine: RapidOcrEngine) -> None:
+    image = text_image("HELLO 2026 WORLD", scale=1.5)
+    result = engine.recognize(image, OPTIONS)
+    assert result.engine == "rapidocr"
+    assert cer("HELLO 2026 WORLD", result.text) <= 0.1
+    assert len(result.words) == 3
+    height, width = image.shape
+    for word in result.words:
+        left, top, right, bottom = word.box
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height
+        assert 50 <= word.conf <= 100
+    lefts = [w.left for w in result.words]
+    assert lefts == sorted(lefts)
+
+
+def test_page_modes_detect_lines_and_join_them_top_to_bottom(engine: RapidOcrEngine) -> None:
+    image = two_lines()
+    for psm in (3, 6):
+        result = engine.recognize(image, OPTIONS.model_copy(update={"psm": psm}))
+        lines = result.text.split("\n")
+        assert len(lines) == 2, (psm, result.text)
+        assert cer("HELLO THERE", lines[0]) <= 0.1 and cer("WORLD 42", lines[1]) <= 0.15
+        assert [w.line for w in result.words] == sorted(w.line for w in result.words)
+
+
+def test_line_mode_reads_a_two_line_image_as_one_line(engine: RapidOcrEngine) -> None:
+    """Line modes do not detect: the whole image goes to the recogniser, so at most one line comes out."""
+    result = engine.recognize(two_lines(), OPTIONS)
+    assert "\n" not in result.text
+
+
+def test_mode_sets_cover_every_text_mode_once() -> None:
+    assert LINE_MODES.isdisjoint(PAGE_MODES)
+    assert LINE_MODES | PAGE_MODES | rapidocr_engine.NO_TEXT_MODES == set(range(14))
+
+
+@pytest.mark.parametrize("psm", [0, 2])
+def test_modes_without_text_return_nothing(engine: RapidOcrEngine, psm: int) -> None:
+    assert engine.recognize(text_image("HELLO"), OPTIONS.model_copy(update={"psm": psm})).text == ""
+
+
+@pytest.mark.parametrize("text", ["HELLO WORLD", "Quick brown fox", "ABC xyz 42"])
+def test_digits_whitelist_never_returns_a_letter(engine: RapidOcrEngine, text: str) -> None:
+    image = text_image(text, scale=1.4)
+    for psm in (7, 6):
+        options = OPTIONS.model_copy(update={"psm": psm, "whitelist": "0123456789"})
+        result = engine.recognize(image, options)
+        assert set(result.text) <= set("0123456789 \n"), (psm, result.text)
+    unrestricted = engine.recognize(image, OPTIONS)
+    assert any(c.isalpha() for c in unrestricted.text)
+
+
+def test_whitelist_keeps_the_digits_of_a_mixed_line(engine: RapidOcrEngine) -> None:
+    result = engine.recognize(
+        text_image("CODE 4821", scale=1.5), OPTIONS.model_copy(update={"whitelist": "0123456789"})
+    )
+    assert "4821" in result.text.replace(" ", "")
+
+
+def test_blacklist_removes_characters(engine: RapidOcrEngine) -> None:
+    image = text_image("HELLO WORLD", scale=1.5)
+    plain = engine.recognize(image, OPTIONS).text
+    assert "L" in plain
+    result = engine.recognize(image, OPTIONS.model_copy(update={"blacklist": "Ll"}))
+    assert "L" not in result.text and "l" not in result.text
+
+
+def test_mask_is_cleared_after_a_restricted_call(engine: RapidOcrEngine) -> None:
+    image = text_image("HELLO WORLD", scale=1.5)
+    engine.recognize(image, OPTIONS.model_copy(update={"whitelist": "0123456789"}))
+    assert "HELLO" in engine.recognize(image, OPTIONS).text
+
+
+def test_tesseract_only_options_are_ignored(engine: RapidOcrEngine) -> None:
+    image = text_image("HELLO 42", scale=1.5)
+    plain = engine.recognize(image, OPTIONS)
+    tuned = engine.recognize(
+        image,
+        OPTIONS.model_copy(update={"oem": 1, "dpi": 300, "variables": {"classify_bln_numeric_mode": "1"}}),
+    )
+    assert tuned.text == plain.text and tuned.words == plain.words
+
+
+def test_a_language_the_model_does_not_read_is_refused_in_one_line(engine: RapidOcrEngine) -> None:
+    with pytest.raises(LanguageNotInstalled) as info:
+        engine.recognize(text_image("HELLO"), OPTIONS.model_copy(update={"lang": "eng+hin"}))
+    message = str(info.value)
+    assert "hin" in message and "\n" not in message and "Tesseract engine" in message
+    assert engine.recognize(text_image("HELLO"), OPTIONS.model_copy(update={"lang": "deu"})).text
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((10, 10), np.float32), np.zeros((0, 5), np.uint8), np.zeros((4, 4, 2), np.uint8)],
+    ids=["float", "empty", "two-channel"],
+)
+def test_unusable_arrays_are_image_errors(engine: RapidOcrEngine, image: np.ndarray) -> None:
+    with pytest.raises(ImageError):
+        engine.recognize(image, OPTIONS)
+
+
+def test_gray_bgr_and_bgra_inputs_read_alike(engine: RapidOcrEngine) -> None:
+    gray = text_image("HELLO 42", scale=1.5)
+    bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    bgra = np.dstack([np.zeros_like(bgr), 255 - gray])  # black ink drawn by alpha on transparent
+    texts = {engine.recognize(img, OPTIONS).text for img in (gray, bgr, bgra)}
+    assert len(texts) == 1
+
+
+def test_auto_stays_a_tesseract_engine() -> None:
+    if not set(engine_module.TESSERACT_ENGINES) & set(available_engines()):
+        pytest.fail("no Tesseract engine available")
+    assert get_engine("auto").name in engine_module.TESSERACT_ENGINES
+
+
+def test_models_come_from_the_wheel_and_no_connection_is_attempted(monkeypatch) -> None:
+    attempts: list[object] = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a[0] if a else None))
+    fresh = RapidOcrEngine()  # a new engine object: loads every model again
+    assert "42" in fresh.recognize(text_image("HELLO 42", scale=1.5), OPTIONS).text
+    assert "HELLO" in fresh.recognize(two_lines(), OPTIONS.model_copy(update={"psm": 3})).text
+    assert attempts == []
+    for path in rapidocr_engine.model_paths().values():
+        assert path.is_file() and path.parent.parent.name == "rapidocr"
+
+
+def test_missing_model_file_is_one_line_naming_it(monkeypatch, tmp_path: Path) -> None:
+    for name in rapidocr_engine.MODEL_FILES.values():
+        (tmp_path / name).write_bytes((rapidocr_engine.model_dir() / name).read_bytes())
+    (tmp_path / rapidocr_engine.MODEL_FILES["Rec"]).unlink()
+    monkeypatch.setattr(rapidocr_engine, "model_dir", lambda: tmp_path)
+    with pytest.raises(EngineNotAvailable) as info:
+        RapidOcrEngine()
+    message = str(info.value)
+    assert rapidocr_engine.MODEL_FILES["Rec"] in message and "reinstall" in message and "\n" not in message
+
+
+def test_corrupt_model_file_is_one_line_and_tesseract_keeps_working(monkeypatch, tmp_path: Path) -> None:
+    for name in rapidocr_engine.MODEL_FILES.values():
+        (tmp_path / name).write_bytes(b"not an onnx model")
+    monkeypatch.setattr(rapidocr_engine, "model_dir", lambda: tmp_path)
+    with pytest.raises(EngineNotAvailable) as info:
+        RapidOcrEngine()
+    assert "RapidOCR could not start" in str(info.value) and "\n" not in str(info.value)
+    assert "HELLO" in recognize(text_image("HELLO", scale=1.5), OcrOptions(psm=7)).text
+
+
+def test_missing_package_is_reported_by_get_engine(monkeypatch) -> None:
+    monkeypatch.setattr(engine_module, "rapidocr_importable", lambda: False)
+    monkeypatch.setattr(engine_module, "_ENGINES", {})
+    with pytest.raises(EngineNotAvailable, match="pip install rapidocr"):
+        get_engine("rapidocr")
+    assert "rapidocr" not in engine_module.available_engines()
+
+
+def test_alternative_modes_pick_the_more_confident_reading(engine: RapidOcrEngine) -> None:
+    result = recognize(two_lines(), OcrOptions(engine="rapidocr", psm=7, alternative_psm=(6,)))
+    assert result.psm in (7, 6) and result.engine == "rapidocr"
+    assert "WORLD" in result.text or "HELLO" in result.text
+
+
+def test_cli_run_with_engine_rapidocr_writes_the_text(tmp_path: Path) -> None:
+    image = tmp_path / "line.png"
+    cv2.imwrite(str(image), text_image("HELLO 2026", scale=1.5))
+    preset = tmp_path / "p.yaml"
+    preset.write_text("schema_version: 1\nstages: [{stage: grayscale}]\nocr: {psm: 7}\n")
+    out = tmp_path / "out"
+    assert main(["run", "--preset", str(preset), "--engine", "rapidocr", "--out", str(out), str(image)]) == 0
+    assert "2026" in (out / "line.txt").read_text()
+
+
+@pytest.mark.corpus
+def test_rapidocr_reads_captchas_as_they_are(corpus: Path, engine: RapidOcrEngine) -> None:
+    folder = corpus / "captcha-sheypoor-digits"
+    images = sorted(folder.glob("*.jpg"))[:10]
+    errors = []
+    for path in images:
+        truth = path.with_suffix(".gt.txt").read_text().strip()
+        text = engine.recognize(cv2.imread(str(path)), OPTIONS).text
+        errors.append(cer(truth, text, ignore_spaces=True))
+    assert sum(errors) / len(errors) <= 0.1
