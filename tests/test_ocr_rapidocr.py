@@ -12,9 +12,8 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import EngineNotAvailable, ImageError, LanguageNotInstalled
 from pipeline.metrics import cer
-from pipeline.ocr import OcrOptions, available_engines, get_engine, recognize
+from pipeline.ocr import OcrOptions, available_engines, get_engine, rapidocr_engine, recognize
 from pipeline.ocr import engine as engine_module
-from pipeline.ocr import rapidocr_engine
 from pipeline.ocr.rapidocr_engine import LINE_MODES, PAGE_MODES, RapidOcrEngine
 
 from .conftest import text_image
@@ -66,7 +65,7 @@ def test_line_mode_reads_a_two_line_image_as_one_line(engine: RapidOcrEngine) ->
 
 def test_mode_sets_cover_every_text_mode_once() -> None:
     assert LINE_MODES.isdisjoint(PAGE_MODES)
-    assert LINE_MODES | PAGE_MODES | rapidocr_engine.NO_TEXT_MODES == set(range(14))
+    assert set(range(14)) == LINE_MODES | PAGE_MODES | rapidocr_engine.NO_TEXT_MODES
 
 
 @pytest.mark.parametrize("psm", [0, 2])
