@@ -719,7 +719,8 @@ if __name__ == "__main__":
 
 
 def _clean_function(preset: Preset, names: dict[str, str]) -> str:
-    uses_outputs = any(get_stage(s.stage).takes_source for s in preset.stages if s.enabled)
+    engine = preset.ocr.engine
+    uses_outputs = any(get_stage(s.stage).takes_source for s in preset.stages if s.runs_with(engine))
     lines = [
         "def clean(image: np.ndarray) -> np.ndarray:",
         '    """Run the preset\'s stages on a uint8 gray or BGR image; returns the cleaned image."""',
@@ -728,8 +729,9 @@ def _clean_function(preset: Preset, names: dict[str, str]) -> str:
         lines.append(f"    outputs = {{{_literal(INPUT)}: image}}  # images a later stage's source can name")
     for index, spec in enumerate(preset.stages, start=1):
         label = spec.stage + (f" (id: {spec.id})" if spec.id else "")
-        if not spec.enabled:
-            lines.append(f"    # {index}. {label}: disabled in the preset, the image passes through")
+        if not spec.runs_with(engine):
+            why = "disabled in the preset" if not spec.enabled else f"not for the {engine} engine"
+            lines.append(f"    # {index}. {label}: {why}, the image passes through")
         else:
             stage = get_stage(spec.stage)
             call = f"{names[spec.stage]}(image, p"
@@ -775,7 +777,7 @@ def export_python(preset: Preset) -> str:
     collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
     names: dict[str, str] = {}
     for spec in preset.stages:
-        if not spec.enabled or spec.stage in names:
+        if not spec.runs_with(preset.ocr.engine) or spec.stage in names:
             continue
         func = get_stage(spec.stage).func
         module = func.__module__
@@ -798,7 +800,10 @@ def export_python(preset: Preset) -> str:
     title = preset.name.strip() or "untitled"
     description = " ".join(preset.description.split())
     summary = textwrap.fill(description, 92) if description else ""
-    stage_list = ", ".join(s.stage for s in preset.stages if s.enabled) or "none: the image is read as it is"
+    stage_list = (
+        ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
+        or "none: the image is read as it is"
+    )
     doc = [
         f"Clean an image with the Clarity preset {title!r}, then read it with Tesseract.",
         "",

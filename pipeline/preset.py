@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -47,6 +47,9 @@ MAX_PRESET_BYTES = 256 * 1024
 MAX_DEPTH = 12
 """Deepest nesting of YAML collections accepted in a preset."""
 
+EngineChoice = Literal["tesseract", "tesserocr", "pytesseract", "rapidocr"]
+"""What a stage's ``engines`` list may name: an engine, or 'tesseract' for both Tesseract engines."""
+
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 # Upgraders from an older schema_version to the next one: {old_version: function(raw) -> raw}.
@@ -66,6 +69,14 @@ class StageSpec(BaseModel):
         description="For stages that read a second image: the id of an earlier stage, or 'input'.",
     )
     params: StageParams = Field(default_factory=StageParams)
+    engines: tuple[EngineChoice, ...] = Field(
+        (),
+        description=(
+            "Run this stage only when the preset is read by one of these OCR engines ('tesseract' "
+            "stands for tesserocr and pytesseract, which 'auto' picks); empty = with every engine. "
+            "Lets one preset clean hard for Tesseract and lightly for RapidOCR."
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +98,15 @@ class StageSpec(BaseModel):
         """Canonical text of everything that affects this stage's output (for caching)."""
         return f"{self.stage}|{self.enabled}|{self.source}|{self.params.model_dump_json()}"
 
+    def runs_with(self, engine: str) -> bool:
+        """True when the stage is on and runs when ``engine`` (an ``ocr.engine`` value) reads."""
+        if not self.enabled:
+            return False
+        if not self.engines:
+            return True
+        family = "rapidocr" if engine == "rapidocr" else "tesseract"
+        return engine in self.engines or family in self.engines
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML: every parameter written out, optional keys only when set."""
         out: dict[str, Any] = {"stage": self.stage}
@@ -96,6 +116,8 @@ class StageSpec(BaseModel):
             out["id"] = self.id
         if self.source is not None:
             out["source"] = self.source
+        if self.engines:
+            out["engines"] = list(self.engines)
         out["params"] = self.params.model_dump(mode="json")
         return out
 
@@ -193,7 +215,7 @@ def save_preset(preset: Preset, path: str | Path) -> None:
 
 
 _TOP_KEYS = ("schema_version", "name", "description", "stages", "ocr")
-_STAGE_KEYS = ("stage", "enabled", "id", "source", "params")
+_STAGE_KEYS = ("stage", "enabled", "id", "source", "engines", "params")
 
 
 def preset_from_data(data: Any, origin: str = "preset") -> Preset:
@@ -304,10 +326,34 @@ def _parse_stages(raw_stages: list[Any], origin: str) -> tuple[StageSpec, ...]:
                 )
         if stage_id is not None:
             seen_ids.add(stage_id)
+        engines = _parse_engines(raw.get("engines"), where)
         specs.append(
-            StageSpec(stage=name, enabled=raw.get("enabled", True), id=stage_id, source=source, params=typed)
+            StageSpec(
+                stage=name,
+                enabled=raw.get("enabled", True),
+                id=stage_id,
+                source=source,
+                engines=engines,
+                params=typed,
+            )
         )
     return tuple(specs)
+
+
+def _parse_engines(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    allowed = get_args(EngineChoice)
+    if not isinstance(raw, list) or any(name not in allowed for name in raw):
+        raise PresetError(
+            f"{where}, field 'engines': {raw!r} is not a list of engine names; allowed: "
+            f"{', '.join(allowed)} (empty = every engine)"
+        )
+    if len(set(raw)) != len(raw):
+        raise PresetError(f"{where}, field 'engines': an engine is listed twice in {raw!r}")
+    return tuple(raw)
 
 
 def _parse_ocr(raw: Any, origin: str) -> OcrOptions:

@@ -2,7 +2,8 @@
 
 Results are cached by prefix: the output of stage *k* is stored under a key made of the input
 image and the settings of stages 1..k, so changing stage *k* recomputes stages *k* and after
-only. A disabled stage passes its input through.
+only. A disabled stage, or one not meant for the preset's OCR engine (``engines``), passes its
+input through.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class StepResult:
     label:
         The stage's id, else its name.
     enabled:
-        False when the stage was skipped (``image`` is then its input).
+        False when the stage was skipped (``image`` is then its input): turned off, or not
+        for the preset's OCR engine (``StageSpec.engines``).
     image:
         The stage's output, uint8 gray (H, W) or BGR (H, W, 3). Treat as read-only.
     ms:
@@ -131,9 +133,10 @@ def run(
     current = image
     steps: list[StepResult] = []
     for index, spec in enumerate(preset.stages):
-        key = hashlib.blake2b(f"{key}\n{spec.key()}".encode(), digest_size=16).hexdigest()
+        active = spec.runs_with(preset.ocr.engine)
+        key = hashlib.blake2b(f"{key}\n{spec.key()}|{active}".encode(), digest_size=16).hexdigest()
         ms, cached = 0.0, False
-        if spec.enabled:
+        if active:
             hit = cache.get(key) if cache is not None else None
             if hit is not None:
                 current, ms = hit
@@ -144,7 +147,7 @@ def run(
                     cache.put(key, (current, ms))
         if spec.id is not None:
             outputs[spec.id] = current
-        steps.append(StepResult(index, spec.stage, spec.label, spec.enabled, current, ms, cached))
+        steps.append(StepResult(index, spec.stage, spec.label, active, current, ms, cached))
     return Result(image, tuple(steps), (time.perf_counter() - start) * 1000)
 
 

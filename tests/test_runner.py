@@ -46,6 +46,39 @@ def test_disabled_stage_passes_input_through() -> None:
     assert not result.steps[0].enabled
 
 
+@pytest.mark.parametrize(
+    ("engines", "engine", "runs"),
+    [
+        ((), "rapidocr", True),
+        (("tesseract",), "auto", True),
+        (("tesseract",), "tesserocr", True),
+        (("tesseract",), "rapidocr", False),
+        (("rapidocr",), "pytesseract", False),
+        (("pytesseract",), "pytesseract", True),
+        (("pytesseract",), "tesserocr", False),
+    ],
+)
+def test_a_stage_runs_only_for_its_engines(engines: tuple[str, ...], engine: str, runs: bool) -> None:
+    image = text_image()
+    stages = f"[{{stage: invert, engines: {list(engines)}}}]"
+    preset = parse_preset(f"schema_version: 1\nstages: {stages}\nocr: {{engine: {engine}}}\n")
+    assert preset.stages[0].engines == engines
+    assert parse_preset(preset.to_yaml()) == preset
+    for cache in (None, BoundedCache(8, 2**24)):
+        result = run(image, preset, cache=cache)
+        assert result.steps[0].enabled is runs
+        assert np.array_equal(result.final, 255 - image if runs else image)
+
+
+def test_engine_skipped_stage_does_not_share_a_cache_entry_with_the_run_stage() -> None:
+    image = text_image()
+    cache: BoundedCache = BoundedCache(8, 2**24)
+    text = "schema_version: 1\nstages: [{stage: invert, engines: [rapidocr]}, blur]\nocr: {engine: %s}\n"
+    for engine in ("rapidocr", "tesserocr", "rapidocr"):
+        ran = run(image, parse_preset(text.replace("blur", "grayscale") % engine), cache=cache)
+        assert np.array_equal(ran.final, 255 - image if engine == "rapidocr" else image)
+
+
 def test_source_feeds_an_earlier_image() -> None:
     image = text_image()
     preset = parse_preset(
