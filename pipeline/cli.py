@@ -13,17 +13,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .auto import AUTO, read
 from .errors import ClarityError, ExitCode, PresetError
 from .evaluate import evaluate_folder
 from .imageio import read_image, write_image
-from .ocr import recognize
 from .ocr.engine import ENGINE_NAMES
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset
 from .registry import all_stages
-from .runner import run
 
 ENGINES = ("auto", *ENGINE_NAMES)
+PRESET_HELP = "preset YAML file, or 'auto' to choose the cleaning and engine per image"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,14 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="clean images with a preset and OCR them")
-    p.add_argument("--preset", required=True, type=Path, help="preset YAML file")
+    p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument("--engine", choices=ENGINES, help="OCR engine (default: the preset's)")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
-    p.add_argument("--preset", required=True, type=Path, help="preset YAML file")
+    p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--engine", choices=ENGINES, help="OCR engine (default: the preset's)")
     p.add_argument("--ignore-spaces", action="store_true", help="remove spaces before comparing (labels)")
@@ -82,7 +82,10 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     add_parser(sub)
 
 
-def _load(path: Path, engine: str | None) -> Preset:
+def _load(path: Path, engine: str | None) -> Preset | str:
+    """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image)."""
+    if str(path) == AUTO and not path.is_file():
+        return AUTO
     preset = load_preset(path)
     if engine:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
@@ -96,13 +99,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise PresetError(f"{args.out}: cannot create the output folder: {exc.strerror}") from None
     failed = 0
+    engine = args.engine if preset == AUTO else None
     for path in args.images:
         try:
-            result = run(read_image(path), preset)
-            text = recognize(result.final, preset.ocr).text
-            write_image(args.out / f"{path.stem}.png", result.final)
+            reading = read(read_image(path), preset, engine=engine)
+            text = reading.ocr.text
+            write_image(args.out / f"{path.stem}.png", reading.result.final)
             (args.out / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
-            print(f"{path}: {len(text)} characters -> {args.out / path.stem}.png/.txt")
+            chosen = f" (auto: {reading.label})" if preset == AUTO else ""
+            print(f"{path}: {len(text)} characters -> {args.out / path.stem}.png/.txt{chosen}")
         except ClarityError as exc:
             failed += 1
             print(_one_line(path, exc), file=sys.stderr)
@@ -118,7 +123,11 @@ def _one_line(path: Path, exc: Exception) -> str:
 def _cmd_eval(args: argparse.Namespace) -> int:
     preset = _load(args.preset, args.engine)
     report = evaluate_folder(
-        args.data_dir, preset, ignore_spaces=args.ignore_spaces, ignore_case=args.ignore_case
+        args.data_dir,
+        preset,
+        ignore_spaces=args.ignore_spaces,
+        ignore_case=args.ignore_case,
+        engine=args.engine if preset == AUTO else None,
     )
     for path, reason in report.failures:
         print(f"{path}: {reason}", file=sys.stderr)
@@ -128,7 +137,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 {
                     "preset": str(args.preset),
                     "mean_cer": report.mean_cer,
-                    "items": [{"image": str(i.image), "text": i.text, "cer": i.cer} for i in report.items],
+                    "items": [
+                        {
+                            "image": str(i.image),
+                            "text": i.text,
+                            "cer": i.cer,
+                            "preset": i.preset,
+                            "engine": i.engine,
+                        }
+                        for i in report.items
+                    ],
                 },
                 ensure_ascii=False,
             )

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .auto import read
 from .errors import ClarityError, ImageError
 from .imageio import SUFFIXES, read_image
 from .metrics import cer
-from .ocr import recognize
 from .preset import Preset
-from .runner import run
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,8 @@ class Item:
     expected: str
     text: str
     cer: float
+    preset: str = ""
+    engine: str = ""
 
 
 @dataclass
@@ -55,17 +56,26 @@ def dataset(data_dir: Path) -> list[tuple[Path, str]]:
 
 
 def evaluate_folder(
-    data_dir: Path, preset: Preset, *, ignore_spaces: bool = False, ignore_case: bool = False
+    data_dir: Path,
+    preset: Preset | str,
+    *,
+    ignore_spaces: bool = False,
+    ignore_case: bool = False,
+    engine: str | None = None,
 ) -> Report:
-    """Run ``preset`` and OCR on every image of ``data_dir`` that has a ``.gt.txt``."""
+    """Run ``preset`` (or ``"auto"``) and OCR on every image of ``data_dir`` that has a ``.gt.txt``.
+
+    ``engine`` replaces the preset's engine (for ``auto``: every candidate's). Each item records
+    the preset and engine that read it (for ``auto``, the one chosen for that image).
+    """
     report = Report()
     for path, expected in dataset(data_dir):
         try:
-            result = run(read_image(path), preset, cache=None)
-            text = recognize(result.final, preset.ocr).text
+            reading = read(read_image(path), preset, engine=engine, cache=False)
         except ClarityError as exc:
             report.failures.append((path, str(exc)))
             continue
+        text = reading.ocr.text
         score = cer(expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
-        report.items.append(Item(path, expected, text, score))
+        report.items.append(Item(path, expected, text, score, reading.preset.name, reading.ocr.engine))
     return report

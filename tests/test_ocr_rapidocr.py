@@ -220,3 +220,20 @@ def test_rapidocr_reads_captchas_as_they_are(corpus: Path, engine: RapidOcrEngin
         text = engine.recognize(cv2.imread(str(path)), OPTIONS).text
         errors.append(cer(truth, text, ignore_spaces=True))
     assert sum(errors) / len(errors) <= 0.1
+
+
+def test_language_narrows_the_alphabet(engine: RapidOcrEngine) -> None:
+    decoder = engine._decoder
+    chars = decoder.character
+    index = {c: i for i, c in enumerate(chars)}
+    english = decoder.mask_for("", "", "eng")
+    french = decoder.mask_for("", "", "fra")
+    assert english is not None and french is not None
+    assert decoder.mask_for("", "", "chi_sim") is None  # Chinese reads every character
+    for c in ["A", "z", "0", "?", "~"]:
+        assert english[index[c]] and french[index[c]]
+    assert not english[index["é"]] and french[index["é"]]
+    cjk = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
+    assert len(cjk) > 1000 and not any(english[index[c]] or french[index[c]] for c in cjk)
+    digits = decoder.mask_for("0123456789", "", "eng")
+    assert digits is not None and sorted(chars[i] for i in np.flatnonzero(digits)[1:]) == [" ", *"0123456789"]

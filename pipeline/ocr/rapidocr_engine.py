@@ -23,8 +23,10 @@ How :class:`~pipeline.ocr.options.OcrOptions` maps onto RapidOCR
     is read instead. The space between words is always allowed, as in Tesseract.
 ``lang``
     The multilingual model reads Latin-script and Chinese/Japanese text at once; ``lang``
-    must name only languages it reads (:data:`RAPIDOCR_LANGUAGES`), and does not narrow
-    what is read. Any other language is refused with one line.
+    must name only languages it reads (:data:`RAPIDOCR_LANGUAGES`; any other is refused with
+    one line) and narrows the alphabet the same way as the whitelist: ``eng`` reads printable
+    ASCII only, other Latin-script languages add accented letters and typographic punctuation,
+    ``chi_sim``/``chi_tra``/``jpn`` read everything (:func:`script_allows`).
 ``oem``, ``variables``, ``dpi``
     Tesseract's alone: ignored by this engine (a preset tuned for Tesseract can be read with
     RapidOCR unchanged).
@@ -37,11 +39,13 @@ Confidences are RapidOCR's mean character probabilities times 100, per word.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,11 @@ RAPIDOCR_LANGUAGES = frozenset(
     }
 )  # fmt: skip
 """Tesseract language names whose script the bundled multilingual PP-OCR model reads."""
+
+CJK_LANGUAGES = frozenset({"chi_sim", "chi_tra", "jpn"})
+"""Languages whose reading is not narrowed to Latin script."""
+LATIN_PUNCTUATION = "\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2026\u20ac"
+"""Typographic punctuation Latin-script languages may read besides ASCII: dashes, quotes, ellipsis, euro."""
 
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
@@ -123,17 +132,44 @@ class _MaskedDecoder:
             preds = np.where(self.mask, preds, 0.0).astype(preds.dtype, copy=False)
         return self.inner(preds, return_word_box, **kwargs)
 
-    def mask_for(self, whitelist: str, blacklist: str) -> np.ndarray | None:
-        """The mask for these options: blank, space and the allowed characters are True."""
-        if not whitelist and not blacklist:
-            return None
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one decoder per engine, few distinct options
+    def mask_for(self, whitelist: str, blacklist: str, lang: str = "chi_sim") -> np.ndarray | None:
+        """The mask for these options: blank, space and the allowed characters are True.
+
+        Allowed: the characters of ``lang``'s scripts (:func:`script_allows`), in ``whitelist``
+        when one is given, and not in ``blacklist``. ``None`` when nothing is excluded.
+        """
         chars = self.character
-        allowed = np.array([not whitelist or c in whitelist for c in chars], dtype=bool)
-        if blacklist:
-            allowed &= np.array([c not in blacklist for c in chars], dtype=bool)
+        allows = script_allows(lang)
+        allowed = np.array(
+            [
+                (allows is None or allows(c)) and (not whitelist or c in whitelist) and c not in blacklist
+                for c in chars
+            ],
+            dtype=bool,
+        )
         allowed[0] = True  # CTC blank
-        allowed[len(chars) - 1] = chars[-1] == " " or allowed[-1]  # the word space
-        return allowed
+        if chars[-1] == " ":
+            allowed[-1] = True  # the word space
+        return None if allowed.all() else allowed
+
+
+def script_allows(lang: str) -> Callable[[str], bool] | None:
+    """Which characters ``lang`` (a plus-joined language list) may read; ``None`` = every one.
+
+    Chinese or Japanese in the list allow everything the model reads; ``eng`` alone allows
+    printable ASCII; other Latin-script languages add the Latin-1 and Latin Extended letters and
+    typographic punctuation. Without this, a blurry ``0`` on an English meter could be read as
+    the CJK character it resembles.
+    """
+    from .options import split_languages
+
+    names = set(split_languages(lang))
+    if names & CJK_LANGUAGES:
+        return None
+    if names <= {"eng", "osd"}:
+        return lambda c: " " <= c <= "~"
+    return lambda c: " " <= c <= "~" or "\u00a0" <= c <= "\u024f" or c in LATIN_PUNCTUATION
 
 
 class RapidOcrEngine:
@@ -181,7 +217,9 @@ class RapidOcrEngine:
             words: list[Word] = []
         else:
             with self._lock:
-                self._decoder.mask = self._decoder.mask_for(options.whitelist, options.blacklist)
+                self._decoder.mask = self._decoder.mask_for(
+                    options.whitelist, options.blacklist, options.lang
+                )
                 try:
                     if options.psm in LINE_MODES:
                         words = self._read_line(bgr)

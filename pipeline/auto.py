@@ -1,0 +1,211 @@
+"""``--preset auto``: choose the cleaning and the engine for each image, with no hint.
+
+The rule, measured on the corpus and on generated sets nobody tuned on (README, "Accuracy"):
+
+1. **Page or line?** :func:`measure` counts the text rows of a black-and-white copy. An image
+   at least :data:`PAGE_MIN_HEIGHT` px tall with :data:`PAGE_MIN_ROWS` or more rows is a page
+   and gets the ``document`` preset.
+2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
+   ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
+   shipped presets use, reads such crops best uncleaned.
+3. **A number?** When everything read, but spaces and number punctuation (``.,-:/``), is
+   digits, the image is a code, a counter or a meter: a small crop
+   (:data:`DIGIT_CROP_MAX_HEIGHT`) is read again with the ``meter-digit`` preset, anything
+   else again with a whitelist of digits and number punctuation (:data:`NUMBER_CHARS`). In
+   RapidOCR the whitelist works inside the decoder: it only replaces a character that is not
+   allowed by the likeliest allowed one.
+
+Choosing among cleanings by the engine's confidence was measured and rejected: Tesseract's
+confidence picked worse presets on held-out captchas, and RapidOCR's picked the worse of raw
+and cleaned as often as the better one.
+
+The choice is reported (:class:`AutoReading`): which preset, which engine, and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .ocr import OcrResult, recognize
+from .preset import Preset, load_preset
+from .runner import Result, as_input, run
+
+AUTO = "auto"
+"""The preset name (``--preset auto``) that asks for a per-image choice."""
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+"""Where the shipped presets are (``presets/`` beside the ``pipeline`` package)."""
+
+PAGE_MIN_ROWS = 3
+"""Fewest text rows that make an image a page (rows)."""
+PAGE_MIN_HEIGHT = 150
+"""Shortest image height that can be a page (px)."""
+DIGIT_CROP_MAX_HEIGHT = 120
+"""Tallest image read as a meter or counter crop when it holds digits (px)."""
+DIGITS = "0123456789"
+NUMBER_CHARS = DIGITS + ".,-:/"
+"""What a number line may be read as: digits and the punctuation of amounts, dates and times."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What :func:`measure` found: the image size and how many text rows it holds."""
+
+    height: int
+    width: int
+    rows: int
+
+    @property
+    def is_page(self) -> bool:
+        """True for a page of several text lines (see :data:`PAGE_MIN_ROWS`)."""
+        return self.rows >= PAGE_MIN_ROWS and self.height >= PAGE_MIN_HEIGHT
+
+
+@dataclass(frozen=True)
+class AutoReading:
+    """The outcome of :func:`read_auto`: the chosen preset, its run and its reading.
+
+    Attributes
+    ----------
+    preset:
+        The shipped preset that was used (its ``name`` says which), with any engine override and
+        whitelist applied.
+    result:
+        The run of that preset on the image (every stage's output).
+    ocr:
+        What the engine read from ``result.final``.
+    reason:
+        One sentence saying why this preset was chosen.
+    layout:
+        The measured size and text rows (``None`` when a preset was given, not chosen).
+    """
+
+    preset: Preset
+    result: Result
+    ocr: OcrResult
+    reason: str = ""
+    layout: Layout | None = None
+
+    @property
+    def label(self) -> str:
+        """For people: ``"captcha, read by RapidOCR"``."""
+        return f"{self.preset.name}, read by {engine_title(self.ocr.engine or self.preset.ocr.engine)}"
+
+
+def engine_title(engine: str) -> str:
+    """An engine's name for people: RapidOCR, or Tesseract (for tesserocr, pytesseract and auto)."""
+    return "RapidOCR" if engine == "rapidocr" else "Tesseract"
+
+
+@cache
+def shipped_preset(stem: str) -> Preset:
+    """The shipped preset ``presets/<stem>.yaml`` (loaded once per process)."""
+    return load_preset(PRESETS_DIR / f"{stem}.yaml")
+
+
+def measure(image: np.ndarray) -> Layout:
+    """Count the text rows of ``image``: bands of rows holding ink in an Otsu black-and-white copy.
+
+    The copy is at most 1000 px wide, its lighting evened out first (divided by a 31 px
+    dilation for dark ink, or the inverse for light ink, so shading does not read as ink);
+    ink is the minority tone of Otsu's threshold; a row holds ink when at least 1 % of its
+    pixels are ink; a band must be at least 3 px tall (in the copy) to count, which drops thin
+    rules and speckle.
+    """
+    gray = as_input(image)
+    if gray.ndim == 3:
+        gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
+    height, width = gray.shape
+    scale = min(1.0, 1000 / max(width, 1))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    if np.median(small) < 128:  # light ink on a dark ground: make it dark on light
+        small = 255 - small
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (31, 31))
+    background = np.maximum(cv2.dilate(small, kernel), 1).astype(np.float32)
+    even = np.clip(small.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
+    _, binary = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = 1 - binary
+    inked = ink.mean(axis=1) >= 0.01
+    rows, run_length = 0, 0
+    for value in (*inked.tolist(), False):
+        if value:
+            run_length += 1
+            continue
+        if run_length >= 3:
+            rows += 1
+        run_length = 0
+    return Layout(height=height, width=width, rows=rows)
+
+
+def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
+    """Choose a shipped preset for ``image``, run it and read the result (see the module docs).
+
+    Parameters
+    ----------
+    image:
+        uint8 gray or BGR, as :func:`pipeline.read_image` returns.
+    engine:
+        Read with this engine instead of each preset's own (an ``ocr.engine`` value).
+    """
+    layout = measure(image)
+    if layout.is_page:
+        return _read(image, "document", engine, layout, f"a page of {layout.rows} text rows")
+    first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
+    if not _is_number(first.ocr.text):
+        return first
+    if layout.height <= DIGIT_CROP_MAX_HEIGHT and layout.rows <= 1:
+        why = f"a small crop ({layout.height} px tall) read as digits: a meter or counter"
+        return _read(image, "meter-digit", engine, layout, why)
+    why = "a line read as a number: read again with only digits and number punctuation allowed"
+    return _read(image, "text-line", engine, layout, why, whitelist=NUMBER_CHARS)
+
+
+def read(
+    image: np.ndarray, preset: Preset | str, *, engine: str | None = None, cache: bool = True
+) -> AutoReading:
+    """Run ``preset`` (or choose one, for :data:`AUTO`) on ``image`` and read the result.
+
+    The one way the CLI, the evaluation and the benchmarks read an image: a :class:`Preset` is
+    run as it is (``engine``, when given, replaces its engine); the string ``"auto"`` goes
+    through :func:`read_auto`. ``cache=False`` computes every stage afresh (for timings).
+    """
+    if isinstance(preset, str):
+        if preset != AUTO:
+            raise ValueError(f"unknown preset name {preset!r}; pass a Preset or {AUTO!r}")
+        return read_auto(image, engine=engine)
+    if engine:
+        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
+    result = run(image, preset) if cache else run(image, preset, cache=None)
+    return AutoReading(preset, result, recognize(result.final, preset.ocr))
+
+
+def _is_number(text: str) -> bool:
+    """True when ``text`` has digits and nothing else but spaces and number punctuation."""
+    return any(c in DIGITS for c in text) and all(c in NUMBER_CHARS or c.isspace() for c in text)
+
+
+def _read(
+    image: np.ndarray,
+    stem: str,
+    engine: str | None,
+    layout: Layout,
+    reason: str,
+    *,
+    whitelist: str | None = None,
+) -> AutoReading:
+    preset = shipped_preset(stem)
+    update: dict[str, str] = {}
+    if engine:
+        update["engine"] = engine
+    if whitelist is not None:
+        update["whitelist"] = whitelist
+        update["blacklist"] = ""
+    if update:
+        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update=update)})
+    result = run(image, preset)
+    return AutoReading(preset, result, recognize(result.final, preset.ocr), reason, layout)

@@ -1,0 +1,118 @@
+"""``--preset auto``: page/line measurement, the digit rule, the chosen preset reported everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.auto import AUTO, DIGITS, NUMBER_CHARS, measure, read, read_auto, shipped_preset
+from pipeline.cli import main
+from pipeline.metrics import cer
+from pipeline.preset import Preset
+
+from .conftest import text_image
+from .test_ocr import two_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+
+
+def page(lines: int = 6) -> np.ndarray:
+    rows = [text_image(f"Line number {i} of a printed page", scale=1.0, pad=8) for i in range(lines)]
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows])
+
+
+def test_measure_counts_text_rows() -> None:
+    assert measure(text_image("HELLO WORLD")).rows == 1
+    assert measure(two_lines()).rows == 2
+    layout = measure(page(6))
+    assert layout.rows == 6 and layout.is_page
+    assert not measure(two_lines()).is_page
+
+
+def test_measure_counts_light_text_on_dark_too() -> None:
+    assert measure(255 - page(5)).rows == 5
+
+
+def test_a_page_is_read_with_the_document_preset() -> None:
+    reading = read_auto(page(6))
+    assert reading.preset.name == shipped_preset("document").name
+    assert "page of 6 text rows" in reading.reason
+    assert cer("Line number 3 of a printed page", reading.ocr.text.split("\n")[3]) <= 0.1
+
+
+def test_a_line_is_read_as_it_is_by_rapidocr() -> None:
+    image = text_image("Quick brown fox 2026", scale=1.4)
+    reading = read_auto(image)
+    assert reading.preset.name == shipped_preset("text-line").name
+    assert reading.ocr.engine == "rapidocr" and reading.label.endswith("read by RapidOCR")
+    assert np.array_equal(reading.result.final, image)  # no stage runs for RapidOCR
+    assert cer("Quick brown fox 2026", reading.ocr.text) <= 0.1
+
+
+def test_a_number_line_is_read_again_with_a_digits_whitelist() -> None:
+    image = cv2.resize(text_image("4821 0375 9917", scale=1.4, pad=30), None, fx=1.0, fy=1.6)
+    reading = read_auto(image)
+    assert image.shape[0] > 120 and reading.ocr.text
+    assert reading.preset.ocr.whitelist == NUMBER_CHARS and "number" in reading.reason
+    assert set(reading.ocr.text) <= set(DIGITS + " ")
+
+
+def test_a_small_digit_crop_goes_to_the_meter_preset() -> None:
+    reading = read_auto(text_image("7", scale=1.6, pad=12))
+    assert reading.preset.name == shipped_preset("meter-digit").name
+    assert reading.ocr.text.strip() == "7"
+
+
+def test_engine_override_reaches_the_chosen_preset() -> None:
+    reading = read_auto(text_image("HELLO THERE", scale=1.5), engine="tesserocr")
+    assert reading.preset.ocr.engine == "tesserocr" and reading.ocr.engine == "tesserocr"
+    assert reading.label.endswith("read by Tesseract")
+    assert len(reading.result.steps) > 0 and any(s.enabled for s in reading.result.steps)
+
+
+def test_read_runs_a_given_preset_and_refuses_other_names() -> None:
+    image = text_image("HELLO", scale=1.5)
+    reading = read(image, Preset(), engine="rapidocr")
+    assert reading.preset.ocr.engine == "rapidocr" and reading.reason == "" and reading.layout is None
+    with pytest.raises(ValueError, match="unknown preset name"):
+        read(image, "document")
+
+
+def test_bundled_samples_read_well_with_auto() -> None:
+    import yaml
+
+    for sample in yaml.safe_load((SAMPLES / "samples.yaml").read_text()):
+        image = cv2.imread(str(SAMPLES / sample["file"]), cv2.IMREAD_COLOR)
+        reading = read_auto(image)
+        spaces = sample["scenario"] != "document"
+        assert cer(sample["expected"], reading.ocr.text, ignore_spaces=spaces) <= 0.2, (
+            sample["file"],
+            reading,
+        )
+
+
+def test_cli_eval_auto_json_items_name_the_chosen_preset(tmp_path: Path, capsys) -> None:
+    cv2.imwrite(str(tmp_path / "line.png"), text_image("Quick brown fox", scale=1.4))
+    (tmp_path / "line.gt.txt").write_text("Quick brown fox\n")
+    cv2.imwrite(str(tmp_path / "digit.png"), text_image("5", scale=1.6, pad=12))
+    (tmp_path / "digit.gt.txt").write_text("5\n")
+    assert main(["eval", "--preset", AUTO, "--json", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    chosen = {Path(i["image"]).stem: (i["preset"], i["engine"]) for i in report["items"]}
+    assert chosen == {"digit": ("meter digit", "rapidocr"), "line": ("text line", "rapidocr")}
+    assert report["mean_cer"] <= 0.1
+
+
+def test_cli_run_auto_says_what_it_chose(tmp_path: Path, capsys) -> None:
+    image = tmp_path / "p.png"
+    cv2.imwrite(str(image), page(5))
+    out = tmp_path / "out"
+    assert main(["run", "--preset", "auto", "--out", str(out), str(image)]) == 0
+    assert "(auto: document, read by" in capsys.readouterr().out
+    assert "printed page" in (out / "p.txt").read_text()
