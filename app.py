@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import autotune, views
+from studio import autotune, engines_view, views
 from studio import state as S
 
 st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
@@ -40,9 +40,13 @@ if result is not None:
     with st.expander("Compare two images", expanded=False):
         views.compare(views.tiles_of(result))
 
-st.subheader("Text read by Tesseract")
+st.subheader("Text read")
 with st.container(key="ocr"):
     views.ocr_panel(result, preset)
+
+st.subheader("Which engine reads it best?")
+with st.container(key="engines"):
+    engines_view.panel(result, preset)
 
 with st.expander("Auto-tune", icon=":material/tune:", key="autotune"):
     autotune.panel(preset)

@@ -47,9 +47,10 @@ PSM_NAMES = {
 """Page segmentation modes with the names the OCR settings show."""
 
 ENGINE_NAMES = {
-    "auto": "automatic (fastest available)",
-    "tesserocr": "tesserocr (in-process library)",
-    "pytesseract": "pytesseract (tesseract program)",
+    "auto": "Tesseract, automatic (fastest available)",
+    "tesserocr": "Tesseract: tesserocr (in-process library)",
+    "pytesseract": "Tesseract: pytesseract (tesseract program)",
+    "rapidocr": "RapidOCR (learned; best on captchas, digits, short text)",
 }
 
 
