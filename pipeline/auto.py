@@ -41,8 +41,8 @@ AUTO = "auto"
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 """Where the shipped presets are (``presets/`` beside the ``pipeline`` package)."""
 
-PAGE_MIN_ROWS = 3
-"""Fewest text rows that make an image a page (rows)."""
+PAGE_MIN_ROWS = 5
+"""Fewest text-height strips holding glyphs (:func:`_glyph_rows`) that make an image a page."""
 PAGE_MIN_HEIGHT = 150
 """Shortest image height that can be a page (px)."""
 DIGIT_CROP_MAX_HEIGHT = 120
@@ -109,13 +109,11 @@ def shipped_preset(stem: str) -> Preset:
 
 
 def measure(image: np.ndarray) -> Layout:
-    """Count the text rows of ``image``: bands of rows holding ink in an Otsu black-and-white copy.
+    """Estimate the text rows of ``image`` from the glyphs of an Otsu black-and-white copy.
 
     The copy is at most 1000 px wide, its lighting evened out first (divided by a 31 px
     dilation for dark ink, or the inverse for light ink, so shading does not read as ink);
-    ink is the minority tone of Otsu's threshold; a row holds ink when at least 1 % of its
-    pixels are ink; a band must be at least 3 px tall (in the copy) to count, which drops thin
-    rules and speckle.
+    ink is the dark tone of Otsu's threshold; rows are counted by :func:`_glyph_rows`.
     """
     gray = as_input(image)
     if gray.ndim == 3:
@@ -129,17 +127,28 @@ def measure(image: np.ndarray) -> Layout:
     background = np.maximum(cv2.dilate(small, kernel), 1).astype(np.float32)
     even = np.clip(small.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
     _, binary = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = 1 - binary
-    inked = ink.mean(axis=1) >= 0.01
-    rows, run_length = 0, 0
-    for value in (*inked.tolist(), False):
-        if value:
-            run_length += 1
-            continue
-        if run_length >= 3:
-            rows += 1
-        run_length = 0
+    rows = _glyph_rows(1 - binary)
     return Layout(height=height, width=width, rows=rows)
+
+
+def _glyph_rows(ink: np.ndarray) -> int:
+    """Text-height slices of the image that hold at least 3 glyph-sized ink components.
+
+    Components at least 4 px and at most a fifth of the image tall (and at most a third as wide)
+    are glyph candidates; the median of their heights is the text height; those within half to
+    twice it are glyphs. Slicing the image into strips one text height tall, a strip counts when
+    3 or more glyphs are centred in it: a line of text fills one or two strips, a page one per
+    line, and scattered speckle, a picture or a display's few large digits hardly any.
+    """
+    _, _, stats, centres = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    heights, widths = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
+    candidate = (heights >= 4) & (heights <= ink.shape[0] / 5) & (widths <= ink.shape[1] / 3)
+    if candidate.sum() < 3:
+        return 0
+    text_height = float(np.median(heights[candidate]))
+    glyph = candidate & (heights >= text_height / 2) & (heights <= text_height * 2)
+    strips = (centres[1:, 1][glyph] // text_height).astype(int)
+    return int((np.bincount(strips) >= 3).sum())
 
 
 def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
@@ -154,7 +163,7 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     """
     layout = measure(image)
     if layout.is_page:
-        return _read(image, "document", engine, layout, f"a page of {layout.rows} text rows")
+        return _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
     if not _is_number(first.ocr.text):
         return first

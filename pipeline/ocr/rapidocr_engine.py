@@ -12,9 +12,10 @@ How :class:`~pipeline.ocr.options.OcrOptions` maps onto RapidOCR
 ``psm``
     :data:`LINE_MODES` (7 line, 8 word, 9 circled word, 10 character, 13 raw line) read the
     whole image as one line with the recognition model only. :data:`PAGE_MODES` (1, 3, 4, 5,
-    6, 11, 12) first detect the text lines, then read each one; the lines are returned top
-    to bottom (psm 6, "one uniform block", also joins the pieces that stand on one row,
-    left to right). 0 and 2 read no text, as in Tesseract.
+    6, 11, 12) first detect the text lines, then read each one; the pieces are put in reading
+    order by :func:`~pipeline.ocr.layout.reading_order` (columns first, then rows, pieces of
+    one row joined left to right; psm 6, "one uniform block", finds no columns). 0 and 2 read
+    no text, as in Tesseract.
 ``whitelist`` / ``blacklist``
     Applied inside the decoder: the recognition model scores every character of its
     alphabet at each step, and characters outside the whitelist (or in the blacklist) are
@@ -53,6 +54,7 @@ import cv2
 import numpy as np
 
 from ..errors import EngineNotAvailable, ImageError, LanguageNotInstalled
+from .layout import reading_order
 from .options import OcrOptions
 from .result import OcrResult, Word
 
@@ -313,34 +315,33 @@ def _line_words(text: str, score: float, info: Any, width: int, height: int) -> 
 
 
 def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: bool) -> list[Word]:
-    """Words of the detected pieces, numbered line by line top to bottom."""
-    boxed = []
-    for box, text, score, words in pieces:
-        if not text.strip():
-            continue
-        xs, ys = box[:, 0], box[:, 1]
-        boxed.append(((ys.min(), ys.max(), xs.min()), text, score, words, box))
-    boxed.sort(key=lambda b: (b[0][0] + b[0][1]) / 2)
-    rows: list[list[Any]] = []
-    for item in boxed:
-        top, bottom, _ = item[0]
-        if join_rows and rows:
-            last_top = min(b[0][0] for b in rows[-1])
-            last_bottom = max(b[0][1] for b in rows[-1])
-            overlap = min(bottom, last_bottom) - max(top, last_top)
-            if overlap > 0.5 * min(bottom - top, last_bottom - last_top):
-                rows[-1].append(item)
-                continue
-        rows.append([item])
+    """Words of the detected pieces in reading order (:func:`~pipeline.ocr.layout.reading_order`).
+
+    ``join_rows`` (psm 6) reads the page as one block; otherwise columns are found first.
+    Blocks are numbered in ``Word.block``, lines within a block in ``Word.line``.
+    """
+    kept = [p for p in pieces if p[1].strip()]
+    boxes = [_rect_edges(p[0]) for p in kept]
     out: list[Word] = []
-    for line_no, row in enumerate(rows, start=1):
-        row.sort(key=lambda b: b[0][2])
-        word_no = 0
-        for _, text, score, words, box in row:
-            for word in _piece_words(text, score, words, box):
-                word_no += 1
-                out.append(Word(word[0], word[1], *word[2], line=line_no, word=word_no))
+    for block_no, block in enumerate(reading_order(boxes, columns=not join_rows), start=1):
+        for line_no, row in enumerate(block, start=1):
+            word_no = 0
+            for index in row:
+                box, text, score, words = kept[index]
+                for word in _piece_words(text, score, words, box):
+                    word_no += 1
+                    out.append(Word(word[0], word[1], *word[2], block=block_no, line=line_no, word=word_no))
     return out
+
+
+def _rect_edges(points: np.ndarray) -> tuple[float, float, float, float]:
+    """``(left, top, right, bottom)`` of a detected quadrilateral."""
+    return (
+        float(points[:, 0].min()),
+        float(points[:, 1].min()),
+        float(points[:, 0].max()),
+        float(points[:, 1].max()),
+    )
 
 
 def _piece_words(text: str, score: float, words: Any, box: np.ndarray) -> list[tuple[str, float, tuple]]:

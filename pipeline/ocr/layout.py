@@ -1,0 +1,88 @@
+"""Reading order of detected text boxes: columns before rows, by recursive XY-cut.
+
+A text detector (RapidOCR's) returns one box per line piece, in no layout order; reading a
+two-column page top to bottom would interleave the columns. :func:`reading_order` splits the
+boxes recursively at the widest empty gap, across (a horizontal band) or down (a column
+gutter), whichever is wider relative to the text height, and joins the boxes that share a
+row of a block into one line, left to right.
+
+Boxes are ``(left, top, right, bottom)`` in pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from statistics import median
+
+Box = tuple[float, float, float, float]
+
+MIN_GUTTER = 0.8
+"""Narrowest vertical gap that separates two columns, in median text heights (ratio)."""
+
+
+def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[list[int]]]:
+    """Blocks of lines of box indices, in reading order.
+
+    Parameters
+    ----------
+    boxes:
+        One ``(left, top, right, bottom)`` per detected piece of text.
+    columns:
+        False treats the page as one block (Tesseract's psm 6): rows only, no column cuts.
+
+    Returns
+    -------
+    list of blocks; a block is a list of lines; a line lists the indices of its boxes, left to right.
+    """
+    if not boxes:
+        return []
+    height = median(b[3] - b[1] for b in boxes) or 1.0
+    indices = list(range(len(boxes)))
+    blocks = _cut(boxes, indices, height) if columns else [indices]
+    return [_rows(boxes, block) for block in blocks]
+
+
+def _cut(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[int]]:
+    """Split ``indices`` at the widest gutter (down) or band gap (across); recurse into the parts."""
+    if len(indices) <= 1:
+        return [indices]
+    x_gap = _widest_gap(boxes, indices, 0, 2)
+    y_gap = _widest_gap(boxes, indices, 1, 3)
+    if x_gap is not None and x_gap[1] >= MIN_GUTTER * height and (y_gap is None or x_gap[1] >= y_gap[1]):
+        axis, at = 0, x_gap[0]
+    elif y_gap is not None and y_gap[1] > 0.5 * height:
+        axis, at = 1, y_gap[0]
+    else:
+        return [indices]
+    first = [i for i in indices if boxes[i][axis] < at]
+    second = [i for i in indices if boxes[i][axis] >= at]
+    return _cut(boxes, first, height) + _cut(boxes, second, height)
+
+
+def _widest_gap(boxes: Sequence[Box], indices: list[int], low: int, high: int) -> tuple[float, float] | None:
+    """``(position, width)`` of the widest stretch along one axis covered by no box, or None."""
+    spans = sorted((boxes[i][low], boxes[i][high]) for i in indices)
+    best: tuple[float, float] | None = None
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start > reach and (best is None or start - reach > best[1]):
+            best = ((start + reach) / 2, start - reach)
+        reach = max(reach, end)
+    return best
+
+
+def _rows(boxes: Sequence[Box], indices: list[int]) -> list[list[int]]:
+    """Group a block's boxes into rows (vertical overlap over half the lower box), left to right."""
+    ordered = sorted(indices, key=lambda i: (boxes[i][1] + boxes[i][3]) / 2)
+    rows: list[list[int]] = []
+    for i in ordered:
+        top, bottom = boxes[i][1], boxes[i][3]
+        if rows:
+            row_top = min(boxes[j][1] for j in rows[-1])
+            row_bottom = max(boxes[j][3] for j in rows[-1])
+            overlap = min(bottom, row_bottom) - max(top, row_top)
+            if overlap > 0.5 * min(bottom - top, row_bottom - row_top):
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [sorted(row, key=lambda j: boxes[j][0]) for row in rows]
