@@ -15,8 +15,16 @@ and meter labels; case ignored for captcha-nopardaz-bgtext) and the seconds per 
     captchas, 10 for meter digits.
 ``tess-sauvola``
     the same with Tesseract's own Sauvola binarisation (``thresholding_method=2``).
+``RapidOCR raw``
+    the image as is, read by RapidOCR: detection + recognition (psm 3) for pages, recognition
+    of the whole image as one line (psm 7) for everything else.
 ``scenario``
-    the folder's scenario preset (:data:`FOLDERS`; skipped, with a note, until it exists).
+    the folder's scenario preset as shipped (:data:`FOLDERS`), with its own engine.
+``scenario, Tesseract``
+    the same preset read by Tesseract (``--engine auto``): what a user who forces Tesseract
+    gets; its Tesseract-only stages run.
+``auto``
+    ``--preset auto``: the cleaning and engine chosen per image (:mod:`pipeline.auto`).
 ``tuned``
     the scenario preset tuned with ``pipeline.tune`` on the even-indexed half of the folder
     and scored on the odd-indexed half (see ``bench/tune_holdout.py``), shown next to the
@@ -33,7 +41,7 @@ threshold on the image itself.
 The tables go to standard output and, unless ``--quick`` or ``--no-readme``, into README.md
 between ``<!-- begin:accuracy -->`` and ``<!-- end:accuracy -->`` when those markers exist.
 ``--quick`` takes 4 images per folder and 6 trials: a cheap check that everything runs, not a
-measurement.
+measurement. ``--trials 0`` leaves out the tuned rows (the slow part).
 """
 
 from __future__ import annotations
@@ -54,9 +62,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score  # noqa: E402
 
+from pipeline.auto import read_auto  # noqa: E402
 from pipeline.errors import ClarityError  # noqa: E402
 from pipeline.imageio import read_image  # noqa: E402
-from pipeline.metrics import fmeasure, psnr  # noqa: E402
+from pipeline.metrics import cer, fmeasure, psnr  # noqa: E402
 from pipeline.ocr import OcrOptions  # noqa: E402
 from pipeline.preset import Preset, load_preset  # noqa: E402
 
@@ -72,12 +81,29 @@ FOLDERS: dict[str, tuple[str, int, str]] = {
     "captcha-lines-digits": ("lines-digits", 7, "captcha.yaml"),
     "captcha-nopardaz-bgtext": ("nopardaz", 7, "gray-band-captcha.yaml"),
     "meter-digits": ("meter", 10, "meter-digit.yaml"),
+    "captcha-amazon": ("amazon", 7, "captcha.yaml"),
+    "captcha-receita": ("receita", 7, "captcha.yaml"),
+    "captcha-generic-colour": ("generic-colour", 7, "captcha.yaml"),
+    "lcd-gaspump": ("lcd", 7, "text-line.yaml"),
+    "forms-funsd-lines": ("funsd", 7, "text-line.yaml"),
+    "print-archiscribe-lines": ("archiscribe", 7, "text-line.yaml"),
 }
+RAPIDOCR_PSM = {"tesseract-test": 3, "dirty-documents": 3, "dibco-printed": 3, "skimage-page": 3}
+"""Page segmentation of "RapidOCR raw": pages are detected first (3), everything else is one line (7)."""
 SKIPPED = {
     "kant-fraktur-lines": "skipped: Fraktur print needs Tesseract's `frk` model; with `eng` every method "
     "would measure the wrong language model, not the cleaning",
 }
-METHODS = ("raw", "tess-sauvola", "scenario", "scenario, held-out half", "tuned, held-out half")
+METHODS = (
+    "raw",
+    "tess-sauvola",
+    "RapidOCR raw",
+    "scenario, Tesseract",
+    "scenario",
+    "auto",
+    "scenario, held-out half",
+    "tuned, held-out half",
+)
 STOPS = {
     "trials": "all run",
     "patience": "stopped by patience",
@@ -158,6 +184,9 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
     sauvola = Preset(name="tess-sauvola", ocr=OcrOptions(psm=psm, variables={"thresholding_method": "2"}))
     out.scores["raw"] = score(items, raw, **opts)
     out.scores["tess-sauvola"] = score(items, sauvola, **opts)
+    rapid = Preset(name="rapidocr", ocr=OcrOptions(engine="rapidocr", psm=RAPIDOCR_PSM.get(folder.name, 7)))
+    out.scores["RapidOCR raw"] = score(items, rapid, **opts)
+    out.scores["auto"] = score_auto(items, **opts)
     if has_pixels:
         fm, db, _ = pixel_scores([i.image for i in items], truths)  # type: ignore[arg-type]
         out.pixels["raw"] = (fm, db)
@@ -169,11 +198,18 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
         return out
     scenario = load_preset(path)
     out.scores["scenario"] = score(items, scenario, keep_finals=has_pixels, **opts)
+    if scenario.ocr.engine == "rapidocr":
+        tesseract = scenario.model_copy(update={"ocr": scenario.ocr.model_copy(update={"engine": "auto"})})
+        out.scores["scenario, Tesseract"] = score(items, tesseract, **opts)
+    else:
+        out.scores["scenario, Tesseract"] = out.scores["scenario"]
     if has_pixels:
         fm, db, resized = pixel_scores(out.scores["scenario"].finals, truths)  # type: ignore[arg-type]
         out.pixels["scenario"] = (fm, db)
         if resized:
             out.notes.append("scenario output resized to the ground truth's size for F-measure/PSNR")
+    if args.trials <= 0:
+        return out
     if len(items) < 2:
         out.notes.append("tuned skipped: one image cannot be split into a tuning and a held-out half")
         return out
@@ -197,6 +233,21 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
         f"CER on the tuning half {r.base.score:.3f} → {r.best.score:.3f}; "
         f"changes: {r.best.summary}"
     )
+    return out
+
+
+def score_auto(items: list[Item], *, ignore_spaces: bool, ignore_case: bool) -> Scores:
+    """``--preset auto`` on each item (one after the other, no stage cache)."""
+    out = Scores()
+    for item in items:
+        start = time.perf_counter()
+        try:
+            text = read_auto(item.image).ocr.text
+        except ClarityError as exc:
+            out.failures.append(f"{item.name}: {exc}")
+            text = ""
+        out.seconds.append(time.perf_counter() - start)
+        out.cers.append(cer(item.expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case))
     return out
 
 
@@ -257,7 +308,9 @@ def main() -> int:
     parser.add_argument(
         "--folders", help="comma-separated corpus folders (default: all but kant-fraktur-lines)"
     )
-    parser.add_argument("--trials", type=int, default=60, help="tuning trials per folder (default 60)")
+    parser.add_argument(
+        "--trials", type=int, default=60, help="tuning trials per folder (default 60; 0 = no tuned rows)"
+    )
     parser.add_argument(
         "--patience", type=int, default=25, help="tuning stops after N trials without progress"
     )

@@ -42,10 +42,14 @@ IGNORE_SPACES = (
     "captcha-lines-digits",
     "captcha-nopardaz-bgtext",
     "meter-digits",
+    "captcha-amazon",
+    "captcha-receita",
+    "captcha-generic-colour",
+    "lcd-gaspump",
 )
 """Corpus folders whose labels are compared without spaces (corpus README)."""
 
-IGNORE_CASE = ("captcha-nopardaz-bgtext",)
+IGNORE_CASE = ("captcha-nopardaz-bgtext", "captcha-receita", "captcha-generic-colour")
 """Corpus folders compared case-insensitively (corpus README)."""
 
 
