@@ -774,7 +774,8 @@ def export_python(preset: Preset) -> str:
     collector.add_import(_Import("os", "os", None))
     collector.add_import(_Import("shlex", "shlex", None))
     collector.add_import(_Import("sys", "sys", None))
-    collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
+    if any(spec.runs_with(preset.ocr.engine) for spec in preset.stages):
+        collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
     names: dict[str, str] = {}
     for spec in preset.stages:
         if not spec.runs_with(preset.ocr.engine) or spec.stage in names:

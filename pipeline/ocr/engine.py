@@ -184,7 +184,8 @@ def _create(name: str) -> OcrEngine:
 def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult:
     """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3).
 
-    With ``options.alternative_psm``, the image is read once per mode (``options.modes``), the
+    With ``options.alternative_psm`` (Tesseract engines only; RapidOCR reads with ``psm``
+    alone, its modes differing only in layout), the image is read once per mode (``options.modes``), the
     modes side by side on the cores (:func:`_mode_pool`), and the reading with the highest
     confidence per character (:func:`char_confidence`) is returned, the earlier mode winning
     ties; its ``psm`` says which mode that was and its ``ms`` is the wall-clock time of all the
@@ -192,7 +193,7 @@ def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult
     """
     options = options if options is not None else OcrOptions()
     engine = get_engine(options.engine)
-    if not options.alternative_psm:
+    if not options.alternative_psm or engine.name == "rapidocr":  # RapidOCR reads with psm alone
         return engine.recognize(image, options)
     start = time.perf_counter()
 

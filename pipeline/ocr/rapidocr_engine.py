@@ -28,7 +28,7 @@ How :class:`~pipeline.ocr.options.OcrOptions` maps onto RapidOCR
     one line) and narrows the alphabet the same way as the whitelist: ``eng`` reads printable
     ASCII only, other Latin-script languages add accented letters and typographic punctuation,
     ``chi_sim``/``chi_tra``/``jpn`` read everything (:func:`script_allows`).
-``oem``, ``variables``, ``dpi``
+``oem``, ``variables``, ``dpi``, ``alternative_psm``
     Tesseract's alone: ignored by this engine (a preset tuned for Tesseract can be read with
     RapidOCR unchanged).
 ``timeout_s``
