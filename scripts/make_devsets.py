@@ -26,8 +26,10 @@ Scenarios:
     (5-7 glyphs), gray band (3-5 levels wide, anywhere in 80..130) and distractor phrase.
 
 The same seed gives the same images on the same machine (fonts and library versions): the
-Python, NumPy and OpenCV random states that augraphy uses are seeded per image, and the
-``captcha`` package's use of :mod:`secrets` is replaced by a seeded generator while it draws.
+Python, NumPy, OpenCV and Numba random states that augraphy uses are seeded per image, augraphy
+runs in an empty scratch folder (it otherwise reuses earlier images from ``./augraphy_cache``),
+and the ``captcha`` package's use of :mod:`secrets` is replaced by a seeded generator while it
+draws.
 Needs ``requirements-bench.txt`` (see the README, "Generated held-out sets").
 """
 
@@ -37,6 +39,7 @@ import argparse
 import contextlib
 import random
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -425,8 +428,14 @@ def line_pipeline() -> object:
 
 
 def degrade(image: np.ndarray, pipeline: object) -> np.ndarray:
-    """``image`` run through an augraphy ``pipeline`` (BGR or gray in, uint8 out)."""
-    return np.ascontiguousarray(pipeline(image))  # type: ignore[operator]
+    """``image`` run through an augraphy ``pipeline`` (BGR or gray in, uint8 out).
+
+    Runs in a fresh empty working folder: augraphy keeps the last 30 inputs in
+    ``./augraphy_cache`` and its bleed-through draws a random one of them as the back page, so
+    in a shared folder an image would depend on earlier runs (and litter the current folder).
+    """
+    with tempfile.TemporaryDirectory(prefix="augraphy-") as scratch, contextlib.chdir(scratch):
+        return np.ascontiguousarray(pipeline(image))  # type: ignore[operator]
 
 
 MIN_INK_CONTRAST = 40.0
@@ -572,17 +581,32 @@ SCENARIOS: dict[str, Callable[[np.random.Generator], Item]] = {
 """Scenario folder name -> generator ``(rng) -> Item``."""
 
 
+@cache
+def _numba_seeder() -> Callable[[int], None]:
+    """A compiled function that seeds Numba's own random state (augraphy draws from it inside
+    its compiled noise generators; Python's and NumPy's seeds do not reach it)."""
+    import numba
+
+    @numba.njit(cache=False)
+    def seed(value: int) -> None:
+        np.random.seed(value)
+        random.seed(value)
+
+    return seed
+
+
 def generate(scenario: str, seed: int, split: str, index: int) -> Item:
     """Item ``index`` of ``split`` (``train`` or ``test``) of ``scenario`` for ``seed``.
 
-    Seeds NumPy, Python and OpenCV global random states (used by augraphy) from the same
-    numbers, so the item does not depend on what was generated before it.
+    Seeds the Python, NumPy, OpenCV and Numba global random states (augraphy uses all four)
+    from the same numbers, so the item does not depend on what was generated before it.
     """
     key = [seed, SCENARIO_NAMES.index(scenario), ("train", "test").index(split), index]
     state = int(np.random.SeedSequence(key).generate_state(1)[0]) % 2**31
     random.seed(state)
     np.random.seed(state)
     cv2.setRNGSeed(state)
+    _numba_seeder()(state)
     return SCENARIOS[scenario](np.random.default_rng(key))
 
 
