@@ -14,7 +14,9 @@ Scenarios:
     folds, shadows, lighting, photocopy noise, JPEG). Text: the lines as rendered.
 ``lines``
     One printed line (words, a date, an amount, a reference code, an address; 12-40 px) in
-    a varied face, degraded by an augraphy ink/paper/post pipeline and a little blur.
+    a varied face, degraded by an augraphy ink/paper/post pipeline (low-ink lines, ink bleed,
+    letterpress, paper texture, lighting, photocopy noise, JPEG), a little blur and, for half
+    of them, a lower scan resolution.
 ``speckle``
     Like the seed image of thread 001 (``synth.speckled_line``), with varied codes, dates
     and words, bold faces of several families, sizes and noise levels.
@@ -37,12 +39,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import random
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
@@ -95,7 +97,7 @@ SCENARIO_NAMES = ("docs", "lines", "speckle", "captcha", "bgtext")
 Font = ImageFont.FreeTypeFont
 
 
-@cache
+@functools.cache
 def _available(faces: tuple[str, ...]) -> tuple[Path, ...]:
     found = tuple(FONT_ROOT / f for f in faces if (FONT_ROOT / f).is_file())
     if not found:
@@ -106,7 +108,7 @@ def _available(faces: tuple[str, ...]) -> tuple[Path, ...]:
     return found
 
 
-@cache
+@functools.cache
 def _load(path: Path, size: int) -> Font:
     return ImageFont.truetype(str(path), size)
 
@@ -314,10 +316,10 @@ def page(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     return cv2.cvtColor(np.asarray(canvas), cv2.COLOR_GRAY2BGR), text
 
 
-def printed_line(rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A clean printed line (BGR) of 12-40 px type with margins; and its text."""
+def printed_line(rng: np.random.Generator, size: int) -> tuple[np.ndarray, str]:
+    """A clean printed line (BGR) of ``size`` px type with margins; and its text."""
     text = line_text(rng)
-    face = pick_face(rng, REGULAR_FACES, int(rng.integers(12, 41)))
+    face = pick_face(rng, REGULAR_FACES, size)
     mask = synth.coverage(text, face, pad=int(rng.integers(6, 16)))
     h, w = mask.shape
     if h < 40:  # augraphy wants 30 px or more each way; keep a real margin
@@ -380,27 +382,30 @@ def page_pipeline() -> object:
         ag.BadPhotoCopy(
             noise_value=(64, 160), noise_sparsity=(0.4, 0.8), noise_concentration=(0.1, 0.4), p=0.25
         ),
-        ag.Markup(markup_type=random.choice(["highlight", "underline"]), num_lines_range=(1, 3), p=0.15),
+        ag.Markup(markup_type="underline", num_lines_range=(1, 3), p=0.15),  # highlight hides text
         ag.Geometric(rotate_range=(-2, 2), padding_value=(255, 255, 255), p=0.3),
         ag.OneOf([ag.SubtleNoise(subtle_range=10), ag.Jpeg(quality_range=(30, 80))], p=0.5),
     ]
     return ag.AugraphyPipeline(ink_phase=ink, paper_phase=paper, post_phase=post)
 
 
-def line_pipeline() -> object:
-    """A varied augraphy pipeline for single lines (ink and paper effects, light post effects)."""
+def line_pipeline(harsh: bool = False) -> object:
+    """A varied augraphy pipeline for single lines (ink and paper effects, light post effects);
+    ``harsh`` runs each effect more often and more strongly (heavier ink loss, lower JPEG quality)."""
     import augraphy as ag
 
+    more = 1.8 if harsh else 1.0  # how much likelier each effect is
     ink = [
         ag.OneOf(
             [
                 ag.LowInkPeriodicLines(count_range=(1, 3), period_range=(12, 30), use_consistent_lines=False),
-                ag.LowInkRandomLines(count_range=(2, 6), use_consistent_lines=False),
+                ag.LowInkRandomLines(count_range=(2, 10 if harsh else 6), use_consistent_lines=False),
             ],
-            p=0.4,
+            p=0.4 * more,
         ),
-        ag.InkBleed(intensity_range=(0.3, 0.6), kernel_size=(3, 3), severity=(0.3, 0.5), p=0.3),
-        ag.InkMottling(p=0.3),
+        ag.InkBleed(intensity_range=(0.3, 0.6), kernel_size=(3, 3), severity=(0.3, 0.5), p=0.3 * more),
+        ag.InkMottling(p=0.3 * more),
+        ag.Letterpress(value_threshold_range=(96, 128), p=0.25 * more),
     ]
     paper = [
         ag.ColorPaper(hue_range=(0, 255), saturation_range=(10, 50), p=0.3),
@@ -421,8 +426,14 @@ def line_pipeline() -> object:
             ],
             p=0.5,
         ),
-        ag.DirtyDrum(line_width_range=(1, 3), line_concentration=0.1, noise_intensity=0.5, p=0.2),
-        ag.OneOf([ag.SubtleNoise(subtle_range=12), ag.Jpeg(quality_range=(25, 70))], p=0.6),
+        ag.DirtyDrum(line_width_range=(1, 3), line_concentration=0.1, noise_intensity=0.5, p=0.2 * more),
+        ag.BadPhotoCopy(
+            noise_value=(64, 160), noise_sparsity=(0.5, 0.9), noise_concentration=(0.05, 0.3), p=0.25 * more
+        ),
+        ag.OneOf(
+            [ag.SubtleNoise(subtle_range=12), ag.Jpeg(quality_range=(15, 40) if harsh else (25, 70))],
+            p=0.7 if not harsh else 1.0,
+        ),
     ]
     return ag.AugraphyPipeline(ink_phase=ink, paper_phase=paper, post_phase=post)
 
@@ -488,10 +499,19 @@ def make_docs(rng: np.random.Generator) -> Item:
 
 
 def make_lines(rng: np.random.Generator) -> Item:
-    """A printed line degraded by :func:`line_pipeline`, then blurred a little (sigma 0.3-1.0 px);
-    washed-out results are made again (see :func:`degrade_readable`)."""
-    clean, text = printed_line(rng)
-    return Item(degrade_readable(clean, line_pipeline, float(rng.uniform(0.3, 1.0))), text)
+    """A printed line of 12-40 px type degraded by :func:`line_pipeline` (harsh for half of
+    them), then blurred a little (sigma 0.3-1.0 px, harsh 0.3-1.4; washed-out results are made
+    again, see :func:`degrade_readable`); half of them are then scanned at a lower resolution
+    (55-100 %, never below 12 px type)."""
+    size = int(rng.integers(12, 41))
+    clean, text = printed_line(rng, size)
+    harsh = bool(rng.random() < 0.5)
+    sigma = float(rng.uniform(0.3, 1.4 if harsh else 1.0))
+    out = degrade_readable(clean, functools.partial(line_pipeline, harsh), sigma)
+    scale = max(float(rng.uniform(0.55, 1.0)), 12 / size) if rng.random() < 0.5 else 1.0
+    if scale < 1.0:
+        out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return Item(out, text)
 
 
 def make_speckle(rng: np.random.Generator) -> Item:
@@ -581,7 +601,7 @@ SCENARIOS: dict[str, Callable[[np.random.Generator], Item]] = {
 """Scenario folder name -> generator ``(rng) -> Item``."""
 
 
-@cache
+@functools.cache
 def _numba_seeder() -> Callable[[int], None]:
     """A compiled function that seeds Numba's own random state (augraphy draws from it inside
     its compiled noise generators; Python's and NumPy's seeds do not reach it)."""
