@@ -334,6 +334,24 @@ def printed_line(rng: np.random.Generator, size: int) -> tuple[np.ndarray, str]:
 # augraphy pipelines (built after seeding: some take random choices when constructed)
 
 
+def _paper_effects(saturation: int, sigma: int, low: float, deviation: float, p: float) -> list[object]:
+    """augraphy's paper colour (30 % of the time; saturation 10-``saturation``) and, with
+    probability ``p``, one of two textures: noise (sigma 3-``sigma``) or brightness (factor
+    ``low``-0.99, ``deviation`` as a fraction)."""
+    import augraphy as ag
+
+    return [
+        ag.ColorPaper(hue_range=(0, 255), saturation_range=(10, saturation), p=0.3),
+        ag.OneOf(
+            [
+                ag.NoiseTexturize(sigma_range=(3, sigma), turbulence_range=(2, 6)),
+                ag.BrightnessTexturize(texturize_range=(low, 0.99), deviation=deviation),
+            ],
+            p=p,
+        ),
+    ]
+
+
 def page_pipeline() -> object:
     """A varied augraphy pipeline for printed pages: each effect runs with its own probability."""
     import augraphy as ag
@@ -351,14 +369,7 @@ def page_pipeline() -> object:
         ag.InkMottling(p=0.3),
     ]
     paper = [
-        ag.ColorPaper(hue_range=(0, 255), saturation_range=(10, 40), p=0.3),
-        ag.OneOf(
-            [
-                ag.NoiseTexturize(sigma_range=(3, 10), turbulence_range=(2, 5)),
-                ag.BrightnessTexturize(texturize_range=(0.85, 0.99), deviation=0.05),
-            ],
-            p=0.6,
-        ),
+        *_paper_effects(saturation=40, sigma=10, low=0.85, deviation=0.05, p=0.6),
         ag.Stains(stains_blend_alpha=0.35, p=0.25),
     ]
     post = [
@@ -407,16 +418,7 @@ def line_pipeline(harsh: bool = False) -> object:
         ag.InkMottling(p=0.3 * more),
         ag.Letterpress(value_threshold_range=(96, 128), p=0.25 * more),
     ]
-    paper = [
-        ag.ColorPaper(hue_range=(0, 255), saturation_range=(10, 50), p=0.3),
-        ag.OneOf(
-            [
-                ag.NoiseTexturize(sigma_range=(4, 12), turbulence_range=(2, 6)),
-                ag.BrightnessTexturize(texturize_range=(0.8, 0.99), deviation=0.08),
-            ],
-            p=0.7,
-        ),
-    ]
+    paper = _paper_effects(saturation=50, sigma=12, low=0.8, deviation=0.08, p=0.7)
     post = [
         ag.OneOf(
             [
