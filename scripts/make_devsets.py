@@ -10,8 +10,9 @@ Scenarios:
 ``docs``
     Printed pages (a few paragraphs of made-up but ordinary English with names, dates and
     amounts; DejaVu, Liberation and Noto faces, 15-24 px) degraded by an augraphy pipeline
-    (ink bleed, low-ink lines, paper texture and colour, stains, dirty rollers or drum,
-    folds, shadows, lighting, photocopy noise, JPEG). Text: the lines as rendered.
+    (ink bleed, low-ink lines, bleed-through, paper texture and colour, stains, dirty rollers
+    or drum, folds, shadows, lighting, photocopy noise, pen underlines, skew, JPEG), each
+    effect with its own probability. Text: the lines as rendered.
 ``lines``
     One printed line (words, a date, an amount, a reference code, an address; 12-40 px) in
     a varied face, degraded by an augraphy ink/paper/post pipeline (low-ink lines, ink bleed,
@@ -31,8 +32,7 @@ The same seed gives the same images on the same machine (fonts and library versi
 Python, NumPy, OpenCV and Numba random states that augraphy uses are seeded per image, augraphy
 runs in an empty scratch folder (it otherwise reuses earlier images from ``./augraphy_cache``),
 and the ``captcha`` package's use of :mod:`secrets` is replaced by a seeded generator while it
-draws.
-Needs ``requirements-bench.txt`` (see the README, "Generated held-out sets").
+draws. Needs ``make bench-deps`` (see the README, "Generated held-out sets").
 """
 
 from __future__ import annotations
