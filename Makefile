@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 TESSDATA_ENG := $(firstword $(wildcard /usr/share/tesseract-ocr/*/tessdata/eng.traineddata))
 
-.PHONY: run test lint format bench sysdeps sysdeps-test clean
+.PHONY: run test lint format bench bench-deps sysdeps sysdeps-test clean
 
 run: sysdeps $(VENV)/.runtime
 	$(BIN)/streamlit run app.py --server.port $(PORT)
@@ -30,6 +30,16 @@ format: $(VENV)/.dev
 
 bench: sysdeps $(VENV)/.dev
 	$(BIN)/python bench/ocr_engines.py
+
+# Tools for generating held-out evaluation sets (scripts/make_devsets.py); not used by the tests.
+# augraphy is installed without dependencies: it declares opencv-python, whose cv2 would
+# replace opencv-python-headless's (see requirements-bench.txt).
+bench-deps: sysdeps $(VENV)/.bench
+
+$(VENV)/.bench: requirements.txt requirements-bench.txt requirements-bench-nodeps.txt | $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements-bench.txt
+	$(BIN)/pip install -q --no-deps -r requirements-bench-nodeps.txt
+	touch $@
 
 # Tesseract and its English data from the OS packages (apt-get update only when installing).
 sysdeps:

@@ -257,17 +257,54 @@ def speckle_code(rng: np.random.Generator) -> str:
     return f"{word} {start}/{int(rng.integers(1, 13)):02d}-{start + int(rng.integers(1, 6))}"
 
 
-def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
+@dataclass(frozen=True)
+class SpeckleNoise:
+    """How much noise :func:`speckled_line` adds (the defaults are the seed image's levels).
+
+    Attributes
+    ----------
+    dark, light:
+        Fraction of the image area covered by dark (10-70) and light (200-255) specks of 1-2 px.
+    blobs, strokes:
+        Half-open ranges ``(low, high)`` of the number of ink blobs (4-10 px across) and of thin
+        stray pen strokes.
+    grain:
+        Standard deviation of the per-pixel Gaussian grain, in gray levels.
+    """
+
+    dark: float = 0.06
+    light: float = 0.02
+    blobs: tuple[int, int] = (5, 10)
+    strokes: tuple[int, int] = (2, 5)
+    grain: float = 7.0
+
+
+FontMaker = Callable[[int], ImageFont.FreeTypeFont | ImageFont.ImageFont]
+"""A font of a given size in px (``size -> font``)."""
+
+
+def _bold_sans(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return font(size, "sans-bold")
+
+
+def speckled_line(
+    rng: np.random.Generator,
+    text: str | None = None,
+    face_for: FontMaker = _bold_sans,
+    sizes: tuple[int, int] = (38, 46),
+    noise: SpeckleNoise = SpeckleNoise(),
+) -> Sample:
     """A dark code line on gray paper with heavy speckle, ink blobs and stray strokes (BGR).
 
     Noise added, in order: paper texture and grain; 1-2 px dark specks over about 6 % of the
     area and light specks over about 2 % (also inside the strokes); 5-9 ink blobs 4-10 px
     across; 2-4 thin stray pen strokes; and part of a neighbouring line cut off at the
-    top or bottom edge.
+    top or bottom edge. ``face_for`` gives the font for a size in px drawn from the half-open
+    range ``sizes``; ``noise`` sets the noise levels (the defaults are the seed image's).
     """
     if text is None:
         text = speckle_code(rng)
-    face = font(int(rng.integers(38, 46)), "sans-bold")
+    face = face_for(int(rng.integers(*sizes)))
     mask = coverage(text, face)
     h, w = mask.shape
     margin_x, margin_y = int(rng.integers(30, 50)), int(rng.integers(24, 34))
@@ -283,13 +320,13 @@ def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
         paste(ink, other, int(rng.integers(-40, 20)), shape[0] - int(rng.integers(6, 12)))
 
     # Blobs and stray strokes.
-    for _ in range(int(rng.integers(5, 10))):
+    for _ in range(int(rng.integers(*noise.blobs))):
         blob = np.zeros(shape, np.uint8)
         centre = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
         axes = (int(rng.integers(2, 6)), int(rng.integers(2, 6)))
         cv2.ellipse(blob, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1, cv2.LINE_AA)
         np.maximum(ink, blob.astype(np.float32) / 255.0, out=ink)
-    for _ in range(int(rng.integers(2, 5))):
+    for _ in range(int(rng.integers(*noise.strokes))):
         curve = random_curve(rng, shape, rng.uniform(25, 110), bend=1.5)
         np.maximum(ink, stroke_mask(shape, curve, int(rng.integers(1, 3))), out=ink)
 
@@ -297,11 +334,11 @@ def speckled_line(rng: np.random.Generator, text: str | None = None) -> Sample:
     tint = np.asarray([-10.0, 0.0, 6.0], np.float32)  # slightly yellow paper (B, G, R)
     paper = gray_paper[:, :, None] + tint
     image = blend(paper, (40.0, 40.0, 45.0), ink)
-    image = cv2.GaussianBlur(image, (3, 3), 0.7) + rng.normal(0, 7.0, image.shape[:2])[:, :, None]
+    image = cv2.GaussianBlur(image, (3, 3), 0.7) + rng.normal(0, noise.grain, image.shape[:2])[:, :, None]
 
     # Speckle: dark and light dots of 1-2 px, everywhere.
     area = shape[0] * shape[1]
-    for fraction, low, high in ((0.06, 10, 70), (0.02, 200, 255)):
+    for fraction, low, high in ((noise.dark, 10, 70), (noise.light, 200, 255)):
         count = int(area * fraction / 2)
         ys = rng.integers(0, shape[0] - 1, count)
         xs = rng.integers(0, shape[1] - 1, count)
@@ -393,18 +430,25 @@ def captcha(rng: np.random.Generator, text: str | None = None) -> Sample:
     return Sample(to_uint8(image), text)
 
 
-def _tone_outside_band(rng: np.random.Generator) -> float:
-    """A gray level well away from :data:`GRAY_BAND` (darker or lighter)."""
-    return float(rng.uniform(30, 85) if rng.random() < 0.5 else rng.uniform(120, 190))
+def _tone_outside_band(rng: np.random.Generator, band: tuple[int, int] = GRAY_BAND) -> float:
+    """A gray level well away from ``band`` (15 or more levels darker or lighter)."""
+    return float(rng.uniform(30, band[0] - 15) if rng.random() < 0.5 else rng.uniform(band[1] + 16, 190))
 
 
-def gray_band_captcha(rng: np.random.Generator, text: str | None = None) -> Sample:
+def gray_band_captcha(
+    rng: np.random.Generator,
+    text: str | None = None,
+    band: tuple[int, int] = GRAY_BAND,
+    distractor: str = DISTRACTOR_TEXT,
+) -> Sample:
     """Six glyphs in one narrow gray band (100..104) over rows of distractor text (BGR).
 
-    Rows of "powered by clarity" in other gray tones and colours are tiled over a near-white
-    background, with two long lines; the glyphs are drawn on top with hard edges, every glyph
-    pixel a gray level drawn from :data:`GRAY_BAND` (equal B, G, R). The anti-aliased edges of
-    the distractors pass through the band too, as in real captchas of this kind.
+    Rows of ``distractor`` ("powered by clarity") in other gray tones and colours are tiled over
+    a near-white background, with two long lines; the glyphs are drawn on top with hard edges,
+    every glyph pixel a gray level drawn from the inclusive range ``band`` (default
+    :data:`GRAY_BAND`; equal B, G, R; keep it within 46..174 so other tones stay 15 levels
+    away). The anti-aliased edges of the distractors pass through the band too, as in real
+    captchas of this kind.
     """
     if text is None:
         text = captcha_text(rng, 6)
@@ -415,21 +459,21 @@ def gray_band_captcha(rng: np.random.Generator, text: str | None = None) -> Samp
     image += rng.normal(0, 2.0, shape)[:, :, None]
 
     small = font(int(rng.integers(11, 15)), "sans")
-    row = coverage((DISTRACTOR_TEXT + "   ") * 5, small, pad=0)
+    row = coverage((distractor + "   ") * 5, small, pad=0)
     y = int(rng.integers(-6, 2))
     while y < h:
         gray = rng.random() < 0.5
-        colour = (_tone_outside_band(rng),) * 3 if gray else tuple(rng.uniform(60, 200, 3))
+        colour = (_tone_outside_band(rng, band),) * 3 if gray else tuple(rng.uniform(60, 200, 3))
         layer = np.zeros(shape, np.float32)
         paste(layer, row, -int(rng.integers(0, 120)), y)
         image = blend(image, colour, layer)
         y += row.shape[0] + int(rng.integers(3, 9))
     for _ in range(2):
         curve = random_curve(rng, shape, rng.uniform(150, 260), bend=0.8)
-        image = blend(image, (_tone_outside_band(rng),) * 3, stroke_mask(shape, curve, 2))
+        image = blend(image, (_tone_outside_band(rng, band),) * 3, stroke_mask(shape, curve, 2))
 
     inside = glyphs >= 0.5
-    tones = rng.integers(GRAY_BAND[0], GRAY_BAND[1] + 1, shape).astype(np.float32)
+    tones = rng.integers(band[0], band[1] + 1, shape).astype(np.float32)
     image[inside] = tones[inside][:, None]
     return Sample(to_uint8(image), text)
 
