@@ -36,6 +36,19 @@ from .registry import get_stage
 
 _PACKAGE = __name__.split(".")[0]
 _STAGES_PACKAGE = f"{_PACKAGE}.stages"
+_COPYABLE = (
+    _STAGES_PACKAGE,
+    f"{_PACKAGE}.ocr.rapidocr_engine",
+    f"{_PACKAGE}.ocr.layout",
+    f"{_PACKAGE}.ocr.result",
+)
+"""Clarity modules whose top-level definitions the script may copy (stages; RapidOCR reading)."""
+
+
+def _copyable(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in _COPYABLE)
+
+
 _BUILTINS = frozenset(dir(builtins))
 
 # Names the script's own code uses at module level; copied definitions are renamed around them.
@@ -53,6 +66,10 @@ _SCRIPT_NAMES = frozenset(
         "OCR_ARGS",
         "OCR_MODES",
         "OCR_TIMEOUT_S",
+        "OCR_PSM",
+        "OCR_WHITELIST",
+        "OCR_BLACKLIST",
+        "Path",
         "PNG_SIGNATURE",
         "read_image",
         "write_image",
@@ -339,7 +356,7 @@ class _Collector:
             return "import", info.imports[name]
         if name in info.relative:
             target, attr = info.relative[name]
-            if target == _STAGES_PACKAGE or target.startswith(_STAGES_PACKAGE + "."):
+            if _copyable(target):
                 if attr in _module(target).defs or attr in _module(target).relative:
                     return self.resolve(target, attr)
                 if attr in _module(target).imports:
@@ -619,9 +636,23 @@ def _stdlib(module: str) -> bool:
 
 
 def _import_block(imports: list[_Import]) -> str:
-    std = sorted({i.statement() for i in imports if _stdlib(i.module)}, key=_import_sort_key)
-    third = sorted({i.statement() for i in imports if not _stdlib(i.module)}, key=_import_sort_key)
+    std = sorted(_merged({i.statement() for i in imports if _stdlib(i.module)}), key=_import_sort_key)
+    third = sorted(_merged({i.statement() for i in imports if not _stdlib(i.module)}), key=_import_sort_key)
     return "\n".join(std) + "\n\n" + "\n".join(third) + "\n"
+
+
+def _merged(statements: set[str]) -> list[str]:
+    """One ``from m import a, b`` per module, names in isort's order (constants, classes, functions)."""
+    plain = [s for s in statements if not s.startswith("from ")]
+    names: dict[str, list[str]] = {}
+    for statement in statements - set(plain):
+        module, imported = statement[len("from ") :].split(" import ", 1)
+        names.setdefault(module, []).append(imported)
+
+    def order(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+    return plain + [f"from {m} import {', '.join(sorted(n, key=order))}" for m, n in names.items()]
 
 
 def _import_sort_key(statement: str) -> tuple[int, str, str]:
@@ -718,6 +749,40 @@ if __name__ == "__main__":
 '''
 
 
+_RAPIDOCR_OCR = '''
+def ocr(image: np.ndarray) -> str:
+    """Read the cleaned image with RapidOCR (its models from the installed rapidocr wheel)."""
+    import rapidocr
+
+    models = Path(rapidocr.__file__).parent / "models"
+    reader = OPEN_READER({section: models / name for section, name in MODEL_FILES.items()})
+    bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    words = READ_WORDS(reader, bgr, OCR_PSM, OCR_WHITELIST, OCR_BLACKLIST, OCR_LANG)
+    return LAYOUT_TEXT(words)
+'''
+
+
+def _rapidocr_ocr(collector: _Collector) -> str:
+    """The script's ``ocr`` for RapidOCR: Clarity's own reading functions, copied."""
+    module = f"{_PACKAGE}.ocr.rapidocr_engine"
+    text = _RAPIDOCR_OCR
+    for placeholder, name in (
+        ("OPEN_READER", "open_reader"),
+        ("READ_WORDS", "read_words"),
+        ("LAYOUT_TEXT", "layout_text"),
+        ("MODEL_FILES", "MODEL_FILES"),
+    ):
+        text = text.replace(placeholder, collector.need(_Key(module, name)))
+    return text
+
+
+def _main_block(rapid: bool) -> str:
+    """Tesseract's ``ocr`` and ``main``, or only ``main`` (RapidOCR's ``ocr`` is copied)."""
+    if not rapid:
+        return _OCR_AND_MAIN
+    return _OCR_AND_MAIN[_OCR_AND_MAIN.index("def main(") :]
+
+
 def _clean_function(preset: Preset, names: dict[str, str]) -> str:
     engine = preset.ocr.engine
     uses_outputs = any(get_stage(s.stage).takes_source for s in preset.stages if s.runs_with(engine))
@@ -767,13 +832,17 @@ def export_python(preset: Preset) -> str:
         When a stage's source uses something the script cannot carry (an import of Clarity's
         own modules other than the parameter models, a name of unknown origin).
     """
+    rapid = preset.ocr.engine == "rapidocr"
     collector = _Collector()
     collector.add_import(_Import("cv2", "cv2", None))
     collector.add_import(_Import("np", "numpy", None))
-    collector.add_import(_Import("pytesseract", "pytesseract", None))
     collector.add_import(_Import("os", "os", None))
-    collector.add_import(_Import("shlex", "shlex", None))
     collector.add_import(_Import("sys", "sys", None))
+    if rapid:
+        collector.add_import(_Import("Path", "pathlib", "Path"))
+    else:
+        collector.add_import(_Import("pytesseract", "pytesseract", None))
+        collector.add_import(_Import("shlex", "shlex", None))
     if any(spec.runs_with(preset.ocr.engine) for spec in preset.stages):
         collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
     names: dict[str, str] = {}
@@ -787,6 +856,7 @@ def export_python(preset: Preset) -> str:
                 f"stage {spec.stage!r}: {func.__name__} is not a top-level function of {module}"
             )
         names[spec.stage] = collector.need(_Key(module, func.__name__))
+    rapid_ocr = _rapidocr_ocr(collector) if rapid else ""
 
     blocks: list[str] = []
     current_module = None
@@ -805,8 +875,9 @@ def export_python(preset: Preset) -> str:
         ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
         or "none: the image is read as it is"
     )
+    engine = "RapidOCR" if rapid else "Tesseract"
     doc = [
-        f"Clean an image with the Clarity preset {title!r}, then read it with Tesseract.",
+        f"Clean an image with the Clarity preset {title!r}, then read it with {engine}.",
         "",
     ]
     if summary:
@@ -814,19 +885,29 @@ def export_python(preset: Preset) -> str:
     doc += [
         "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
         "",
-        "Prints the text Tesseract reads in the cleaned image; OUT.png receives the cleaned image.",
-        "Needs Python 3.10+, opencv-python(-headless), numpy, pytesseract and the tesseract program.",
+        f"Prints the text {engine} reads in the cleaned image; OUT.png receives the cleaned image.",
+        "Needs Python 3.10+, opencv-python(-headless), numpy, "
+        + ("rapidocr and onnxruntime." if rapid else "pytesseract and the tesseract program."),
         *textwrap.wrap(f"Stages: {stage_list}.", 92),
         "",
         "Exported by Clarity: the stage functions below are copied from its sources and give the",
-        "same pixels as the Clarity runner.",
+        "same pixels as the Clarity runner"
+        + (", and its RapidOCR reading functions the same text." if rapid else "."),
     ]
     docstring = '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
 
     imports = [i for i in collector.imports.values()]
     ocr = preset.ocr
     settings = (
-        f"OCR_LANG = {_literal(ocr.lang)}\n"
+        (
+            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
+            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
+            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
+            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
+            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+        )
+        if rapid
+        else f"OCR_LANG = {_literal(ocr.lang)}\n"
         f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
         "confident reading wins\n"
         f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
@@ -849,7 +930,9 @@ def export_python(preset: Preset) -> str:
         "\n",
         _READ_WRITE,
         "\n",
-        _OCR_AND_MAIN,
+        rapid_ocr,
+        "\n\n" if rapid else "",
+        _main_block(rapid),
     ]
     text = "".join(parts)
     compile(text, "<exported script>", "exec")  # a bug here is ours: fail loudly, not in the user's hands

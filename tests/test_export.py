@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import cv2
@@ -93,8 +94,11 @@ def _check(preset: Preset, image: Path, tmp_path: Path) -> str:
     assert cleaned.shape == expected.shape
     assert cleaned.dtype == expected.dtype
     assert np.array_equal(cleaned, expected), f"{int((cleaned != expected).sum())} pixels differ"
-    ocr = preset.ocr.model_copy(update={"engine": "pytesseract"})
+    engine = "rapidocr" if preset.ocr.engine == "rapidocr" else "pytesseract"  # the script's engine
+    ocr = preset.ocr.model_copy(update={"engine": engine})
     assert _words(stdout) == _words(recognize(expected, ocr).text)
+    assert ("import rapidocr" in script) == (engine == "rapidocr")
+    assert ("import pytesseract" in script) == (engine == "pytesseract")
     return script
 
 
@@ -115,6 +119,24 @@ def _ruff_check(script: str, tmp_path: Path) -> None:
 def test_exported_preset_matches_runner(preset_path: Path, tmp_path: Path) -> None:
     preset = load_preset(preset_path)
     script = _check(preset, _sample_for(preset_path), tmp_path)
+    _ruff_check(script, tmp_path)
+
+
+def test_rapidocr_script_keeps_whitelist_language_and_page_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preset = parse_preset(
+        "schema_version: 1\nstages: [grayscale]\n"
+        "ocr: {engine: rapidocr, psm: 3, lang: eng+deu, whitelist: '0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ'}\n"
+    )
+    script = export_python(preset)
+    module = types.ModuleType("exported_rapidocr")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # dataclasses look their module up
+    exec(compile(script, "script", "exec"), module.__dict__)  # defines, does not run main()
+    namespace = module.__dict__
+    assert (namespace["OCR_PSM"], namespace["OCR_LANG"]) == (3, "eng+deu")
+    assert namespace["OCR_WHITELIST"] == "0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    _check(preset, SAMPLES / "document.png", tmp_path)
     _ruff_check(script, tmp_path)
 
 

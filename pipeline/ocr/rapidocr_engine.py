@@ -164,9 +164,7 @@ def script_allows(lang: str) -> Callable[[str], bool] | None:
     typographic punctuation. Without this, a blurry ``0`` on an English meter could be read as
     the CJK character it resembles.
     """
-    from .options import split_languages
-
-    names = set(split_languages(lang))
+    names = {part for part in lang.split("+") if part and not part.startswith("~")}
     if names & CJK_LANGUAGES:
         return None
     if names <= {"eng", "osd"}:
@@ -192,22 +190,12 @@ class RapidOcrEngine:
                 f"RapidOCR's model file {missing[0]} is missing: reinstall the package "
                 "(`pip install --force-reinstall rapidocr`), or choose a Tesseract engine."
             )
-        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         try:
-            from rapidocr import RapidOCR
-
-            params: dict[str, Any] = {
-                "Global.log_level": "critical",
-                "EngineConfig.onnxruntime.intra_op_num_threads": threads(),
-            }
-            params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
-            self._ocr = RapidOCR(params=params)
-            self._ocr(np.full((32, 64, 3), 255, np.uint8), use_det=False, use_cls=False, use_rec=True)
+            self._ocr = open_reader(paths, threads())
         except Exception as exc:  # onnxruntime raises its own types for a corrupt model
             reason = _first_line(exc)
             raise EngineNotAvailable(f"RapidOCR could not start ({reason}). {INSTALL_ADVICE}") from exc
-        self._decoder = _MaskedDecoder(self._ocr.text_rec.postprocess_op)
-        self._ocr.text_rec.postprocess_op = self._decoder
+        self._decoder: _MaskedDecoder = self._ocr.text_rec.postprocess_op
         self._lock = threading.Lock()
 
     def recognize(self, image: np.ndarray, options: OcrOptions) -> OcrResult:
@@ -215,43 +203,67 @@ class RapidOcrEngine:
         check_languages(options.lang)
         bgr = to_bgr(image)
         start = time.perf_counter()
-        if options.psm in NO_TEXT_MODES:
-            words: list[Word] = []
-        else:
-            with self._lock:
-                self._decoder.mask = self._decoder.mask_for(
-                    options.whitelist, options.blacklist, options.lang
-                )
-                try:
-                    if options.psm in LINE_MODES:
-                        words = self._read_line(bgr)
-                    else:
-                        words = self._read_page(bgr, join_rows=options.psm == 6)
-                finally:
-                    self._decoder.mask = None
+        with self._lock:
+            words = read_words(
+                self._ocr, bgr, options.psm, options.whitelist, options.blacklist, options.lang
+            )
         return OcrResult(
-            text=_layout_text(words),
+            text=layout_text(words),
             words=tuple(words),
             engine=self.name,
             ms=(time.perf_counter() - start) * 1000,
         )
 
-    def _read_line(self, bgr: np.ndarray) -> list[Word]:
-        out = self._ocr(bgr, use_det=False, use_cls=False, use_rec=True, return_word_box=True)
-        if not out.txts or not out.txts[0].strip():
-            return []
-        info = out.word_results[0] if out.word_results else None
-        return _line_words(out.txts[0], float(out.scores[0]), info, bgr.shape[1], bgr.shape[0])
 
-    def _read_page(self, bgr: np.ndarray, *, join_rows: bool) -> list[Word]:
-        out = self._ocr(bgr, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
+def open_reader(paths: dict[str, Path], threads: int = -1) -> Any:
+    """A RapidOCR object on these model files (``{"Det": path, "Rec": path, "Cls": path}``).
+
+    ``threads``: onnxruntime threads per call (-1 = one per core). Its decoder is replaced by a
+    :class:`_MaskedDecoder`, which :func:`read_words` sets for each call. Raises what RapidOCR
+    and onnxruntime raise for missing or corrupt models.
+    """
+    from rapidocr import RapidOCR
+
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    params: dict[str, Any] = {
+        "Global.log_level": "critical",
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+    }
+    params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
+    reader = RapidOCR(params=params)
+    reader(np.full((32, 64, 3), 255, np.uint8), use_det=False, use_cls=False, use_rec=True)
+    reader.text_rec.postprocess_op = _MaskedDecoder(reader.text_rec.postprocess_op)
+    return reader
+
+
+def read_words(
+    reader: Any, bgr: np.ndarray, psm: int, whitelist: str = "", blacklist: str = "", lang: str = "eng"
+) -> list[Word]:
+    """Read a BGR image with a reader from :func:`open_reader` (see the module docs for the modes).
+
+    Not thread-safe: RapidOCR keeps each call's options on the reader; serialise calls.
+    """
+    if psm in NO_TEXT_MODES:
+        return []
+    decoder = reader.text_rec.postprocess_op
+    decoder.mask = decoder.mask_for(whitelist, blacklist, lang)
+    try:
+        if psm in LINE_MODES:
+            out = reader(bgr, use_det=False, use_cls=False, use_rec=True, return_word_box=True)
+            if not out.txts or not out.txts[0].strip():
+                return []
+            info = out.word_results[0] if out.word_results else None
+            return _line_words(out.txts[0], float(out.scores[0]), info, bgr.shape[1], bgr.shape[0])
+        out = reader(bgr, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
         if out.boxes is None or out.txts is None:
             return []
         pieces = []
         for index, (box, text, score) in enumerate(zip(out.boxes, out.txts, out.scores, strict=True)):
             words = out.word_results[index] if out.word_results and index < len(out.word_results) else ()
             pieces.append((np.asarray(box, dtype=float), text, float(score), words))
-        return _page_words(pieces, join_rows=join_rows)
+        return _page_words(pieces, join_rows=psm == 6)
+    finally:
+        decoder.mask = None
 
 
 def check_languages(lang: str) -> None:
@@ -365,7 +377,7 @@ def _rect(points: np.ndarray) -> tuple[int, int, int, int]:
     return max(0, left), max(0, top), max(1, right - left), max(1, bottom - top)
 
 
-def _layout_text(words: list[Word]) -> str:
+def layout_text(words: list[Word]) -> str:
     """Words joined by spaces, lines by newlines (the words are in reading order)."""
     lines: list[str] = []
     key = None
