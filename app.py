@@ -13,6 +13,7 @@ from studio import state as S
 st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
 
 views.init_session()
+views.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
 S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
 
 with st.sidebar:

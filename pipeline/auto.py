@@ -90,6 +90,8 @@ class AutoReading:
     ocr: OcrResult
     reason: str = ""
     layout: Layout | None = None
+    stem: str = ""
+    """The shipped preset's file name without ``.yaml`` (empty when a preset was given)."""
 
     @property
     def label(self) -> str:
@@ -217,4 +219,4 @@ def _read(
     if update:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update=update)})
     result = run(image, preset)
-    return AutoReading(preset, result, recognize(result.final, preset.ocr), reason, layout)
+    return AutoReading(preset, result, recognize(result.final, preset.ocr), reason, layout, stem)

@@ -124,6 +124,7 @@ def new_entry(ss: State, spec: StageSpec) -> dict[str, Any]:
         "enabled": spec.enabled,
         "id": spec.id,
         "source": spec.source,
+        "engines": list(spec.engines),
         "params": spec.params.model_dump(mode="json"),
     }
 
@@ -243,6 +244,8 @@ def current_data(ss: State) -> dict[str, Any]:
         data: dict[str, Any] = {"stage": e["stage"], "enabled": e["enabled"], "params": dict(e["params"])}
         if e.get("id"):
             data["id"] = e["id"]
+        if e.get("engines"):
+            data["engines"] = list(e["engines"])
         if get_stage(e["stage"]).takes_source and e.get("source") not in (None,):
             data["source"] = INPUT if e["source"] == INPUT else ids.get(e["source"], e["source"])
         stages.append(data)

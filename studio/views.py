@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from pipeline.errors import ImageError, PresetError, StageError
+from pipeline.auto import read_auto
+from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.metrics import cer
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
@@ -237,10 +238,18 @@ def sidebar_stages() -> None:
         stage = get_stage(entry["stage"])
         S.ensure_seeded(ss, entry)
         on = bool(ss.get(S.enabled_key(uid), True))
+        only = entry.get("engines") or []
         title = f"{i + 1}. {md_escape(entry['stage'])} — {'on' if on else 'off'}"
+        if only:
+            title += f" (for {', '.join(only)})"
         with st.expander(title, expanded=ss.get("just_added") == uid, key=f"exp:{uid}"):
             if stage.summary:
                 st.caption(stage.summary)
+            if only:
+                st.caption(
+                    f"Runs only when {' or '.join(only)} reads (the preset's `engines`); "
+                    "with another engine the image passes through."
+                )
             st.toggle("Enabled", key=S.enabled_key(uid), help="Off: the stage is skipped, its input passes.")
             up, down, rm = st.columns(3)
             up.button(
@@ -419,6 +428,33 @@ def _take_new_file(file: Any, origin: str) -> None:
     ss.pop("upload_error", None)
     ss["input:page"] = 1
     ss["ocr:expected"] = ""
+    ss[AUTO_PENDING] = True
+    st.rerun()  # the sidebar is drawn already: choose the preset before it is drawn again
+
+
+AUTO_PENDING = "auto:pending"
+
+
+def apply_auto_choice() -> None:
+    """After a new upload (call before the sidebar is drawn): load the preset ``auto`` chooses.
+
+    The choice is named in a notice ("Cleaned as: captcha, read by RapidOCR"); Undo or the
+    preset picker change it.
+    """
+    ss = st.session_state
+    if not ss.pop(AUTO_PENDING, False) or IMAGE not in ss:
+        return
+    try:
+        reading = read_auto(ss[IMAGE].array)
+    except ClarityError as exc:
+        flash(f"Could not choose a preset for this image ({exc}); the current settings are kept.", "warning")
+        return
+    S.load_preset(st.session_state, reading.preset, keep_history=True)
+    st.session_state["preset:pick"] = reading.stem if reading.stem in sources.list_presets() else None
+    st.session_state[S.NOTICE] = (
+        f"Cleaned as: {reading.label} ({reading.reason}). Pick another preset in the sidebar to change "
+        "it, or Undo."
+    )
 
 
 # --------------------------------------------------------------------------------- running
