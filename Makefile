@@ -1,5 +1,5 @@
 # Clarity: two commands. `make run` installs everything and opens the studio on a sample;
-# `make test` installs the same (plus test tools) and runs the whole suite. Both are
+# `make test` installs the same (plus test tools), type-checks and runs the whole suite. Both are
 # idempotent: a second run skips what is already there.
 
 PYTHON ?= python3
@@ -18,11 +18,13 @@ run: sysdeps $(VENV)/.runtime
 test: sysdeps sysdeps-test $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -516,11 +516,11 @@ class _Collector:
                 keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
                 at = line.index(keyword_ + node.name.encode()) + len(keyword_)
                 edits.append(((first_line, at), (first_line, at + len(node.name.encode())), new_name))
-        end = (node.end_lineno, node.end_col_offset)
+        last: ast.AST = node
         doc = info.docs.get(key.name)
         if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
-            end = (doc.end_lineno, doc.end_col_offset)
-        text = _apply_edits(info.lines, (first_line, 0), end, edits)  # type: ignore[arg-type]
+            last = doc
+        text = _apply_edits(info.lines, (first_line, 0), span(last)[1], edits)
         return header + text
 
 

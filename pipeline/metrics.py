@@ -23,7 +23,6 @@ from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
-
 from rapidfuzz.distance import Levenshtein
 
 DiffOp = Literal["equal", "replace", "delete", "insert"]
@@ -89,7 +88,7 @@ def char_diff(expected: str, actual: str) -> list[tuple[DiffOp, str, str]]:
     is meant for display: its number of changes can exceed the edit distance.
     """
     matcher = difflib.SequenceMatcher(None, expected, actual, autojunk=False)
-    return [(op, expected[i1:i2], actual[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]  # type: ignore[misc]
+    return [(op, expected[i1:i2], actual[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]
 
 
 # ------------------------------------------------------------------------------ binarisation

@@ -497,7 +497,7 @@ def tune(
             if reason is not None:
                 stop_reason = reason
                 break
-            batch = []
+            batch: list[Any] = []
             pending: set[str] = set()
             level = min(MAX_LEVEL, since_best // WIDEN)
             for _ in range(min(BATCH, trials - len(infos))):
@@ -620,12 +620,12 @@ def _check_options(trials: int, jobs: int, patience: int | None, timeout: float 
 
 
 def _select(
-    images: Sequence[tuple[np.ndarray, str | None]], metric: str
-) -> tuple[str, list[tuple[np.ndarray, str | None]]]:
+    images: Sequence[tuple[np.ndarray, str | None]], metric: Metric
+) -> tuple[Metric, list[tuple[np.ndarray, str | None]]]:
     pairs = list(images)
     if not pairs:
         raise TuneError("no images to tune on")
-    with_text = [(image, text) for image, text in pairs if text is not None]
+    with_text: list[tuple[np.ndarray, str | None]] = [(im, text) for im, text in pairs if text is not None]
     if metric == "auto":
         metric = "cer" if with_text else "confidence"
     if metric == "cer":
@@ -823,7 +823,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
             print(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}", file=sys.stderr)
     if not pairs:
         raise TuneError(f"{args.data}: none of the {len(listed)} images could be read")
-    metric = "cer" if pairs[0][1] is not None else "confidence"
+    metric: Metric = "cer" if pairs[0][1] is not None else "confidence"
     if metric == "confidence":
         print(CONFIDENCE_NOTE, file=sys.stderr)
     print(

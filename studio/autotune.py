@@ -45,7 +45,7 @@ from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
-from pipeline.tune import TrialInfo, TuneResult, tune
+from pipeline.tune import Metric, TrialInfo, TuneResult, tune
 
 from . import sources, views
 from . import state as S
@@ -384,7 +384,7 @@ def run_search(
     run the click started through :data:`LIVE` (see the module docstring).
     """
     ss = st.session_state
-    metric = "cer" if any(text is not None for _, text in pairs) else "confidence"
+    metric: Metric = "cer" if any(text is not None for _, text in pairs) else "confidence"
     bar = st.progress(0.0, text=f"Trial 0 of {trials}: reading with the current settings…")
     best_line = st.empty()
     live: dict[str, Any] = {"running": True, "stop": False, "search": None}

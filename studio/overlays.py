@@ -14,12 +14,14 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
 
 from pipeline.stages._image import to_gray
+
+V = TypeVar("V")
 
 PREVIEW_SIDE = 900
 """Longest side, in pixels, of the images shown in the stage grid."""
@@ -184,8 +186,8 @@ def word_boxes(image: np.ndarray, words: Iterable[Any], max_side: int = PREVIEW_
 # ------------------------------------------------------------------------- preview cache
 
 
-class PreviewCache:
-    """Bounded cache of display bytes keyed by the *identity* of the arrays they were made from.
+class PreviewCache(Generic[V]):
+    """Bounded cache of display values (bytes, digests) keyed by the *identity* of their source arrays.
 
     The runner hands back the very same (read-only) array objects for stages served from its
     cache, so a rerun after a slider move finds every unchanged stage here in O(1) without
@@ -196,11 +198,11 @@ class PreviewCache:
 
     def __init__(self, max_entries: int = 128) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, tuple[tuple[weakref.ref, ...], bytes]] = OrderedDict()
+        self._data: OrderedDict[Hashable, tuple[tuple[weakref.ref, ...], V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_make(self, arrays: tuple[np.ndarray, ...], tag: Hashable, make: Callable[[], bytes]) -> bytes:
-        """The bytes cached for (``arrays``, ``tag``), computing them with ``make`` on a miss."""
+    def get_or_make(self, arrays: tuple[np.ndarray, ...], tag: Hashable, make: Callable[[], V]) -> V:
+        """The value cached for (``arrays``, ``tag``), computing them with ``make`` on a miss."""
         key = (tuple(id(a) for a in arrays), tag)
         with self._lock:
             hit = self._data.get(key)
@@ -220,10 +222,10 @@ class PreviewCache:
         return len(self._data)
 
 
-PREVIEWS = PreviewCache()
+PREVIEWS: PreviewCache[Any] = PreviewCache()
 """The process-wide preview cache used by the studio."""
 
-DIGESTS = PreviewCache(max_entries=256)
+DIGESTS: PreviewCache[str] = PreviewCache(max_entries=256)
 """Content digests of full-resolution images, by identity (OCR cache keys)."""
 
 

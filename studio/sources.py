@@ -56,7 +56,7 @@ def list_presets(folder: Path | None = None) -> dict[str, Path]:
 
 def builtin_preset() -> Preset:
     """A sensible starting preset when no preset file exists: gray, denoise, threshold, despeckle."""
-    wanted = [
+    wanted: list[dict[str, Any]] = [
         {"stage": "grayscale"},
         {"stage": "median_blur", "params": {"ksize_w": 3, "ksize_h": 3}},
         {"stage": "threshold", "params": {"method": "sauvola", "window": 31, "k": 0.2}},

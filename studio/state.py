@@ -35,7 +35,7 @@ from pipeline.registry import get_stage
 
 from .widgets import specs_for
 
-State = MutableMapping[str, Any]
+State = MutableMapping[Any, Any]
 
 STAGES = "stages"
 """Session key of the stage list (list of dicts, see the module docstring)."""

@@ -506,13 +506,14 @@ def show_image(where: Any, data: bytes, caption: str, width: Any = "stretch") ->
 
 def _tile_bytes(tile: Tile, show_removed: bool, max_side: int = overlays.PREVIEW_SIDE) -> tuple[bytes, str]:
     """Display bytes of a tile and a caption suffix (the removed-pixel count)."""
-    if show_removed and tile.before is not None and (tile.binary or overlays.is_binary(tile.image)):
+    before = tile.before
+    if show_removed and before is not None and (tile.binary or overlays.is_binary(tile.image)):
 
         def make() -> tuple[bytes, int] | None:
-            made = overlays.removed_overlay(tile.before, tile.image, max_side)
+            made = overlays.removed_overlay(before, tile.image, max_side)
             return None if made is None else (overlays.encode_rgb(made[0]), made[1])
 
-        hit = overlays.PREVIEWS.get_or_make((tile.before, tile.image), ("removed", max_side), make)
+        hit = overlays.PREVIEWS.get_or_make((before, tile.image), ("removed", max_side), make)
         if hit is not None:
             return hit[0], f" · {hit[1]:,} px removed"
         return overlays.preview_bytes(tile.image, max_side), " · size changed, no overlay"
@@ -564,9 +565,15 @@ def compare(tiles: Sequence[Tile]) -> None:
         ss["cmp:b"] = keys[-1]
     left, right = st.columns(2)
     names = {t.key: t.caption.split(" — ")[0] for t in tiles}
-    a = left.selectbox("Left image", keys, key="cmp:a", format_func=names.get)
-    b = right.selectbox("Right image", keys, key="cmp:b", format_func=names.get)
+
+    def name_of(key: str) -> str:
+        return names[key]
+
+    a = left.selectbox("Left image", keys, key="cmp:a", format_func=name_of)
+    b = right.selectbox("Right image", keys, key="cmp:b", format_func=name_of)
     for col, key in ((left, a), (right, b)):
+        if key is None:  # only when there are no options, and there always are
+            continue
         tile = by_key[key]
         data, _ = _tile_bytes(tile, bool(ss.get("view:removed")), overlays.COMPARE_SIDE)
         show_image(col, data, tile.caption)
@@ -590,11 +597,12 @@ def ocr_panel(result: Result | None, preset: Preset) -> None:
     with right:
         st.markdown("**Cleaned image**")
         _reading(cleaned, original)
-    if cleaned.result is not None and cleaned.result.words:
+    words = cleaned.result.words if cleaned.result is not None else ()
+    if words:
         data = overlays.PREVIEWS.get_or_make(
             (final_image,),
             ("boxes", preset.ocr.model_dump_json()),
-            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, cleaned.result.words)),
+            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, words)),
         )
         show_image(
             st,

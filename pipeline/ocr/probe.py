@@ -209,9 +209,9 @@ def _tessdata_dir(prefix: str | None, cmd: str | None) -> Path | None:
         if match and _has_traineddata(Path(match.group(1))):
             return Path(match.group(1)).resolve()
     for pattern in _FALLBACK_TESSDATA:
-        for candidate in sorted(glob.glob(pattern), key=_version_key, reverse=True):
-            if _has_traineddata(Path(candidate)):
-                return Path(candidate).resolve()
+        for found in sorted(glob.glob(pattern), key=_version_key, reverse=True):
+            if _has_traineddata(Path(found)):
+                return Path(found).resolve()
     return None
 
 

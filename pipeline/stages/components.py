@@ -357,7 +357,7 @@ def hull_mask(image: np.ndarray, p: HullMaskParams, *, source: np.ndarray) -> np
     ``fill``.
     """
     ink = ink_mask(image, p.ink).astype(np.uint8) * 255
-    mask = np.zeros_like(ink)
+    mask: np.ndarray = np.zeros_like(ink)
     if p.per_component:
         contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         for contour in contours:
