@@ -33,7 +33,7 @@ from pipeline.ocr import (  # noqa: E402
     get_engine,
     probe,
 )
-from pipeline.ocr.engine import ENGINE_NAMES  # noqa: E402
+from pipeline.ocr.options import ENGINE_NAMES  # noqa: E402
 
 SELECTION = (  # (folder, how many, psm, compare without spaces)
     ("gt4histcomment-lines", 12, 7, False),

@@ -17,7 +17,7 @@ from .auto import AUTO, read
 from .errors import ClarityError, ExitCode, PresetError
 from .evaluate import evaluate_folder
 from .imageio import read_image, write_image
-from .ocr.engine import ENGINE_NAMES
+from .ocr.options import ENGINE_NAMES
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset
 from .registry import all_stages

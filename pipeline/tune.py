@@ -76,7 +76,7 @@ from .errors import ClarityError, ExitCode, ImageError
 from .evaluate import dataset
 from .imageio import SUFFIXES, read_image
 from .metrics import cer, normalise_text
-from .ocr.engine import ENGINE_NAMES
+from .ocr.options import ENGINE_NAMES
 from .preset import Preset, load_preset, save_preset
 from .runner import as_input
 from .tuning.local import MAX_LEVEL, Mutator, clamp, full_params

@@ -35,6 +35,7 @@ import streamlit as st
 from pipeline.auto import read_auto
 from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.metrics import cer
+from pipeline.ocr.options import ENGINE_LABELS
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
 from pipeline.runner import Result, run
@@ -308,7 +309,7 @@ def sidebar_ocr() -> None:
         "Engine",
         engines,
         key=S.ENGINE_KEY,
-        format_func=lambda e: ocr_view.ENGINE_NAMES.get(e, f"{e} (not available)"),
+        format_func=lambda e: ENGINE_LABELS.get(e, f"{e} (not available)"),
         help="Which engine reads the text. Tesseract (either binding gives the same result) is fast "
         "on pages and knows 100+ languages; RapidOCR is a learned engine that reads captchas, digits "
         "and short lines far better, often with no cleaning at all.",
