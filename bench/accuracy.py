@@ -26,7 +26,7 @@ and meter labels; case ignored for captcha-nopardaz-bgtext) and the seconds per 
 ``auto``
     ``--preset auto``: the cleaning and engine chosen per image (:mod:`pipeline.auto`).
 ``tuned``
-    the scenario preset tuned with ``pipeline.tune`` on the even-indexed half of the folder
+    the scenario preset tuned with ``pipeline.tuning`` on the even-indexed half of the folder
     and scored on the odd-indexed half (see ``bench/tune_holdout.py``), shown next to the
     scenario preset's CER on that same held-out half.
 

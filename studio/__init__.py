@@ -17,7 +17,7 @@ The modules are named for what they hold:
 ``views``
     The page's sections: stage list, stage grid, compare view, OCR panel, save and share.
 ``autotune``
-    The Auto-tune panel: :func:`pipeline.tune.tune` on the current or uploaded images, the
+    The Auto-tune panel: :func:`pipeline.tuning.tune` on the current or uploaded images, the
     ranked trials, applying one.
 
 Only ``views``, ``autotune`` (and ``widgets.render_field``) call Streamlit; the rest is

@@ -1,4 +1,4 @@
-"""The studio's Auto-tune panel: search the current preset's settings with :func:`pipeline.tune.tune`.
+"""The studio's Auto-tune panel: search the current preset's settings with :func:`pipeline.tuning.tune`.
 
 The search starts from the preset being tuned (trial 0, so the best row is never worse than it)
 and runs on either the current image, scored by the CER against the "Expected text" box (or, when
@@ -13,7 +13,7 @@ second; readings run in that thread, see :data:`JOBS`). A click on the page duri
 (Stop, or any other widget) makes Streamlit start the run it asks for at once, in another thread,
 and raise its stop (or, with ``runner.fastReruns`` off, rerun) exception in the searching run at
 its next ``st`` call: the progress update after a trial. :func:`run_search` catches it there, lets
-:func:`~pipeline.tune.tune` end before its next batch of trials (``should_stop``), and hands the
+:func:`~pipeline.tuning.tune` end before its next batch of trials (``should_stop``), and hands the
 trials so far over through the session's :data:`LIVE` dict; the new run's :func:`take_over` asks
 a search still running to stop, waits for it and keeps its trials. The search also stops on its
 own after :func:`patience_for` trials without progress or :data:`TIME_LIMIT_S` seconds.
@@ -45,7 +45,7 @@ from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
-from pipeline.tune import Metric, TrialInfo, TuneResult, tune
+from pipeline.tuning import Metric, TrialInfo, TuneResult, format_score, tune
 
 from . import sources, views
 from . import state as S
@@ -155,13 +155,6 @@ def parse_expected(text: str, names: Sequence[str]) -> tuple[list[str | None], s
     return out + [None] * (len(names) - len(out)), "order"
 
 
-def format_score(metric: str, score: float | None) -> str:
-    """``"CER 3.3%"`` or ``"confidence 87.4"``."""
-    if score is None:
-        return "invalid"
-    return f"CER {score:.1%}" if metric == "cer" else f"confidence {score:.1f}"
-
-
 def table_rows(result: TuneResult, rows: Sequence[TrialInfo]) -> list[dict[str, Any]]:
     """The ranked table: rank, trial, score (CER in % or confidence), change vs the base, changes."""
     cer = result.metric == "cer"
@@ -201,18 +194,19 @@ def summary(search: Search) -> str:
     )
     best, base = result.best, result.base
     if best.number == 0:
-        verdict = f"no trial beat the current preset ({format_score(result.metric, base.score)})"
+        base_score = format_score(result.metric, base.score, short=True)
+        verdict = f"no trial beat the current preset ({base_score})"
     else:
         verdict = (
-            f"best: trial {best.number}, {format_score(result.metric, best.score)} "
-            f"vs. {format_score(result.metric, base.score)} for the current preset"
+            f"best: trial {best.number}, {format_score(result.metric, best.score, short=True)} "
+            f"vs. {format_score(result.metric, base.score, short=True)} for the current preset"
         )
     return f"Tuned '{search.base_name}' on {search.on}: {how} in {result.seconds:.1f} s; {verdict}."
 
 
 def progress_text(metric: str, info: TrialInfo) -> str:
     """The progress bar's text after a trial."""
-    best = format_score(metric, info.best_score)
+    best = format_score(metric, info.best_score, short=True)
     return f"Trial {info.done} of {info.total} — best so far: {best}"
 
 
@@ -512,7 +506,7 @@ def results() -> None:
         options,
         key=ROW_KEY,
         format_func=lambda r: (
-            f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score)}"
+            f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score, short=True)}"
         ),
     )
     right.button("Apply", key=APPLY_KEY, icon=":material/check:", on_click=_on_apply, width="stretch")
@@ -542,5 +536,5 @@ def _on_apply() -> None:
     ss["preset:pick"] = None
     ss[S.NOTICE] = (
         f"Applied rank {rank} of the auto-tune (trial {trial.number}, "
-        f"{format_score(search.result.metric, trial.score)}). 'Undo last change' goes back."
+        f"{format_score(search.result.metric, trial.score, short=True)}). 'Undo last change' goes back."
     )

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.preset import Preset, parse_preset
 from pipeline.share import pack, unpack
+from pipeline.tuning import format_score
 from studio import autotune
 from studio import state as S
 from tests.test_app import TEST_PRESET, assert_ok, dirs, errors, grid_captions, new_app, png_bytes, uid_of
@@ -225,5 +226,6 @@ def test_parse_expected_by_order_and_by_name() -> None:
 
 def test_patience_and_scores() -> None:
     assert autotune.patience_for(10) == 30 and autotune.patience_for(300) == 100
-    assert autotune.format_score("cer", 0.0333) == "CER 3.3%"
-    assert autotune.format_score("confidence", 87.44) == "confidence 87.4"
+    assert format_score("cer", 0.0333, short=True) == "CER 3.3%"
+    assert format_score("confidence", 87.44, short=True) == "confidence 87.4"
+    assert format_score("cer", 0.0333) == "mean CER 0.033"
