@@ -136,35 +136,45 @@ def _module(name: str) -> _Module:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             info.defs[node.name] = node
         elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for sub in ast.walk(target):
-                    if isinstance(sub, ast.Name):
-                        info.defs[sub.id] = node
-                        nxt = body[index + 1] if index + 1 < len(body) else None
-                        if _is_docstring(nxt):
-                            info.docs[sub.id] = nxt  # type: ignore[assignment]
+            _add_assignment(info, node, body[index + 1] if index + 1 < len(body) else None)
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                if alias.name.split(".")[0] == _PACKAGE:
-                    info.relative[bound] = (alias.name, "")  # a Clarity module: not copyable
-                else:
-                    info.imports[bound] = _Import(bound, alias.name, None)
-        elif isinstance(node, ast.ImportFrom):
-            if node.module == "__future__":
-                continue
-            internal = (node.module or "").split(".")[0] == _PACKAGE
-            if node.level or internal:
-                base = _resolve_relative(name, node.level, node.module) if node.level else node.module
-                for alias in node.names:
-                    info.relative[alias.asname or alias.name] = (base, alias.name)  # type: ignore[assignment]
-            else:
-                for alias in node.names:
-                    bound = alias.asname or alias.name
-                    info.imports[bound] = _Import(bound, node.module or "", alias.name)
+            _add_import(info, node)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            _add_import_from(info, node)
     _MODULES[name] = info
     return info
+
+
+def _add_assignment(info: _Module, node: ast.Assign | ast.AnnAssign, following: ast.stmt | None) -> None:
+    """Record the names an assignment defines, with the docstring after it, if any."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                info.defs[sub.id] = node
+                if _is_docstring(following):
+                    info.docs[sub.id] = following  # type: ignore[assignment]
+
+
+def _add_import(info: _Module, node: ast.Import) -> None:
+    for alias in node.names:
+        bound = alias.asname or alias.name.split(".")[0]
+        if alias.name.split(".")[0] == _PACKAGE:
+            info.relative[bound] = (alias.name, "")  # a Clarity module: not copyable
+        else:
+            info.imports[bound] = _Import(bound, alias.name, None)
+
+
+def _add_import_from(info: _Module, node: ast.ImportFrom) -> None:
+    internal = (node.module or "").split(".")[0] == _PACKAGE
+    if node.level or internal:
+        base = _resolve_relative(info.name, node.level, node.module) if node.level else node.module
+        for alias in node.names:
+            info.relative[alias.asname or alias.name] = (base, alias.name)  # type: ignore[assignment]
+    else:
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            info.imports[bound] = _Import(bound, node.module or "", alias.name)
 
 
 def _is_docstring(node: ast.stmt | None) -> bool:
@@ -476,52 +486,60 @@ class _Collector:
         info = _module(key.module)
         node = info.defs[key.name]
         skipped = self._skipped_nodes(key.module, node)
+        self._check_string_annotations(key, node, skipped)
+        edits = self._edits(key, node, skipped)
+        header = ""
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            kept = [d for d in node.decorator_list if id(d) not in skipped]
+            header = "".join("@" + _segment(info.lines, *_span(d)) + "\n" for d in kept)
+            new_name = self.emitted[key]
+            if new_name != node.name:
+                line = info.lines[node.lineno - 1]
+                keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
+                at = line.index(keyword_ + node.name.encode()) + len(keyword_)
+                edits.append(((node.lineno, at), (node.lineno, at + len(node.name.encode())), new_name))
+        last: ast.AST = node
+        doc = info.docs.get(key.name)
+        if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
+            last = doc
+        return header + _apply_edits(info.lines, (node.lineno, 0), _span(last)[1], edits)
+
+    def _edits(
+        self, key: _Key, node: ast.stmt, skipped: set[int]
+    ) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+        """Model annotations replaced by ``SimpleNamespace``; names of renamed definitions renamed."""
         edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []
-
-        def span(n: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
-            return (n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)  # type: ignore[attr-defined]
-
         for annotation in _annotations(node):
             if id(annotation) in skipped and not _is_decorator(node, annotation):
-                start, end = span(annotation)
-                edits.append((start, end, "SimpleNamespace"))
+                edits.append((*_span(annotation), "SimpleNamespace"))
         for sub in _global_loads(node, skipped):
             kind, target = self.resolve(key.module, sub.id)
             if kind == "def" and self.emitted[target] != sub.id:
-                start, end = span(sub)
-                edits.append((start, end, self.emitted[target]))
+                edits.append((*_span(sub), self.emitted[target]))
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for sub in (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)):
                 new = self.emitted.get(_Key(key.module, sub.id), sub.id)
                 if new != sub.id:
-                    start, end = span(sub)
-                    edits.append((start, end, new))
-        for annotation in _annotations(node):
-            strings = _string_annotation_names(annotation)
-            if strings and id(annotation) not in skipped:
-                for ref in strings:
-                    kind, target = self.resolve(key.module, ref)
-                    if kind == "def" and self.emitted[target] != ref:
-                        raise ExportError(f"{info.path}: cannot rename {ref!r} inside a string annotation")
+                    edits.append((*_span(sub), new))
+        return edits
 
-        first_line = node.lineno
-        header = ""
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            kept = [d for d in node.decorator_list if id(d) not in skipped]
-            header = "".join("@" + _segment(info.lines, *span(d)) + "\n" for d in kept)
-            new_name = self.emitted[key]
-            if new_name != node.name:
-                line = info.lines[first_line - 1]
-                keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
-                at = line.index(keyword_ + node.name.encode()) + len(keyword_)
-                edits.append(((first_line, at), (first_line, at + len(node.name.encode())), new_name))
-        last: ast.AST = node
-        doc = info.docs.get(key.name)
-        if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
-            last = doc
-        text = _apply_edits(info.lines, (first_line, 0), span(last)[1], edits)
-        return header + text
+    def _check_string_annotations(self, key: _Key, node: ast.stmt, skipped: set[int]) -> None:
+        """Refuse a renamed definition named inside a string annotation (it cannot be renamed there)."""
+        for annotation in _annotations(node):
+            if id(annotation) in skipped:
+                continue
+            for ref in _string_annotation_names(annotation) or ():
+                kind, target = self.resolve(key.module, ref)
+                if kind == "def" and self.emitted[target] != ref:
+                    raise ExportError(
+                        f"{_module(key.module).path}: cannot rename {ref!r} inside a string annotation"
+                    )
+
+
+def _span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(line, column) of the start and the end of ``node``."""
+    return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
 
 
 def _readable_order(collector: _Collector) -> list[_Key]:

@@ -281,63 +281,69 @@ def _parse_stages(raw_stages: list[Any], origin: str) -> tuple[StageSpec, ...]:
     specs: list[StageSpec] = []
     seen_ids: set[str] = set()
     for index, raw in enumerate(raw_stages):
-        where = f"{origin}: stage {index + 1}"
-        if isinstance(raw, str):
-            raw = {"stage": raw}
-        if not isinstance(raw, Mapping):
-            raise PresetError(f"{where}: a stage is a mapping with a `stage` key, got {_kind(raw)} {raw!r}")
-        name = raw.get("stage")
-        if not isinstance(name, str):
-            raise PresetError(f"{where}: `stage` (the stage name) is missing or not text")
-        try:
-            stage = get_stage(name)
-        except KeyError as exc:
-            raise PresetError(f"{where}: {exc.args[0]}") from None
-        where = f"{where} ({name})"
-        _check_keys(raw, _STAGE_KEYS, origin, where)
-        if "enabled" in raw and not isinstance(raw["enabled"], bool):
-            raise PresetError(f"{where}, field 'enabled': must be true or false, got {raw['enabled']!r}")
-        params = raw.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise PresetError(f"{where}: `params` must be a mapping of field: value, got {_kind(params)}")
-        try:
-            typed = stage.params.model_validate(dict(params))
-        except ValidationError as exc:
-            raise PresetError(f"{where}, {_field_error(exc, stage.params)}") from None
-        stage_id = raw.get("id")
-        if stage_id is not None:
-            if not isinstance(stage_id, str) or not _ID.match(stage_id) or stage_id == INPUT:
-                raise PresetError(
-                    f"{where}, field 'id': {stage_id!r} is not a valid id; use lower-case letters, digits, "
-                    "'_' or '-', starting with a letter (at most 40), and not 'input'"
-                )
-            if stage_id in seen_ids:
-                raise PresetError(f"{where}, field 'id': {stage_id!r} is already used by an earlier stage")
-        source = raw.get("source")
-        if source is not None:
-            if not stage.takes_source:
-                raise PresetError(f"{where}, field 'source': stage '{name}' reads only the previous image")
-            if source != INPUT and source not in seen_ids:
-                later = any(isinstance(r, Mapping) and r.get("id") == source for r in raw_stages[index:])
-                why = "names this or a later stage" if later else "names no stage"
-                raise PresetError(
-                    f"{where}, field 'source': {source!r} {why}; use 'input' or the id of an earlier stage "
-                    f"({', '.join(sorted(seen_ids)) or 'none has an id yet'})"
-                )
+        fields = _parse_stage(raw, f"{origin}: stage {index + 1}", origin)
+        where = f"{origin}: stage {index + 1} ({fields['stage']})"
+        stage_id, source = fields["id"], fields["source"]
+        if stage_id is not None and stage_id in seen_ids:
+            raise PresetError(f"{where}, field 'id': {stage_id!r} is already used by an earlier stage")
+        if source is not None and source != INPUT and source not in seen_ids:
+            later = any(isinstance(r, Mapping) and r.get("id") == source for r in raw_stages[index:])
+            why = "names this or a later stage" if later else "names no stage"
+            raise PresetError(
+                f"{where}, field 'source': {source!r} {why}; use 'input' or the id of an earlier stage "
+                f"({', '.join(sorted(seen_ids)) or 'none has an id yet'})"
+            )
         if stage_id is not None:
             seen_ids.add(stage_id)
-        engines = _parse_engines(raw.get("engines"), where)
-        specs.append(
-            StageSpec(
-                stage=name,
-                enabled=raw.get("enabled", True),
-                id=stage_id,
-                source=source,
-                engines=engines,
-                params=typed,
-            )
-        )
+        specs.append(StageSpec(**fields))
     return tuple(specs)
+
+
+def _parse_stage(raw: Any, where: str, origin: str) -> dict[str, Any]:
+    """The :class:`StageSpec` fields of one stage entry (a name, or a mapping), checked on their own.
+
+    ``where`` names the entry in messages; ids and sources across stages are checked by the caller.
+    """
+    if isinstance(raw, str):
+        raw = {"stage": raw}
+    if not isinstance(raw, Mapping):
+        raise PresetError(f"{where}: a stage is a mapping with a `stage` key, got {_kind(raw)} {raw!r}")
+    name = raw.get("stage")
+    if not isinstance(name, str):
+        raise PresetError(f"{where}: `stage` (the stage name) is missing or not text")
+    try:
+        stage = get_stage(name)
+    except KeyError as exc:
+        raise PresetError(f"{where}: {exc.args[0]}") from None
+    where = f"{where} ({name})"
+    _check_keys(raw, _STAGE_KEYS, origin, where)
+    if "enabled" in raw and not isinstance(raw["enabled"], bool):
+        raise PresetError(f"{where}, field 'enabled': must be true or false, got {raw['enabled']!r}")
+    params = raw.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise PresetError(f"{where}: `params` must be a mapping of field: value, got {_kind(params)}")
+    try:
+        typed = stage.params.model_validate(dict(params))
+    except ValidationError as exc:
+        raise PresetError(f"{where}, {_field_error(exc, stage.params)}") from None
+    stage_id = raw.get("id")
+    valid_id = isinstance(stage_id, str) and _ID.match(stage_id) and stage_id != INPUT
+    if stage_id is not None and not valid_id:
+        raise PresetError(
+            f"{where}, field 'id': {stage_id!r} is not a valid id; use lower-case letters, digits, "
+            "'_' or '-', starting with a letter (at most 40), and not 'input'"
+        )
+    source = raw.get("source")
+    if source is not None and not stage.takes_source:
+        raise PresetError(f"{where}, field 'source': stage '{name}' reads only the previous image")
+    return {
+        "stage": name,
+        "enabled": raw.get("enabled", True),
+        "id": stage_id,
+        "source": source,
+        "engines": _parse_engines(raw.get("engines"), where),
+        "params": typed,
+    }
 
 
 def _parse_engines(raw: Any, where: str) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
-"""Code structure rules: no import cycle among Clarity's modules.
+"""Code structure rules: no import cycle among Clarity's modules, no function over 100 lines.
 
-They are read from the source with :mod:`ast`, so they hold for imports inside functions
+Both are read from the source with :mod:`ast`, so they hold for imports inside functions
 (lazy imports) too, and nothing is imported to check them.
 """
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("pipeline", "studio")
+MAX_FUNCTION_LINES = 100
 
 
 def project_modules() -> dict[str, Path]:
@@ -96,3 +97,23 @@ def test_graph_is_read_from_the_source():
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def long_functions(limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``file:line name (n lines)`` for every function or method longer than ``limit`` lines."""
+    found = []
+    for path in project_modules().values():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_longer_than_100_lines():
+    assert long_functions() == []
+
+
+def test_long_function_check_counts_lines():
+    assert long_functions(limit=30) != []  # some functions are longer than 30 lines

@@ -111,7 +111,40 @@ Batch = list[tuple[Any, Preset | None, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Settings:
-    """The checked options of one run (see :func:`tune` for what each means)."""
+    """The checked options of one run.
+
+    Attributes
+    ----------
+    metric:
+        ``"cer"`` (minimise the mean CER) or ``"confidence"`` (maximise the mean word confidence).
+    trials:
+        Most trials to run (trial 0 included).
+    seed:
+        Seed of the sampler; same seed and inputs give the same result.
+    ignore_spaces, ignore_case:
+        CER options (the corpus removes spaces for captcha labels, ignores case for some).
+    timeout:
+        Seconds after which no new batch of trials starts (the first batch always runs).
+    patience:
+        Stop when this many trials in a row brought no improvement (``None``: never).
+    toggles:
+        Whether stages may be switched on or off (rarely: see the module docstring); False
+        keeps the base's enabled stages.
+    min_gain:
+        How much better than the best so far a trial must score to replace it (and to reset
+        ``patience``); :func:`tune` makes ``None`` one character's worth for CER, ``1 / (n * L)`` with ``n``
+        images and ``L`` the longest expected text (normalised as the CER does), i.e. one
+        character fixed on the longest line; :data:`CONFIDENCE_GAIN` points for confidence.
+    min_support:
+        How many more tuning images a trial must score better on than worse on (compared with
+        the best so far, image by image) to replace it; :func:`tune` makes ``None`` 2 with 4
+        images or more, else 1, so a change that helps a single image (and may only fit that
+        image) is not taken.
+    simplify:
+        After the search, put each changed value back to the base's, one at a time, keeping
+        that whenever the score is no worse (a trial each; skipped when the run was stopped or
+        timed out). The result then carries only the changes that count on the tuning images.
+    """
 
     metric: Literal["cer", "confidence"]
     trials: int
@@ -397,20 +430,12 @@ def tune(
         ``(image, expected text or None)`` pairs; images are uint8 gray or BGR arrays.
     base:
         The preset to start from: trial 0, and the centre of the numeric search windows.
-    trials:
-        Most trials to run (trial 0 included).
-    seed:
-        Seed of the sampler; same seed and inputs give the same result.
+    trials, seed, ignore_spaces, ignore_case, timeout, patience, toggles, min_gain, min_support, simplify:
+        See :class:`Settings`.
     metric:
         ``"cer"``: minimise the mean CER over the images that have expected text.
         ``"confidence"``: maximise the mean word confidence over all images (a proxy).
         ``"auto"``: ``"cer"`` when any image has expected text, else ``"confidence"``.
-    ignore_spaces, ignore_case:
-        CER options (the corpus removes spaces for captcha labels, ignores case for some).
-    timeout:
-        Seconds after which no new batch of trials starts (the first batch always runs).
-    patience:
-        Stop when this many trials in a row brought no improvement (``None``: never).
     jobs:
         Worker processes reading images (1 reads in this process).
     on_trial:
@@ -424,22 +449,6 @@ def tune(
         Fields kept fixed (see :func:`pipeline.tuning.space.search_space`).
     psm_choices:
         Page segmentation modes searched (``None`` keeps the base's).
-    toggles:
-        Whether stages may be switched on or off (rarely: see the module docstring); False
-        keeps the base's enabled stages.
-    min_gain:
-        How much better than the best so far a trial must score to replace it (and to reset
-        ``patience``). ``None``: one character's worth for CER, ``1 / (n * L)`` with ``n``
-        images and ``L`` the longest expected text (normalised as the CER does), i.e. one
-        character fixed on the longest line; :data:`CONFIDENCE_GAIN` points for confidence.
-    min_support:
-        How many more tuning images a trial must score better on than worse on (compared with
-        the best so far, image by image) to replace it. ``None``: 2 with 4 images or more, else
-        1, so a change that helps a single image (and may only fit that image) is not taken.
-    simplify:
-        After the search, put each changed value back to the base's, one at a time, keeping
-        that whenever the score is no worse (a trial each; skipped when the run was stopped or
-        timed out). The result then carries only the changes that count on the tuning images.
 
     Raises
     ------
