@@ -19,6 +19,8 @@ The modules are named for what they hold:
 ``autotune``
     The Auto-tune panel: :func:`pipeline.tuning.tune` on the current or uploaded images, the
     ranked trials, applying one.
+``tune_job``
+    The Auto-tune search in a worker thread that never calls Streamlit (polled by the panel).
 
 Only ``views``, ``autotune`` (and ``widgets.render_field``) call Streamlit; the rest is
 unit-testable.

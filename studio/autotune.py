@@ -8,15 +8,13 @@ uploaded images with one expected text each. The ranked trials are kept in the s
 :func:`studio.state.load_preset` like the preset picker does, so the widgets, the share link and
 "Undo last change" follow.
 
-A search blocks the script run that started it (one image's trial takes a fraction of a
-second; readings run in that thread, see :data:`JOBS`). A click on the page during the search
-(Stop, or any other widget) makes Streamlit start the run it asks for at once, in another thread,
-and raise its stop (or, with ``runner.fastReruns`` off, rerun) exception in the searching run at
-its next ``st`` call: the progress update after a trial. :func:`run_search` catches it there, lets
-:func:`~pipeline.tuning.tune` end before its next batch of trials (``should_stop``), and hands the
-trials so far over through the session's :data:`LIVE` dict; the new run's :func:`take_over` asks
-a search still running to stop, waits for it and keeps its trials. The search also stops on its
-own after :func:`patience_for` trials without progress or :data:`TIME_LIMIT_S` seconds.
+The search runs in a worker thread (:class:`studio.tune_job.TuneJob`, kept in the session under
+:data:`JOB`) that never calls Streamlit; a fragment (:func:`progress_view`) reruns every
+:data:`POLL_S` seconds while it runs and draws its progress, so the rest of the page stays
+usable. Stop asks the search to end after its current batch of trials, keeping the trials so
+far. When the thread has ended, the next run of the page (the fragment asks for one) keeps its
+result (:func:`collect`). The search also stops on its own after :func:`patience_for` trials
+without progress or :data:`TIME_LIMIT_S` seconds.
 
 Widget keys (tests address widgets by them):
 
@@ -34,21 +32,19 @@ The "Ignore case" and "Ignore spaces" boxes of the expected-text panel (``ocr:ig
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
-from pipeline.tuning import Metric, TrialInfo, TuneResult, format_score, tune
+from pipeline.tuning import TrialInfo, TuneResult, format_score
 
 from . import sources, views
 from . import state as S
+from .tune_job import JobSettings, Search, TuneJob
 
 SOURCE_KEY = "tune:source"
 FILES_KEY = "tune:files"
@@ -60,9 +56,9 @@ STOP_KEY = "tune:stop"
 ROW_KEY = "tune:row"
 APPLY_KEY = "tune:apply"
 RESULT = "tune:result"
-"""Session key of the last search (a :class:`Search`)."""
-LIVE = "tune:live"
-"""Session key of the running search's hand-over dict: ``running``, ``stop``, ``search``."""
+"""Session key of the last finished search (a :class:`~studio.tune_job.Search`)."""
+JOB = "tune:job"
+"""Session key of the running search (a :class:`~studio.tune_job.TuneJob`), until it is collected."""
 
 CURRENT, UPLOADS = "current", "uploads"
 TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT = 10, 300, 40
@@ -71,10 +67,10 @@ TOP_ROWS = 10
 TIME_LIMIT_S = 600.0
 """No new batch of trials starts after this many seconds."""
 MAX_IMAGES = 20
-STOP_WAIT_S = 60.0
-"""How long a run waits for an interrupted search to finish its current trial."""
+POLL_S = 0.5
+"""Seconds between two redraws of a running search's progress."""
 JOBS = 1
-"""Worker processes per search: 1, the readings run in the script's thread. ``tune``'s spawned
+"""Worker processes per search: 1, the readings run in the search thread. ``tune``'s spawned
 workers re-import the main module, and under ``streamlit run`` that is ``app.py`` itself: every
 worker would run the whole page once in bare mode (seconds, and a flood of warnings) before
 reading. For one small image the whole search costs less than starting the workers."""
@@ -90,20 +86,8 @@ _STOPS = {
     "trials": "all {n} trials run",
     "patience": "stopped after {n} of {total} trials: no progress in the last {p}",
     "timeout": "stopped after {n} of {total} trials: time limit of {t:.0f} s reached",
-    "stopped": "stopped after {n} of {total} trials by a click on the page",
+    "stopped": "stopped after {n} of {total} trials with the Stop button",
 }
-
-
-@dataclass(frozen=True)
-class Search:
-    """A finished search as the panel keeps it: the result and what it was run on."""
-
-    result: TuneResult
-    on: str
-    """What the images were, e.g. ``"the image label.png"`` or ``"3 uploaded images"``."""
-    base_name: str
-    planned: int
-    patience: int
 
 
 # ---------------------------------------------------------------------- pure helpers
@@ -216,7 +200,7 @@ def progress_text(metric: str, info: TrialInfo) -> str:
 def panel(preset: Preset) -> None:
     """The Auto-tune panel (drawn inside the "Auto-tune" expander by ``app.py``)."""
     ss = st.session_state
-    take_over()
+    collect()
     st.caption(
         "Search the current preset's stage settings, which stages are on and the page segmentation "
         "mode for the best reading. The current settings are trial 0, so the best row is never worse "
@@ -281,27 +265,28 @@ def panel(preset: Preset) -> None:
     st.caption(
         f"The search stops early after {patience_for(trials)} trials without progress or "
         f"{TIME_LIMIT_S / 60:.0f} minutes. The Ignore case and Ignore spaces boxes above apply. "
-        "While it runs the page waits: Stop, or any other click, ends it after the current trial "
-        "and keeps the trials so far."
+        "The page stays usable while it runs; Stop ends it after the current trial and keeps the "
+        "trials so far."
     )
+    job: TuneJob | None = ss.get(JOB)
     left, right = st.columns(2)
-    start = left.button("Start", key=START_KEY, icon=":material/tune:", type="primary", width="stretch")
-    stop_slot = right.empty()
-    stop_slot.button("Stop", key=STOP_KEY, icon=":material/stop:", disabled=not start, width="stretch")
-    if start:
-        if source == CURRENT:
-            image = ss[views.IMAGE]
-            text = (ss.get("ocr:expected") or "").strip() or None
-            pairs = [(image.array, text)]
-            on = f"the image {image.name}"
+    if left.button("Start", key=START_KEY, icon=":material/tune:", type="primary", width="stretch"):
+        if job is not None and job.running:
+            st.info("A search is already running: stop it first.")
         else:
-            pairs, on = _upload_pairs(files, texts, text_problem)
-        if pairs:
-            run_search(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
-        # the search is over: show Stop disabled again (another key: one widget per key and run)
-        stop_slot.button(
-            "Stop", key=f"{STOP_KEY}:done", icon=":material/stop:", disabled=True, width="stretch"
-        )
+            pairs, on = _pairs(source or CURRENT, files, texts, text_problem)
+            if pairs:
+                job = start_job(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
+    right.button(
+        "Stop",
+        key=STOP_KEY,
+        icon=":material/stop:",
+        disabled=job is None or not job.running,
+        on_click=_on_stop,
+        width="stretch",
+    )
+    if job is not None:
+        progress_view()
     results()
 
 
@@ -363,7 +348,18 @@ def _upload_pairs(
     return pairs, f"{len(pairs)} uploaded image{'s' if len(pairs) != 1 else ''}"
 
 
-def run_search(
+def _pairs(
+    source: str, files: Sequence[Any], texts: Sequence[str | None], problem: str | None
+) -> tuple[list[tuple[np.ndarray, str | None]], str]:
+    """The images to tune on with their expected texts, and what to call them."""
+    if source == CURRENT:
+        image: sources.LoadedImage = st.session_state[views.IMAGE]
+        text = (st.session_state.get("ocr:expected") or "").strip() or None
+        return [(image.array, text)], f"the image {image.name}"
+    return _upload_pairs(files, texts, problem)
+
+
+def start_job(
     preset: Preset,
     pairs: Sequence[tuple[np.ndarray, str | None]],
     on: str,
@@ -371,100 +367,64 @@ def run_search(
     seed: int,
     ignore_case: bool,
     ignore_spaces: bool,
-) -> Search | None:
-    """Run the search with a progress bar; keep and return it (``None`` and an error on failure).
+) -> TuneJob:
+    """Start a search in its worker thread and keep it in the session (:data:`JOB`)."""
+    settings = JobSettings(
+        trials=trials,
+        seed=seed,
+        ignore_case=ignore_case,
+        ignore_spaces=ignore_spaces,
+        patience=patience_for(trials),
+        time_limit_s=TIME_LIMIT_S,
+        jobs=JOBS,
+    )
+    job = TuneJob(preset, pairs, on, settings).start()
+    st.session_state[JOB] = job
+    return job
 
-    A click on the page during the search ends it early: the trials so far are handed to the
-    run the click started through :data:`LIVE` (see the module docstring).
-    """
+
+def _on_stop() -> None:
+    job: TuneJob | None = st.session_state.get(JOB)
+    if job is not None:
+        job.stop()
+
+
+def collect() -> None:
+    """Keep the result of a search whose thread has ended (or show why it failed)."""
     ss = st.session_state
-    metric: Metric = "cer" if any(text is not None for _, text in pairs) else "confidence"
-    bar = st.progress(0.0, text=f"Trial 0 of {trials}: reading with the current settings…")
-    best_line = st.empty()
-    live: dict[str, Any] = {"running": True, "stop": False, "search": None}
-    ss[LIVE] = live
-    interrupts: list[BaseException] = []
-
-    def on_trial(info: TrialInfo) -> None:
-        try:
-            bar.progress(min(info.done / max(info.total, 1), 1.0), text=progress_text(metric, info))
-            if info.is_best:
-                what = info.summary if info.number else "the current preset"
-                best_line.caption(f"Best so far: trial {info.number} ({views.md_escape(what)})")
-        except (RerunException, StopException) as exc:  # a click: stop after this batch
-            interrupts.append(exc)
-            live["stop"] = True
-
-    patience = patience_for(trials)
-    search: Search | None = None
-    failure = ""
-    try:
-        try:
-            result = tune(
-                pairs,
-                preset,
-                trials=trials,
-                seed=seed,
-                metric=metric,
-                ignore_spaces=ignore_spaces,
-                ignore_case=ignore_case,
-                timeout=TIME_LIMIT_S,
-                patience=patience,
-                jobs=JOBS,
-                on_trial=on_trial,
-                should_stop=lambda: bool(live["stop"]),
-                label=on,
-            )
-        except ClarityError as exc:
-            failure = f"Auto-tune failed: {exc}"
-        except Exception as exc:  # a bug must not take the page down
-            failure = f"Auto-tune failed unexpectedly: {type(exc).__name__}: {exc}"
-        else:
-            search = Search(result, on, preset.name, trials, patience)
-        if interrupts:
-            # This run is over (st calls and session-state writes raise): hand the trials to
-            # the run the click started, which waits for them (see take_over).
-            live["search"] = search
-            raise interrupts[-1]
-    finally:
-        live["running"] = False
-    if failure:
-        bar.empty()
-        views.alert("error", failure)
-        return None
-    assert search is not None
-    ss[RESULT] = search
-    ss[ROW_KEY] = 1
-    done = len(search.result.trials)
-    bar.progress(min(done / trials, 1.0), text=views.md_escape(f"Done: {summary(search)}"))
-    best_line.empty()
-    return search
-
-
-def take_over(wait_s: float = STOP_WAIT_S) -> None:
-    """Stop a search still running in an earlier run of this session and keep its trials.
-
-    Streamlit starts the run a click asks for at once, while the run that is searching stops
-    only at its next ``st`` call (after a trial): this run asks it to stop, waits for it (at
-    most ``wait_s`` seconds) and takes its trials.
-    """
-    ss = st.session_state
-    live = ss.get(LIVE)
-    if not isinstance(live, dict):
+    job: TuneJob | None = ss.get(JOB)
+    if job is None or job.running:
         return
-    if live.get("running"):
-        live["stop"] = True
-        deadline = time.monotonic() + wait_s
-        with st.spinner("Stopping the search after its current trial…"):
-            while live.get("running") and time.monotonic() < deadline:
-                time.sleep(0.05)
-        if live.get("running"):
-            st.info("The search is still finishing its current trial; its results show on the next click.")
-            return
-    search = live.pop("search", None)
-    if search is not None:
-        ss[RESULT] = search
+    del ss[JOB]
+    if job.search is not None:
+        ss[RESULT] = job.search
         ss[ROW_KEY] = 1
+    else:
+        views.alert("error", job.error or "Auto-tune ended without a result.")
+
+
+@st.fragment(run_every=POLL_S)
+def progress_view() -> None:
+    """The running search's progress bar and best trial so far (reruns every :data:`POLL_S` s).
+
+    Once the search has ended it asks for a run of the whole page, which keeps the result
+    (:func:`collect`) and no longer draws this fragment, so the polling stops.
+    """
+    job: TuneJob | None = st.session_state.get(JOB)
+    if job is None:
+        return
+    progress = job.progress()
+    if not progress.running:
+        st.rerun(scope="app")
+    info = progress.latest
+    if info is None:
+        st.progress(0.0, text=f"Trial 0 of {job.settings.trials}: reading with the current settings…")
+    else:
+        st.progress(min(info.done / max(info.total, 1), 1.0), text=progress_text(job.metric, info))
+    best = progress.best
+    if best is not None:
+        what = best.summary if best.number else "the current preset"
+        st.caption(f"Best so far: trial {best.number} ({views.md_escape(what)})")
 
 
 def results() -> None:
