@@ -24,7 +24,7 @@ import numpy as np
 
 from .params import StageParams
 
-CATEGORIES = ("colour", "denoise", "binarise", "morphology", "components", "geometry")
+CATEGORIES = ("colour", "tone", "denoise", "binarise", "morphology", "components", "geometry")
 
 
 @dataclass(frozen=True)
