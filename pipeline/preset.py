@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import PresetError, read_user_file
-from .ocr.options import OcrOptions
+from .ocr.options import EngineName, OcrOptions
 from .params import StageParams, describe_range
 from .registry import get_stage
 
@@ -47,7 +47,7 @@ MAX_PRESET_BYTES = 256 * 1024
 MAX_DEPTH = 12
 """Deepest nesting of YAML collections accepted in a preset."""
 
-EngineChoice = Literal["tesseract", "tesserocr", "pytesseract", "rapidocr"]
+StageEngine = Literal["tesseract", EngineName]
 """What a stage's ``engines`` list may name: an engine, or 'tesseract' for both Tesseract engines."""
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -69,7 +69,7 @@ class StageSpec(BaseModel):
         description="For stages that read a second image: the id of an earlier stage, or 'input'.",
     )
     params: StageParams = Field(default_factory=StageParams)
-    engines: tuple[EngineChoice, ...] = Field(
+    engines: tuple[StageEngine, ...] = Field(
         (),
         description=(
             "Run this stage only when the preset is read by one of these OCR engines ('tesseract' "
@@ -351,7 +351,7 @@ def _parse_engines(raw: Any, where: str) -> tuple[str, ...]:
         return ()
     if isinstance(raw, str):
         raw = [raw]
-    allowed = get_args(EngineChoice)
+    allowed = get_args(StageEngine)
     if not isinstance(raw, list) or any(name not in allowed for name in raw):
         raise PresetError(
             f"{where}, field 'engines': {raw!r} is not a list of engine names; allowed: "

@@ -97,10 +97,13 @@ def split_languages(lang: str) -> list[str]:
     return [part for part in lang.split("+") if part and not part.startswith("~")]
 
 
-EngineChoice = Literal["auto", "tesserocr", "pytesseract", "rapidocr"]
-"""An engine name, or ``"auto"`` (the ``engine`` of :class:`OcrOptions`): the one list of names."""
+EngineName = Literal["tesserocr", "pytesseract", "rapidocr"]
+"""An OCR engine's name: the one list of names (the other engine types below build on it)."""
 
-ENGINE_NAMES: tuple[str, ...] = tuple(name for name in get_args(EngineChoice) if name != "auto")
+EngineChoice = Literal["auto", EngineName]
+"""An engine name, or ``"auto"`` (the ``engine`` of :class:`OcrOptions`)."""
+
+ENGINE_NAMES: tuple[str, ...] = get_args(EngineName)
 """Every engine name, in the order ``auto`` considers the Tesseract ones; ``"auto"`` is not one."""
 
 TESSERACT_ENGINES: tuple[str, ...] = ENGINE_NAMES[:2]
