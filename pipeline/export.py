@@ -41,8 +41,9 @@ _COPYABLE = (
     f"{_PACKAGE}.ocr.rapidocr_engine",
     f"{_PACKAGE}.ocr.layout",
     f"{_PACKAGE}.ocr.result",
+    f"{_PACKAGE}.image_conventions",
 )
-"""Clarity modules whose top-level definitions the script may copy (stages; RapidOCR reading)."""
+"""Clarity modules whose top-level definitions the script may copy (stages, RapidOCR, image rules)."""
 
 
 def _copyable(module: str) -> bool:

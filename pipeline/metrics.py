@@ -25,11 +25,11 @@ from typing import Literal
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from .image_conventions import INK_LEVEL
+
 DiffOp = Literal["equal", "replace", "delete", "insert"]
 
 _WHITESPACE = re.compile(r"\s+")
-INK_THRESHOLD = 128
-"""Pixels with a value below this (0..255) are ink in :func:`fmeasure` and :func:`psnr`."""
 
 
 # --------------------------------------------------------------------------------------- text
@@ -103,7 +103,7 @@ def _ink(image: np.ndarray, name: str) -> np.ndarray:
         array = array[..., :3].mean(axis=2) if array.shape[2] >= 3 else array[..., 0]
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D gray or 3-D colour image, got shape {np.shape(image)}")
-    return array < INK_THRESHOLD
+    return array < INK_LEVEL
 
 
 def _ink_pair(binary: np.ndarray, ground_truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import cv2
 import numpy as np
 
+from pipeline.image_conventions import INK_LEVEL
 from pipeline.stages._image import to_gray
 
 V = TypeVar("V")
@@ -29,9 +30,6 @@ PREVIEW_SIDE = 900
 COMPARE_SIDE = 1400
 """Longest side, in pixels, of the images in the larger compare view (Streamlit itself
 re-encodes images wider than 1460 px, which costs time on every rerun)."""
-
-INK_LEVEL = 128
-"""Pixels darker than this (0..255, on luma) count as ink for the removed-pixels overlay."""
 
 REMOVED_RGB = (230, 20, 20)
 """Colour of removed pixels in the overlay (RGB)."""

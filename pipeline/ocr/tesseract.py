@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ImageError
+from ..image_conventions import gray_or_bgr
 from .options import OcrOptions
 
 
@@ -24,22 +25,9 @@ def prepare_image(image: np.ndarray) -> np.ndarray:
     ImageError
         For other dtypes or shapes and for empty images.
     """
-    array = np.asarray(image)
-    if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
-    if array.dtype != np.uint8:
-        raise ImageError(f"OCR needs an 8-bit image (uint8), got dtype {array.dtype}")
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim == 3 and array.shape[2] == 4:
-        alpha = array[:, :, 3:4].astype(np.uint16)
-        array = ((array[:, :, :3] * alpha + 255 * (255 - alpha)) // 255).astype(np.uint8)
-    if array.ndim == 3 and array.shape[2] == 3:
+    array = gray_or_bgr(image, ImageError, what="the image to read")
+    if array.ndim == 3:
         array = array[:, :, ::-1]  # BGR -> RGB
-    elif array.ndim != 2:
-        raise ImageError(f"OCR needs a gray (H, W) or colour (H, W, 3) image, got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ImageError(f"cannot read text in an empty image ({array.shape[1]} x {array.shape[0]} pixels)")
     return np.ascontiguousarray(array)
 
 

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from ..image_conventions import INK_LEVEL
+
 KernelShape = Literal["rect", "ellipse", "cross"]
 
 _SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
@@ -66,7 +68,7 @@ def ink_mask(image: np.ndarray, ink: Ink = "dark") -> np.ndarray:
     above 128; for a 0/255 image this is exactly the 0 (dark) or 255 (light) pixels.
     """
     gray = to_gray(image)
-    return gray < 128 if ink == "dark" else gray >= 128
+    return gray < INK_LEVEL if ink == "dark" else gray >= INK_LEVEL
 
 
 def ink_image(mask: np.ndarray, ink: Ink = "dark") -> np.ndarray:
