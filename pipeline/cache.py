@@ -29,8 +29,6 @@ class BoundedCache(Generic[V]):
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def sizeof(value: object) -> int:
@@ -46,10 +44,8 @@ class BoundedCache(Generic[V]):
         with self._lock:
             item = self._data.get(key)
             if item is None:
-                self.misses += 1
                 return None
             self._data.move_to_end(key)
-            self.hits += 1
             return item[0]
 
     def put(self, key: Hashable, value: V) -> None:

@@ -59,11 +59,6 @@ class Stage:
         """First line of the stage function's docstring."""
         return (inspect.getdoc(self.func) or "").splitlines()[0] if self.func.__doc__ else ""
 
-    @property
-    def doc(self) -> str:
-        """The stage function's whole docstring."""
-        return inspect.getdoc(self.func) or ""
-
     def __call__(
         self, image: np.ndarray, params: StageParams, source: np.ndarray | None = None
     ) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -261,8 +261,6 @@ class LoadedImage:
     pages: int = 1
     page: int = 0
     origin: str = "sample"
-    expected: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 def decode(data: bytes, name: str, page: int = 0, origin: str = "upload") -> LoadedImage:
@@ -278,15 +276,13 @@ def load_sample_image(sample: Sample, folder: Path | None = None) -> LoadedImage
     if sample.file == GENERATED:
         array = generated_image()
         array.flags.writeable = False
-        return LoadedImage("generated.png", array, None, 1, 0, "sample", sample.expected)
+        return LoadedImage("generated.png", array, None, 1, 0, "sample")
     path = (folder or samples_dir()) / sample.file
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImageError(f"{sample.file}: cannot be read: {exc.strerror}") from None
-    loaded = decode(data, sample.file, 0, "sample")
-    loaded.expected = sample.expected
-    return loaded
+    return decode(data, sample.file, 0, "sample")
 
 
 GENERATED_TEXT = "LOT 4471-B\nBEST BEFORE 12/2026"

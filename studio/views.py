@@ -34,6 +34,7 @@ import streamlit as st
 
 from pipeline.auto import read_auto
 from pipeline.errors import ClarityError, ImageError, PresetError, StageError
+from pipeline.export import export_python
 from pipeline.metrics import cer
 from pipeline.ocr.options import ENGINE_LABELS
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
@@ -698,26 +699,24 @@ def save_and_share(preset: Preset) -> str:
             on_click="ignore",
             width="stretch",
         )
-        exporter = _exporter()
-        if exporter is not None:
 
-            def script() -> str:  # generated on click only: exporting costs tens of ms per rerun
-                try:
-                    return exporter(preset)
-                except Exception as exc:  # an exporter bug must not break the page
-                    return f"# Clarity could not export this preset as Python: {exc}\n"
+        def script() -> str:  # generated on click only: exporting costs tens of ms per rerun
+            try:
+                return export_python(preset)
+            except Exception as exc:  # an exporter bug must not break the page
+                return f"# Clarity could not export this preset as Python: {exc}\n"
 
-            st.download_button(
-                "Export as Python script",
-                data=script,
-                file_name=f"{slug.replace('-', '_')}.py",
-                mime="text/x-python",
-                key="dl:python",
-                icon=":material/code:",
-                on_click="ignore",
-                width="stretch",
-                help="A standalone script that applies these stages to images.",
-            )
+        st.download_button(
+            "Export as Python script",
+            data=script,
+            file_name=f"{slug.replace('-', '_')}.py",
+            mime="text/x-python",
+            key="dl:python",
+            icon=":material/code:",
+            on_click="ignore",
+            width="stretch",
+            help="A standalone script that applies these stages to images.",
+        )
         st.markdown("**Share link**")
         base = st.context.url or ""
         st.code(f"{base}?p={packed}", language=None)
@@ -740,14 +739,6 @@ def save_and_share(preset: Preset) -> str:
             else:
                 alert("success", f"Saved as {path.name} in the presets folder.")
     return packed
-
-
-def _exporter() -> Any:
-    try:
-        from pipeline.export import export_python
-    except ImportError:
-        return None
-    return export_python
 
 
 def sync_url(packed: str) -> None:

@@ -279,21 +279,6 @@ def check_languages(lang: str, *, need_osd: bool = False) -> Path:
     return directory
 
 
-def describe() -> dict[str, object]:
-    """What is installed, for the studio's about box and ``--version``: never raises."""
-    info: dict[str, object] = {}
-    try:
-        info["tesseract"] = find_tesseract()
-        info["version"] = tesseract_version()
-    except TesseractNotFound as exc:
-        info["tesseract"] = None
-        info["error"] = str(exc)
-    directory = tessdata_dir()
-    info["tessdata"] = str(directory) if directory else None
-    info["languages"] = installed_languages(tessdata=directory) if directory else []
-    return info
-
-
 def clear_cache() -> None:
     """Forget cached lookups (tests, or after installing Tesseract while running)."""
     _find_tesseract.cache_clear()
