@@ -4,12 +4,12 @@ The search starts from the preset being tuned (trial 0, so the best row is never
 and runs on either the current image, scored by the CER against the "Expected text" box (or, when
 that box is empty, by Tesseract's mean word confidence: a proxy, not accuracy), or on several
 uploaded images with one expected text each. The ranked trials are kept in the session
-(:data:`RESULT`), so they survive reruns; "Apply" loads a row's preset through
+(:data:`K.TUNE_RESULT`), so they survive reruns; "Apply" loads a row's preset through
 :func:`studio.state.load_preset` like the preset picker does, so the widgets, the share link and
 "Undo last change" follow.
 
 The search runs in a worker thread (:class:`studio.tune_job.TuneJob`, kept in the session under
-:data:`JOB`) that never calls Streamlit; a fragment (:func:`progress_view`) reruns every
+:data:`K.TUNE_JOB`) that never calls Streamlit; a fragment (:func:`progress_view`) reruns every
 :data:`POLL_S` seconds while it runs and draws its progress, so the rest of the page stays
 usable. Stop asks the search to end after its current batch of trials, keeping the trials so
 far. When the thread has ended, the next run of the page (the fragment asks for one) keeps its
@@ -42,23 +42,10 @@ from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
 from pipeline.tuning import TrialInfo, TuneResult, format_score
 
+from . import keys as K
 from . import sources, views
 from . import state as S
 from .tune_job import JobSettings, Search, TuneJob
-
-SOURCE_KEY = "tune:source"
-FILES_KEY = "tune:files"
-TEXTS_KEY = "tune:texts"
-TRIALS_KEY = "tune:trials"
-SEED_KEY = "tune:seed"
-START_KEY = "tune:start"
-STOP_KEY = "tune:stop"
-ROW_KEY = "tune:row"
-APPLY_KEY = "tune:apply"
-RESULT = "tune:result"
-"""Session key of the last finished search (a :class:`~studio.tune_job.Search`)."""
-JOB = "tune:job"
-"""Session key of the running search (a :class:`~studio.tune_job.TuneJob`), until it is collected."""
 
 CURRENT, UPLOADS = "current", "uploads"
 TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT = 10, 300, 40
@@ -210,15 +197,15 @@ def panel(preset: Preset) -> None:
     source = st.radio(
         "Tune on",
         [CURRENT, UPLOADS],
-        key=SOURCE_KEY,
+        key=K.TUNE_SOURCE,
         format_func=SOURCE_LABELS.get,
         horizontal=True,
     )
-    ignore_case = bool(ss.get("ocr:ignore_case"))
-    ignore_spaces = bool(ss.get("ocr:ignore_spaces"))
+    ignore_case = bool(ss.get(K.IGNORE_CASE))
+    ignore_spaces = bool(ss.get(K.IGNORE_SPACES))
     if source == CURRENT:
-        image: sources.LoadedImage = ss[views.IMAGE]
-        expected = ss.get("ocr:expected") or ""
+        image: sources.LoadedImage = ss[K.IMAGE]
+        expected = ss.get(K.EXPECTED) or ""
         if expected.strip():
             st.caption(
                 f"Scored by the CER of the cleaned reading of {views.md_escape(image.name)} against the "
@@ -233,14 +220,14 @@ def panel(preset: Preset) -> None:
                 "Images to tune on",
                 type=views.IMAGE_TYPES,
                 accept_multiple_files=True,
-                key=FILES_KEY,
+                key=K.TUNE_FILES,
                 help=f"Up to {MAX_IMAGES} images (the first page of multi-page files).",
             )
             or []
         )
         st.text_area(
             "Expected texts, one line per image",
-            key=TEXTS_KEY,
+            key=K.TUNE_TEXTS,
             height=110,
             placeholder="label.png: LOT 4471-B BEST BEFORE 12/2026\nmeter.jpg: 004512",
             help="Either one line per image in the order of the files above, or 'file name: text' "
@@ -252,13 +239,13 @@ def panel(preset: Preset) -> None:
     a, b = st.columns(2)
     trials = int(
         a.slider(
-            "Trials", TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT, key=TRIALS_KEY,
+            "Trials", TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT, key=K.TUNE_TRIALS,
             help="Most settings to try (the current ones included). Each trial reads every image once.",
         )
     )  # fmt: skip
     seed = int(
         b.number_input(
-            "Seed", 0, 2**31 - 1, 0, step=1, key=SEED_KEY,
+            "Seed", 0, 2**31 - 1, 0, step=1, key=K.TUNE_SEED,
             help="The same seed, images and preset give the same trials.",
         )
     )  # fmt: skip
@@ -268,9 +255,9 @@ def panel(preset: Preset) -> None:
         "The page stays usable while it runs; Stop ends it after the current trial and keeps the "
         "trials so far."
     )
-    job: TuneJob | None = ss.get(JOB)
+    job: TuneJob | None = ss.get(K.TUNE_JOB)
     left, right = st.columns(2)
-    if left.button("Start", key=START_KEY, icon=":material/tune:", type="primary", width="stretch"):
+    if left.button("Start", key=K.TUNE_START, icon=":material/tune:", type="primary", width="stretch"):
         if job is not None and job.running:
             st.info("A search is already running: stop it first.")
         else:
@@ -279,7 +266,7 @@ def panel(preset: Preset) -> None:
                 job = start_job(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
     right.button(
         "Stop",
-        key=STOP_KEY,
+        key=K.TUNE_STOP,
         icon=":material/stop:",
         disabled=job is None or not job.running,
         on_click=_on_stop,
@@ -301,7 +288,7 @@ def _matched_texts(files: Sequence[Any]) -> tuple[list[str | None], str | None]:
         return [], None
     names = [f.name for f in files]
     try:
-        texts, how = parse_expected(st.session_state.get(TEXTS_KEY) or "", names)
+        texts, how = parse_expected(st.session_state.get(K.TUNE_TEXTS) or "", names)
     except ValueError as exc:
         views.alert("error", str(exc))
         return [None] * len(names), str(exc)
@@ -353,8 +340,8 @@ def _pairs(
 ) -> tuple[list[tuple[np.ndarray, str | None]], str]:
     """The images to tune on with their expected texts, and what to call them."""
     if source == CURRENT:
-        image: sources.LoadedImage = st.session_state[views.IMAGE]
-        text = (st.session_state.get("ocr:expected") or "").strip() or None
+        image: sources.LoadedImage = st.session_state[K.IMAGE]
+        text = (st.session_state.get(K.EXPECTED) or "").strip() or None
         return [(image.array, text)], f"the image {image.name}"
     return _upload_pairs(files, texts, problem)
 
@@ -368,7 +355,7 @@ def start_job(
     ignore_case: bool,
     ignore_spaces: bool,
 ) -> TuneJob:
-    """Start a search in its worker thread and keep it in the session (:data:`JOB`)."""
+    """Start a search in its worker thread and keep it in the session (:data:`K.TUNE_JOB`)."""
     settings = JobSettings(
         trials=trials,
         seed=seed,
@@ -379,12 +366,12 @@ def start_job(
         jobs=JOBS,
     )
     job = TuneJob(preset, pairs, on, settings).start()
-    st.session_state[JOB] = job
+    st.session_state[K.TUNE_JOB] = job
     return job
 
 
 def _on_stop() -> None:
-    job: TuneJob | None = st.session_state.get(JOB)
+    job: TuneJob | None = st.session_state.get(K.TUNE_JOB)
     if job is not None:
         job.stop()
 
@@ -392,13 +379,13 @@ def _on_stop() -> None:
 def collect() -> None:
     """Keep the result of a search whose thread has ended (or show why it failed)."""
     ss = st.session_state
-    job: TuneJob | None = ss.get(JOB)
+    job: TuneJob | None = ss.get(K.TUNE_JOB)
     if job is None or job.running:
         return
-    del ss[JOB]
+    del ss[K.TUNE_JOB]
     if job.search is not None:
-        ss[RESULT] = job.search
-        ss[ROW_KEY] = 1
+        ss[K.TUNE_RESULT] = job.search
+        ss[K.TUNE_ROW] = 1
     else:
         views.alert("error", job.error or "Auto-tune ended without a result.")
 
@@ -410,7 +397,7 @@ def progress_view() -> None:
     Once the search has ended it asks for a run of the whole page, which keeps the result
     (:func:`collect`) and no longer draws this fragment, so the polling stops.
     """
-    job: TuneJob | None = st.session_state.get(JOB)
+    job: TuneJob | None = st.session_state.get(K.TUNE_JOB)
     if job is None:
         return
     progress = job.progress()
@@ -430,7 +417,7 @@ def progress_view() -> None:
 def results() -> None:
     """The ranked table of the last search and the Apply picker."""
     ss = st.session_state
-    search: Search | None = ss.get(RESULT)
+    search: Search | None = ss.get(K.TUNE_RESULT)
     if search is None:
         return
     result = search.result
@@ -458,19 +445,19 @@ def results() -> None:
     if not cer:
         st.caption("Confidence is a proxy for accuracy, not accuracy: check an applied row's reading by eye.")
     options = list(range(1, len(rows) + 1))
-    if ss.get(ROW_KEY) not in options:
-        ss[ROW_KEY] = 1
+    if ss.get(K.TUNE_ROW) not in options:
+        ss[K.TUNE_ROW] = 1
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.selectbox(
         "Trial to apply",
         options,
-        key=ROW_KEY,
+        key=K.TUNE_ROW,
         format_func=lambda r: (
             f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score, short=True)}"
         ),
     )
-    right.button("Apply", key=APPLY_KEY, icon=":material/check:", on_click=_on_apply, width="stretch")
-    chosen = rows[int(ss[ROW_KEY]) - 1]
+    right.button("Apply", key=K.TUNE_APPLY, icon=":material/check:", on_click=_on_apply, width="stretch")
+    chosen = rows[int(ss[K.TUNE_ROW]) - 1]
     st.caption(
         "Changes of this trial: "
         + views.md_escape(chosen.summary if chosen.number else "none, it is the current preset")
@@ -480,8 +467,8 @@ def results() -> None:
 def _on_apply() -> None:
     """Replace the current preset with the chosen row's (undoable, like loading a preset)."""
     ss = st.session_state
-    search: Search | None = ss.get(RESULT)
-    rank = ss.get(ROW_KEY)
+    search: Search | None = ss.get(K.TUNE_RESULT)
+    rank = ss.get(K.TUNE_ROW)
     if search is None or not isinstance(rank, int):
         return
     rows = search.result.top(TOP_ROWS)
@@ -493,8 +480,8 @@ def _on_apply() -> None:
     except ClarityError as exc:
         views.flash(f"Could not apply trial {trial.number}: {exc}")
         return
-    ss["preset:pick"] = None
-    ss[S.NOTICE] = (
+    ss[K.PRESET_PICK] = None
+    ss[K.NOTICE] = (
         f"Applied rank {rank} of the auto-tune (trial {trial.number}, "
         f"{format_score(search.result.metric, trial.score, short=True)}). 'Undo last change' goes back."
     )

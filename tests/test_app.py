@@ -24,6 +24,7 @@ from pipeline.ocr import OcrOptions
 from pipeline.preset import Preset, parse_preset
 from pipeline.registry import all_stages
 from pipeline.share import pack, unpack
+from studio import keys as K
 from studio import ocr as studio_ocr
 from studio import overlays, sources
 from studio import state as S
@@ -775,31 +776,31 @@ def test_state_round_trips_a_preset_and_keys_follow_uids() -> None:
     S.load_preset(ss, preset)
     built, problem = S.build_preset(ss)
     assert problem is None and built.to_dict() == preset.to_dict()
-    uids = [e["uid"] for e in ss[S.STAGES]]
+    uids = [e["uid"] for e in ss[K.STAGES]]
     assert len(set(uids)) == 5
     ss[S.param_key(uids[1], "ksize_w")] = 9
     S.move_stage(ss, uids[1], 1)
-    assert [e["uid"] for e in ss[S.STAGES]][2] == uids[1]
+    assert [e["uid"] for e in ss[K.STAGES]][2] == uids[1]
     built, _ = S.build_preset(ss)
     assert built.stages[2].stage == "median_blur" and built.stages[2].params.ksize_w == 9
     S.load_preset(ss, preset)  # reloading never reuses uids
-    assert not set(uids) & {e["uid"] for e in ss[S.STAGES]}
+    assert not set(uids) & {e["uid"] for e in ss[K.STAGES]}
 
 
 def test_removing_a_source_resets_readers_to_the_input() -> None:
     ss: dict = {}
     S.load_preset(ss, parse_preset(TEST_PRESET))
-    gray = ss[S.STAGES][0]["uid"]
+    gray = ss[K.STAGES][0]["uid"]
     S.remove_stage(ss, gray)
     built, problem = S.build_preset(ss)
     assert problem is None and built.stages[-1].source == "input"
-    assert "hull_mask" in ss[S.NOTICE]
+    assert "hull_mask" in ss[K.NOTICE]
 
 
 def test_invalid_edit_keeps_the_last_valid_preset_and_undo() -> None:
     ss: dict = {}
     S.load_preset(ss, parse_preset(TEST_PRESET))
-    cf = ss[S.STAGES][3]["uid"]
+    cf = ss[K.STAGES][3]["uid"]
     ss[S.param_key(cf, "min_area")] = 50
     good, problem = S.build_preset(ss)
     assert problem is None and good.stages[3].params.min_area == 50

@@ -14,6 +14,7 @@ from pipeline.preset import Preset, parse_preset
 from pipeline.share import pack, unpack
 from pipeline.tuning import format_score
 from studio import autotune
+from studio import keys as K
 from studio import state as S
 from tests.test_app import TEST_PRESET, assert_ok, dirs, errors, grid_captions, new_app, png_bytes, uid_of
 
@@ -51,7 +52,7 @@ def start(at: AppTest, trials: int = TRIALS, *, wait: bool = True) -> None:
 
 
 def running_job(at: AppTest) -> Any:
-    return at.session_state[autotune.JOB] if autotune.JOB in at.session_state else None  # noqa: SIM401 (no .get)
+    return at.session_state[K.TUNE_JOB] if K.TUNE_JOB in at.session_state else None  # noqa: SIM401 (no .get)
 
 
 def wait_for_search(at: AppTest, timeout_s: float = 120.0) -> None:
@@ -91,7 +92,7 @@ def test_tunes_the_current_image_for_the_cer_and_applies_a_row_undoably(app: App
     assert list(table["Rank"]) == list(range(1, len(table) + 1)) and len(table) >= 2
     scores = list(table["Mean CER"])
     assert scores == sorted(scores)  # best first
-    search = app.session_state[autotune.RESULT]
+    search = app.session_state[K.TUNE_RESULT]
     assert search.result.metric == "cer" and len(search.result.trials) == TRIALS
     assert search.result.base.number == 0
 
@@ -133,7 +134,7 @@ def test_without_expected_text_it_maximises_the_confidence_and_says_it_is_a_prox
     assert table is not None and "Mean confidence" in table.columns
     scores = list(table["Mean confidence"])
     assert scores == sorted(scores, reverse=True)
-    assert app.session_state[autotune.RESULT].result.metric == "confidence"
+    assert app.session_state[K.TUNE_RESULT].result.metric == "confidence"
     assert any("proxy" in c.value for c in app.caption)
 
 
@@ -149,7 +150,7 @@ def test_the_page_works_during_the_search_and_stop_keeps_the_trials(app: AppTest
     app.button(key="tune:stop").click().run()
     assert_ok(app)
     wait_for_search(app)
-    result = app.session_state[autotune.RESULT].result
+    result = app.session_state[K.TUNE_RESULT].result
     assert result.stop_reason == "stopped"
     assert 2 <= len(result.trials) < autotune.TRIALS_MAX  # the first batch always runs
     assert ranked_table(app) is not None
@@ -218,7 +219,7 @@ def test_uploaded_images_with_named_texts_and_a_bad_file(app: AppTest) -> None:
     messages = errors(app)  # shown by the run that starts the search
     assert len(messages) == 1 and "Left out" in messages[0] and "<b>bad</b>.png" in messages[0]
     wait_for_search(app)
-    search = app.session_state[autotune.RESULT]
+    search = app.session_state[K.TUNE_RESULT]
     assert search.on == "1 uploaded image" and search.result.n_images == 1
     assert ranked_table(app) is not None
 
