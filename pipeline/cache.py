@@ -1,4 +1,4 @@
-"""A bounded, thread-safe LRU cache of stage outputs keyed by image and preset prefix."""
+"""The one bounded, thread-safe LRU cache type: stage outputs, studio previews, tuner OCR memos."""
 
 from __future__ import annotations
 
@@ -32,9 +32,11 @@ class BoundedCache(Generic[V]):
 
     @staticmethod
     def sizeof(value: object) -> int:
-        """Bytes of the arrays in ``value`` (an array, or a tuple holding arrays)."""
+        """Bytes of the arrays and byte strings in ``value`` (one, or a tuple holding them); 64 for others."""
         if isinstance(value, np.ndarray):
             return value.nbytes
+        if isinstance(value, bytes):
+            return len(value)
         if isinstance(value, tuple):
             return sum(BoundedCache.sizeof(v) for v in value)
         return 64

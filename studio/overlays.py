@@ -10,15 +10,14 @@ distinct array (see :class:`PreviewCache`).
 
 from __future__ import annotations
 
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
 
+from pipeline.cache import BoundedCache
 from pipeline.image_conventions import INK_LEVEL
 from pipeline.stages._image import to_gray
 
@@ -195,29 +194,20 @@ class PreviewCache(Generic[V]):
     """
 
     def __init__(self, max_entries: int = 128) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, tuple[tuple[weakref.ref, ...], V]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: BoundedCache[tuple[tuple[weakref.ref, ...], V]] = BoundedCache(max_entries=max_entries)
 
     def get_or_make(self, arrays: tuple[np.ndarray, ...], tag: Hashable, make: Callable[[], V]) -> V:
-        """The value cached for (``arrays``, ``tag``), computing them with ``make`` on a miss."""
+        """The value cached for (``arrays``, ``tag``), computing it with ``make`` on a miss."""
         key = (tuple(id(a) for a in arrays), tag)
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is not None and all(ref() is a for ref, a in zip(hit[0], arrays, strict=True)):
-                self._data.move_to_end(key)
-                return hit[1]
+        hit = self._cache.get(key)
+        if hit is not None and all(ref() is a for ref, a in zip(hit[0], arrays, strict=True)):
+            return hit[1]
         value = make()
-        refs = tuple(weakref.ref(a) for a in arrays)
-        with self._lock:
-            self._data[key] = (refs, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+        self._cache.put(key, (tuple(weakref.ref(a) for a in arrays), value))
         return value
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._cache)
 
 
 PREVIEWS: PreviewCache[Any] = PreviewCache()

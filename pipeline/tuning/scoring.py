@@ -13,7 +13,6 @@ little.
 from __future__ import annotations
 
 import multiprocessing
-from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -53,7 +52,7 @@ class Reader:
         self.cache: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(
             max_entries=64, max_bytes=256 * 2**20
         )
-        self.memo: OrderedDict[tuple[str, str], _Text] = OrderedDict()
+        self.memo: BoundedCache[_Text] = BoundedCache(max_entries=_MEMO_ENTRIES)
 
     def read(self, index: int, preset: Preset) -> Reading:
         """Run ``preset`` on image ``index`` and OCR it; stage and OCR failures become a Reading's error."""
@@ -73,12 +72,10 @@ class Reader:
         key = (image_digest(final), options.model_dump_json())
         hit = self.memo.get(key)
         if hit is not None:
-            self.memo.move_to_end(key)
             return hit
         result = recognize(final, options)
-        self.memo[key] = text = _Text(result.text, result.mean_conf)
-        if len(self.memo) > _MEMO_ENTRIES:
-            self.memo.popitem(last=False)
+        text = _Text(result.text, result.mean_conf)
+        self.memo.put(key, text)
         return text
 
 
