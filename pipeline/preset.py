@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import PresetError, read_user_file
 from .ocr.options import EngineName, OcrOptions
@@ -51,6 +51,13 @@ StageEngine = Literal["tesseract", EngineName]
 """What a stage's ``engines`` list may name: an engine, or 'tesseract' for both Tesseract engines."""
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_ID_RULE = "use lower-case letters, digits, '_' or '-', starting with a letter (at most 40), and not 'input'"
+
+
+def _is_valid_id(value: object) -> bool:
+    """The id rule of a stage (checked by :class:`StageSpec` and, with more context, by the parser)."""
+    return isinstance(value, str) and bool(_ID.match(value)) and value != INPUT
+
 
 # Upgraders from an older schema_version to the next one: {old_version: function(raw) -> raw}.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -88,6 +95,19 @@ class StageSpec(BaseModel):
             if not isinstance(params, model):
                 data = {**data, "params": model.model_validate(params)}
         return data
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        if value is not None and not _is_valid_id(value):
+            raise ValueError(f"{value!r} is not a valid id; {_ID_RULE}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_only_where_read(self) -> StageSpec:
+        if self.source is not None and not get_stage(self.stage).takes_source:
+            raise ValueError(f"source: stage '{self.stage}' reads only the previous image")
+        return self
 
     @property
     def label(self) -> str:
@@ -132,6 +152,22 @@ class Preset(BaseModel):
     description: str = Field("", max_length=5000)
     stages: tuple[StageSpec, ...] = ()
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+
+    @model_validator(mode="after")
+    def _sources_name_earlier_stages(self) -> Preset:
+        """Ids are unique; a ``source`` is 'input' or the id of an earlier stage."""
+        seen: set[str] = set()
+        for number, spec in enumerate(self.stages, 1):
+            if spec.source is not None and spec.source != INPUT and spec.source not in seen:
+                raise ValueError(
+                    f"stage {number} ({spec.stage}): source {spec.source!r} names no earlier stage; "
+                    "use 'input' or the id of an earlier stage"
+                )
+            if spec.id is not None:
+                if spec.id in seen:
+                    raise ValueError(f"stage {number} ({spec.stage}): id {spec.id!r} is already used")
+                seen.add(spec.id)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML or JSON, in the documented key order."""
@@ -327,12 +363,8 @@ def _parse_stage(raw: Any, where: str, origin: str) -> dict[str, Any]:
     except ValidationError as exc:
         raise PresetError(f"{where}, {_field_error(exc, stage.params)}") from None
     stage_id = raw.get("id")
-    valid_id = isinstance(stage_id, str) and _ID.match(stage_id) and stage_id != INPUT
-    if stage_id is not None and not valid_id:
-        raise PresetError(
-            f"{where}, field 'id': {stage_id!r} is not a valid id; use lower-case letters, digits, "
-            "'_' or '-', starting with a letter (at most 40), and not 'input'"
-        )
+    if stage_id is not None and not _is_valid_id(stage_id):
+        raise PresetError(f"{where}, field 'id': {stage_id!r} is not a valid id; {_ID_RULE}")
     source = raw.get("source")
     if source is not None and not stage.takes_source:
         raise PresetError(f"{where}, field 'source': stage '{name}' reads only the previous image")
