@@ -212,7 +212,7 @@ def test_uploaded_images_with_named_texts_and_a_bad_file(app: AppTest) -> None:
     text = sources.GENERATED_TEXT.replace("\n", " ")
     app.text_area(key="tune:texts").input(f"<b>bad</b>.png: x\na.png: {text}").run()
     assert_ok(app)
-    preview = next(d.value for d in app.dataframe if "Image" in d.value.columns)
+    preview = next(d.value for d in app.dataframe if "Expected text" in d.value.columns)
     assert list(preview["Image"]) == ["a.png", "<b>bad</b>.png"]  # shown as plain text
     assert list(preview["Expected text"]) == [text, "x"]
     start(app, wait=False)
