@@ -842,6 +842,58 @@ def _ocr_args(preset: Preset) -> list[str]:
     return args
 
 
+def _script_docstring(preset: Preset, rapid: bool) -> str:
+    """The exported script's docstring: what it does, how to run it, what it needs."""
+    title = preset.name.strip() or "untitled"
+    description = " ".join(preset.description.split())
+    summary = textwrap.fill(description, 92) if description else ""
+    stage_list = (
+        ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
+        or "none: the image is read as it is"
+    )
+    engine = "RapidOCR" if rapid else "Tesseract"
+    doc = [
+        f"Clean an image with the Clarity preset {title!r}, then read it with {engine}.",
+        "",
+    ]
+    if summary:
+        doc += [summary, ""]
+    doc += [
+        "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
+        "",
+        f"Prints the text {engine} reads in the cleaned image; OUT.png receives the cleaned image.",
+        "Needs Python 3.10+, opencv-python(-headless), numpy, "
+        + ("rapidocr and onnxruntime." if rapid else "pytesseract and the tesseract program."),
+        *textwrap.wrap(f"Stages: {stage_list}.", 92),
+        "",
+        "Exported by Clarity: the stage functions below are copied from its sources and give the",
+        "same pixels as the Clarity runner"
+        + (", and its RapidOCR reading functions the same text." if rapid else "."),
+    ]
+    return '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
+
+
+def _settings(preset: Preset, rapid: bool) -> str:
+    """The script's OCR settings (module-level constants) for ``preset``."""
+    ocr = preset.ocr
+    return (
+        (
+            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
+            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
+            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
+            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
+            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+        )
+        if rapid
+        else f"OCR_LANG = {_literal(ocr.lang)}\n"
+        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
+        "confident reading wins\n"
+        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
+        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
+        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+    )
+
+
 def export_python(preset: Preset) -> str:
     """A standalone Python script reproducing ``preset`` (see the module docstring).
 
@@ -887,52 +939,10 @@ def export_python(preset: Preset) -> str:
             current_module = path
         blocks.append(source.rstrip() + "\n")
 
-    title = preset.name.strip() or "untitled"
-    description = " ".join(preset.description.split())
-    summary = textwrap.fill(description, 92) if description else ""
-    stage_list = (
-        ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
-        or "none: the image is read as it is"
-    )
-    engine = "RapidOCR" if rapid else "Tesseract"
-    doc = [
-        f"Clean an image with the Clarity preset {title!r}, then read it with {engine}.",
-        "",
-    ]
-    if summary:
-        doc += [summary, ""]
-    doc += [
-        "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
-        "",
-        f"Prints the text {engine} reads in the cleaned image; OUT.png receives the cleaned image.",
-        "Needs Python 3.10+, opencv-python(-headless), numpy, "
-        + ("rapidocr and onnxruntime." if rapid else "pytesseract and the tesseract program."),
-        *textwrap.wrap(f"Stages: {stage_list}.", 92),
-        "",
-        "Exported by Clarity: the stage functions below are copied from its sources and give the",
-        "same pixels as the Clarity runner"
-        + (", and its RapidOCR reading functions the same text." if rapid else "."),
-    ]
-    docstring = '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
+    docstring = _script_docstring(preset, rapid)
 
     imports = [i for i in collector.imports.values()]
-    ocr = preset.ocr
-    settings = (
-        (
-            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
-            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
-            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
-            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
-            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-        )
-        if rapid
-        else f"OCR_LANG = {_literal(ocr.lang)}\n"
-        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
-        "confident reading wins\n"
-        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
-        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
-        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-    )
+    settings = _settings(preset, rapid)
     preset_comment = "# The preset:\n" + _comment_block(preset.to_yaml())
     parts = [
         docstring,
