@@ -1,0 +1,77 @@
+"""The default backend: the CLI's own process for one worker, else a pool of worker processes.
+
+Workers are started with ``spawn`` (a clean interpreter, no inherited threads), set
+``OMP_THREAD_LIMIT=1`` before Tesseract loads (one process per core already fills the cores)
+and ignore Ctrl-C: the main process decides how to stop, and stops them itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from typing import Any
+
+from .inputs import Item
+from .work import Job, process_chunk
+
+Records = list[dict[str, Any]]
+OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
+"""Called once per chunk with its items and either their records or the error that lost them."""
+
+
+def init_worker() -> None:
+    """Set up a worker process: one OpenMP thread for Tesseract, Ctrl-C left to the parent."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalBackend:
+    """Run chunks on ``jobs`` processes of this machine (``jobs == 1``: in this process).
+
+    Parameters
+    ----------
+    jobs:
+        Number of worker processes (1: no pool, the chunks run one after another here).
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.workers = max(1, jobs)
+        self.description = "this process" if self.workers == 1 else f"{self.workers} worker processes"
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def run(self, job: Job, chunks: Sequence[Sequence[Item]], on_records: OnRecords) -> None:
+        """Process every chunk, calling ``on_records`` as each one finishes."""
+        if self.workers == 1:
+            for chunk in chunks:
+                on_records(chunk, process_chunk(job, chunk))
+            return
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+        )
+        try:
+            futures: dict[Future, Sequence[Item]] = {pool.submit(process_chunk, job, c): c for c in chunks}
+            for future in as_completed(futures):
+                error = future.exception()
+                on_records(futures[future], error if error is not None else future.result())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes now (their outputs are atomic, so nothing is left half-written)."""
+    for process in list(getattr(pool, "_processes", {}).values()):  # CPython keeps them here
+        if process.is_alive():
+            process.terminate()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.join(timeout=5)
