@@ -1,8 +1,9 @@
 """The default backend: the CLI's own process for one worker, else a pool of worker processes.
 
 Workers are started with ``spawn`` (a clean interpreter, no inherited threads), set
-``OMP_THREAD_LIMIT=1`` before Tesseract loads (one process per core already fills the cores)
-and ignore Ctrl-C: the main process decides how to stop, and stops them itself.
+``OMP_THREAD_LIMIT=1`` before Tesseract loads and one OpenCV thread (one process per core
+already fills the cores; ``--jobs 1`` likewise uses one core), and ignore Ctrl-C: the main
+process decides how to stop, and stops them itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
+
+import cv2
 
 from .inputs import Item
 from .work import Job, process_chunk
@@ -25,6 +28,7 @@ OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
 def init_worker() -> None:
     """Set up a worker process: one OpenMP thread for Tesseract, Ctrl-C left to the parent."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -50,8 +54,13 @@ class LocalBackend:
     def run(self, job: Job, chunks: Sequence[Sequence[Item]], on_records: OnRecords) -> None:
         """Process every chunk, calling ``on_records`` as each one finishes."""
         if self.workers == 1:
-            for chunk in chunks:
-                on_records(chunk, process_chunk(job, chunk))
+            threads = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+            try:
+                for chunk in chunks:
+                    on_records(chunk, process_chunk(job, chunk))
+            finally:
+                cv2.setNumThreads(threads)
             return
         pool = ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
