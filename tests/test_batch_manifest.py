@@ -6,7 +6,14 @@ import json
 import os
 from pathlib import Path
 
-from pipeline.batch.manifest import FIELDS, ManifestWriter, completed, make_record, preset_digest, read_records
+from pipeline.batch.manifest import (
+    FIELDS,
+    ManifestWriter,
+    completed,
+    make_record,
+    preset_digest,
+    read_records,
+)
 from pipeline.preset import parse_preset
 
 PRESET = "schema_version: 1\nstages: [grayscale]\nocr: {psm: 7}\n"
@@ -32,12 +39,15 @@ def test_completed_needs_same_preset_no_error_and_existing_outputs(tmp_path: Pat
         (out / name).write_text("x")
     manifest = out / "manifest.jsonl"
     with ManifestWriter(manifest, append=False) as writer:
-        outputs = {"text": "a/ok.txt", "image": "a/ok.png"}
-        writer.write(make_record("in/ok.png", None, "D", outputs=outputs))
-        writer.write(make_record("in/old.png", None, "OLD", outputs={"text": "a/old.txt", "image": "a/old.png"}))
+
+        def outputs(stem: str) -> dict[str, str]:
+            return {"text": f"a/{stem}.txt", "image": f"a/{stem}.png"}
+
+        writer.write(make_record("in/ok.png", None, "D", outputs=outputs("ok")))
+        writer.write(make_record("in/old.png", None, "OLD", outputs=outputs("old")))
         writer.write(make_record("in/bad.png", None, "D", error="in/bad.png: broken"))
-        writer.write(make_record("in/gone.png", None, "D", outputs={"text": "a/gone.txt", "image": "a/gone.png"}))
-        writer.write(make_record("doc.pdf", 2, "D", outputs={"text": "a/ok.txt", "image": "a/ok.png"}))
+        writer.write(make_record("in/gone.png", None, "D", outputs=outputs("gone")))
+        writer.write(make_record("doc.pdf", 2, "D", outputs=outputs("ok")))
     done = completed(manifest, "D", out, ("image", "text"))
     assert done == {(os.path.abspath("in/ok.png"), None), (os.path.abspath("doc.pdf"), 2)}
     assert completed(manifest, "D", out, ("image", "text", "pdf")) == set()  # asked for PDFs now

@@ -71,16 +71,17 @@ class LocalBackend:
                 error = future.exception()
                 on_records(futures[future], error if error is not None else future.result())
         except BaseException:
+            processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython keeps them here
             pool.shutdown(wait=False, cancel_futures=True)
-            _stop_workers(pool)
+            _stop(processes)
             raise
         pool.shutdown(wait=True)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the pool's processes now (their outputs are atomic, so nothing is left half-written)."""
-    for process in list(getattr(pool, "_processes", {}).values()):  # CPython keeps them here
+def _stop(processes: list) -> None:
+    """Terminate worker processes now (their outputs are atomic, so nothing is left half-written)."""
+    for process in processes:
         if process.is_alive():
             process.terminate()
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in processes:
         process.join(timeout=5)
