@@ -22,19 +22,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from pipeline.errors import ClarityError
+from pipeline.evaluate import dataset
+from pipeline.imageio import read_image
+from pipeline.metrics import cer
+from pipeline.ocr import recognize
+from pipeline.preset import Preset, load_preset, save_preset
+from pipeline.runner import run
+from pipeline.tune import TuneResult, tune
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from pipeline.errors import ClarityError  # noqa: E402
-from pipeline.evaluate import dataset  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.metrics import cer  # noqa: E402
-from pipeline.ocr import recognize  # noqa: E402
-from pipeline.preset import Preset, load_preset, save_preset  # noqa: E402
-from pipeline.runner import run  # noqa: E402
-from pipeline.tune import TuneResult, tune  # noqa: E402
 
 IGNORE_SPACES = (
     "captcha-wilhelmy-v2",
