@@ -72,6 +72,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .argtypes import positive_int
 from .errors import ClarityError, ExitCode, ImageError
 from .evaluate import dataset
 from .imageio import SUFFIXES, read_image
@@ -688,16 +689,6 @@ def _rank(infos: list[TrialInfo], lower: bool, best: TrialInfo) -> tuple[TrialIn
 # ------------------------------------------------------------------------------------ the CLI
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -727,7 +718,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--base", type=Path, metavar="P.yaml", help="preset to start from (default: presets/document.yaml)"
     )
-    p.add_argument("--trials", type=_positive_int, default=100, help="most trials (default 100)")
+    p.add_argument("--trials", type=positive_int, default=100, help="most trials (default 100)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument(
         "--metric",
@@ -738,10 +729,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
     p.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="start no trial after this")
     p.add_argument(
-        "--patience", type=_positive_int, default=30, help="stop after N trials without progress (default 30)"
+        "--patience", type=positive_int, default=30, help="stop after N trials without progress (default 30)"
     )
     p.add_argument(
-        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+        "--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
     )
     p.add_argument("--engine", choices=("auto", *ENGINE_NAMES), help="OCR engine (default: base's)")
     p.add_argument(

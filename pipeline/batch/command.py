@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from ..argtypes import positive_int
 from ..preset import Preset
 from .dask_backend import ADDRESS_ENV
 from .manifest import MANIFEST, preset_digest
@@ -41,11 +42,11 @@ def add_run_parser(sub: argparse._SubParsersAction, engines: tuple[str, ...]) ->
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument("--engine", choices=engines, help="OCR engine (default: the preset's)")
     p.add_argument(
-        "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
+        "--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
         help="worker processes on this machine (default: one per core)",
     )  # fmt: skip
     p.add_argument(
-        "--chunk-size", type=_positive, metavar="N",
+        "--chunk-size", type=positive_int, metavar="N",
         help="inputs handed to a worker at a time (default: about 32 chunks per worker, at most 256)",
     )  # fmt: skip
     p.add_argument(
@@ -95,13 +96,3 @@ def _finish(summary: Summary, out: Path) -> int:
         f"in {summary.seconds:.1f} s ({rate:.1f}/s) {where}"
     )
     return int(summary.exit_code)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

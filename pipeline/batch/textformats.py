@@ -37,14 +37,8 @@ def to_tsv(words: Sequence[Word], size: tuple[int, int]) -> str:
 def to_hocr(words: Sequence[Word], size: tuple[int, int], title: str = "") -> str:
     """An hOCR document: one ``ocr_page`` holding ``ocr_line`` spans of ``ocrx_word`` spans.
 
-    Parameters
-    ----------
-    words:
-        The reading's words.
-    size:
-        ``(width, height)`` of the image they were read from, in pixels.
-    title:
-        The input's name, shown as the page's ``image`` property.
+    ``words`` and ``size`` as for :func:`to_tsv`; ``title`` is the input's name, shown as the
+    page's ``image`` property.
     """
     lines: dict[tuple[int, int, int], list[Word]] = {}
     for w in words:
