@@ -16,9 +16,12 @@ def presets_folder() -> Path:
     """The folder holding the shipped ``*.yaml`` presets."""
     if _CHECKOUT.is_dir():
         return _CHECKOUT
-    from importlib.resources import files
+    from importlib.util import find_spec
 
-    return Path(str(files("pipeline.presets")))
+    spec = find_spec("pipeline.presets")  # a namespace package: its folder is its search location
+    if spec is None or not spec.submodule_search_locations:
+        return _CHECKOUT
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def shipped_names() -> list[str]:
