@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 
@@ -57,3 +58,26 @@ def test_an_unreachable_scheduler_is_a_usage_error() -> None:
     backend = DaskBackend("tcp://127.0.0.1:9", timeout_s=1.0)
     with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         backend.__enter__()
+
+
+def test_an_unreachable_scheduler_leaves_the_previous_manifest_alone(tmp_path: Path, capsys) -> None:
+    from pipeline.cli import main
+
+    make_tree(tmp_path / "in")
+    (tmp_path / "p.yaml").write_text(PRESET)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.jsonl").write_text('{"input": "earlier"}\n')
+    args = [
+        "run",
+        "--preset",
+        str(tmp_path / "p.yaml"),
+        "--out",
+        str(out),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    ]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main([*args, str(tmp_path / "in")]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert (out / "manifest.jsonl").read_text() == '{"input": "earlier"}\n'

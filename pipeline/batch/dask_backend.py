@@ -47,10 +47,11 @@ class DaskBackend:
         The scheduler, ``tcp://host:8786``; or a ``distributed.Client`` or ``LocalCluster``
         already made (tests, notebooks).
     timeout_s:
-        How long to wait for the scheduler, in seconds.
+        How long to wait for the scheduler, in seconds (``None``: Dask's setting
+        ``distributed.comm.timeouts.connect``, 30 s unless configured).
     """
 
-    def __init__(self, address: Any, timeout_s: float = 10.0) -> None:
+    def __init__(self, address: Any, timeout_s: float | None = None) -> None:
         self.address = address
         self.timeout_s = timeout_s
         self.workers = 1
@@ -70,7 +71,8 @@ class DaskBackend:
                 "--scheduler needs Dask: pip install 'dask[distributed]' (Clarity's requirements include it)"
             ) from None
         try:
-            self._client = Client(self.address, timeout=self.timeout_s)
+            timeout = {} if self.timeout_s is None else {"timeout": self.timeout_s}
+            self._client = Client(self.address, **timeout)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {self.address}: {exc}; is `dask scheduler` running "

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def run_batch(batch: Batch) -> Summary:
     skip = completed(manifest_path, job.digest, job.out, job.kinds) if batch.resume else set()
     todo = [item for item in items if item.key not in skip]
     summary.skipped = len(items) - len(todo)
-    with ManifestWriter(manifest_path, append=batch.resume) as manifest:
+    backend = make_backend(batch.jobs, batch.scheduler, len(todo)) if todo else nullcontext()
+    with backend, ManifestWriter(manifest_path, append=batch.resume) as manifest:  # Dask connects first
         for path, reason in problems:
             _report(summary, manifest, make_record(path, None, job.digest, error=_line(path, reason)))
         bar = tqdm(total=len(todo), unit="input", disable=None if batch.progress else True, smoothing=0.05)
@@ -111,9 +113,8 @@ def run_batch(batch: Batch) -> Summary:
 
         try:
             if todo:
-                with make_backend(batch.jobs, batch.scheduler, len(todo)) as backend:
-                    size = batch.chunk_size or default_chunk_size(len(todo), backend.workers)
-                    backend.run(job, split(todo, size), on_records)
+                size = batch.chunk_size or default_chunk_size(len(todo), backend.workers)
+                backend.run(job, split(todo, size), on_records)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
