@@ -7,11 +7,13 @@ once.
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,15 +85,35 @@ def join(paths: Sequence[Path]) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=1)
-def _open(path: str):
+_CURRENT: dict[tuple[str, int, int], Any] = {}  # (path, mtime ns, size) -> the open document
+
+
+def _open(path: str) -> Any:
+    """The document at ``path``, kept open until another one is opened (or the process ends)."""
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(path)
+        info = os.stat(path)
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
+    key = (path, info.st_mtime_ns, info.st_size)
+    if key in _CURRENT:
+        return _CURRENT[key]
+    _close_current()
+    try:
+        document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as exc:
         raise ImageError(
             f"{path}: cannot be read as a PDF ({exc}); is it damaged or password-protected?"
         ) from None
+    _CURRENT[key] = document
+    return document
+
+
+def _close_current() -> None:
+    """Close the document :func:`_open` keeps."""
+    while _CURRENT:
+        _CURRENT.popitem()[1].close()
+
+
+atexit.register(_close_current)
