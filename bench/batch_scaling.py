@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -67,8 +68,15 @@ def build(work: Path, corpus: Path) -> Path:
     return inputs
 
 
+def child_cpu_s() -> float:
+    """CPU seconds used so far by this script's finished child processes (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
     """Seconds one ``clarity run`` takes; fails unless every input was read."""
+    cpu = child_cpu_s()
     start = time.perf_counter()
     done = subprocess.run(
         [*clarity(), "run", "--preset", preset, "--out", str(out), *extra, str(inputs)],
@@ -77,7 +85,8 @@ def timed_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"clarity run {' '.join(extra)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    print(f"  {' '.join(extra):<28} {seconds:7.2f} s   {done.stdout.strip()}")
+    cpu = child_cpu_s() - cpu
+    print(f"  {' '.join(extra):<28} {seconds:7.2f} s wall, {cpu:7.2f} s CPU   {done.stdout.strip()}")
     return seconds
 
 
@@ -155,6 +164,8 @@ def main() -> None:
     print(f"jobs 2 vs jobs 1: {one / two:.2f}x faster ({598 / one:.1f} vs {598 / two:.1f} images/s)")
     print(f"resume: {again / two:.3f} of the first run ({again:.2f} s vs {two:.2f} s)")
     print(f"throughput per core: {598 / one:.1f} line images/s ({one / 598 * 1000:.0f} ms each)")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the end: {load} (on {os.cpu_count()} cores)")
     if args.dask:
         seconds = dask_run(inputs, args.work / "dask", args.preset)
         same = texts(args.work / "dask") == local

@@ -10,14 +10,13 @@ becomes one error record per input; errors of single inputs are already records.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ClarityError, ExitCode
 from .inputs import Item
 from .local import OnRecords
-from .work import Job, process_chunk
+from .work import Job, one_core, process_chunk
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 """Environment variable read for the scheduler address when ``--scheduler`` is not given."""
@@ -33,8 +32,8 @@ class ClusterError(ClarityError):
 
 
 def chunk_task(items: Sequence[Item], job: Job) -> list[dict[str, Any]]:
-    """What one Dask task runs: :func:`~pipeline.batch.work.process_chunk`, one OpenMP thread."""
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    """What one Dask task runs: :func:`~pipeline.batch.work.process_chunk` on one core per thread."""
+    one_core()
     return process_chunk(job, items)
 
 

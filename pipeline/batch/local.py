@@ -9,7 +9,6 @@ process decides how to stop, and stops them itself.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -18,7 +17,7 @@ from typing import Any
 import cv2
 
 from .inputs import Item
-from .work import Job, process_chunk
+from .work import Job, one_core, process_chunk
 
 Records = list[dict[str, Any]]
 OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
@@ -27,8 +26,7 @@ OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
 
 def init_worker() -> None:
     """Set up a worker process: one OpenMP thread for Tesseract, Ctrl-C left to the parent."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    cv2.setNumThreads(1)
+    one_core()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

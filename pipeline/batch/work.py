@@ -7,12 +7,14 @@ workers); it never raises for a bad input: the failure becomes the record's ``er
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from ..errors import ClarityError, ImageError, read_user_file
@@ -58,6 +60,16 @@ class Job:
     out: Path
     kinds: tuple[str, ...] = ("image", "text")
     dpi: float = pdfpages.DEFAULT_DPI
+
+
+def one_core() -> None:
+    """Make this process use one core: one OpenMP thread for Tesseract, one OpenCV thread.
+
+    Batch workers run one per core, so threads inside each would only compete. Tesseract reads
+    ``OMP_THREAD_LIMIT`` when it loads, so call this before the first OCR in the process.
+    """
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    cv2.setNumThreads(1)
 
 
 def process_chunk(job: Job, items: Sequence[Item]) -> list[dict[str, Any]]:
