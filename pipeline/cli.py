@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    add_run_parser(sub, ENGINES).set_defaults(func=lambda args: cmd_run(args, _load))
+    add_run_parser(sub, ENGINES, PRESET_HELP).set_defaults(func=lambda args: cmd_run(args, _load))
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
     p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)

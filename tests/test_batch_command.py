@@ -84,3 +84,18 @@ def test_the_clarity_command_and_the_plugin_are_installed() -> None:
     assert [e.value for e in scripts] == ["pipeline.cli:main"]
     plugins = importlib.metadata.entry_points(group="ocrmypdf", name="clarity")
     assert [e.value for e in plugins] == ["pipeline.ocrmypdf_plugin"]
+
+
+def test_preset_auto_chooses_per_input_and_resumes(tmp_path: Path, capsys) -> None:
+    make_tree(tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["run", "--preset", "auto", "--engine", "tesserocr", "--out", str(out), str(tmp_path / "in")]
+    assert main(args) == 0, capsys.readouterr().err
+    found = records(out)
+    assert len(found) == 8 and {r["engine"] for r in found} == {"tesserocr"}
+    assert (out / "set0" / "a" / "1.txt").read_text().strip() == "Clarity 7"
+    assert main([*args, "--resume"]) == 0
+    assert "8 skipped" in capsys.readouterr().out
+    other = ["run", "--preset", "auto", "--engine", "pytesseract", "--out", str(out), "--resume"]
+    assert main([*other, str(tmp_path / "in")]) == 0  # another engine: another digest, all again
+    assert "8 read" in capsys.readouterr().out

@@ -27,7 +27,9 @@ INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
-def add_run_parser(sub: argparse._SubParsersAction, engines: tuple[str, ...]) -> argparse.ArgumentParser:
+def add_run_parser(
+    sub: argparse._SubParsersAction, engines: tuple[str, ...], preset_help: str
+) -> argparse.ArgumentParser:
     """Register ``run`` on the CLI's subparsers; ``engines`` are the ``--engine`` choices."""
     p = sub.add_parser(
         "run",
@@ -38,7 +40,7 @@ def add_run_parser(sub: argparse._SubParsersAction, engines: tuple[str, ...]) ->
             f"relative paths under --out, and {MANIFEST} there gets one JSON line per input."
         ),
     )
-    p.add_argument("--preset", required=True, type=Path, help="preset YAML file, or a shipped preset's name")
+    p.add_argument("--preset", required=True, type=Path, help=preset_help)
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument("--engine", choices=engines, help="OCR engine (default: the preset's)")
     p.add_argument(
@@ -68,11 +70,16 @@ def add_run_parser(sub: argparse._SubParsersAction, engines: tuple[str, ...]) ->
     return p
 
 
-def cmd_run(args: argparse.Namespace, load: Callable[[Path, str | None], Preset]) -> int:
-    """Run the batch the parsed ``args`` describe; ``load(path, engine)`` reads the preset."""
+def cmd_run(args: argparse.Namespace, load: Callable[[Path, str | None], Preset | str]) -> int:
+    """Run the batch the parsed ``args`` describe.
+
+    ``load(path, engine)`` reads the preset with the engine applied, or returns ``"auto"``
+    (:mod:`pipeline.auto` chooses per input; ``--engine`` then goes to every choice).
+    """
     preset = load(args.preset, args.engine)
     kinds = ("image", "text", *(k for k in ("pdf", "hocr", "tsv") if getattr(args, k)))
-    job = Job(preset, preset_digest(preset), args.out.resolve(), kinds, args.dpi)
+    engine = args.engine if isinstance(preset, str) else None
+    job = Job(preset, preset_digest(preset, engine), args.out.resolve(), kinds, args.dpi, engine)
     batch = Batch(job, args.images, resume=args.resume, chunk_size=args.chunk_size)
     batch = replace(batch, jobs=args.jobs, scheduler=args.scheduler)
     summary = run_batch(batch)

@@ -31,13 +31,20 @@ FIELDS = ("input", "page", "outputs", "text", "confidence", "engine", "preset", 
 """The keys of every record, in the order they are written."""
 
 
-def preset_digest(preset: Preset) -> str:
-    """A short hash of everything in ``preset`` that changes a result (stages, OCR options)."""
-    canonical = json.dumps(
-        {"stages": preset.to_dict()["stages"], "ocr": preset.ocr.model_dump(mode="json")},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
+def preset_digest(preset: Preset | str, engine: str | None = None) -> str:
+    """A short hash of everything in ``preset`` that changes a result (stages, OCR options).
+
+    For ``"auto"`` (a choice among the shipped presets per input) it covers the name, the
+    ``engine`` that replaces every choice's own, and the shipped presets themselves.
+    """
+    if isinstance(preset, str):
+        from ..shipped import presets_folder
+
+        shipped = {p.name: p.read_text(encoding="utf-8") for p in sorted(presets_folder().glob("*.yaml"))}
+        data: Any = {"auto": preset, "engine": engine, "shipped": shipped}
+    else:
+        data = {"stages": preset.to_dict()["stages"], "ocr": preset.ocr.model_dump(mode="json")}
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=8).hexdigest()
 
 

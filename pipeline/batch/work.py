@@ -17,11 +17,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..auto import read
 from ..errors import ClarityError, ImageError, read_user_file
 from ..imageio import read_image
-from ..ocr import OcrResult, recognize
+from ..ocr import OcrResult
 from ..preset import Preset
-from ..runner import run
 from . import pdf, pdfpages
 from .inputs import Item
 from .manifest import make_record
@@ -44,7 +44,8 @@ class Job:
     Attributes
     ----------
     preset:
-        The stages and OCR options.
+        The stages and OCR options, or ``"auto"`` to let :mod:`pipeline.auto` choose a shipped
+        preset and engine for each input.
     digest:
         :func:`~pipeline.batch.manifest.preset_digest` of ``preset``, stored in every record.
     out:
@@ -53,13 +54,16 @@ class Job:
         Which outputs to write (a subset of :data:`OUTPUT_KINDS`; image and text always).
     dpi:
         Resolution PDF pages are rendered at, in pixels per inch.
+    engine:
+        For ``"auto"``: the engine that replaces each chosen preset's own (``None``: theirs).
     """
 
-    preset: Preset
+    preset: Preset | str
     digest: str
     out: Path
     kinds: tuple[str, ...] = ("image", "text")
     dpi: float = pdfpages.DEFAULT_DPI
+    engine: str | None = None
 
 
 def one_core() -> None:
@@ -86,8 +90,8 @@ def process_item(job: Job, item: Item) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         image, dpi = load(item, job.dpi)
-        cleaned = run(image, job.preset, cache=None).final
-        reading = recognize(cleaned, job.preset.ocr)
+        chosen = read(image, job.preset, engine=job.engine, cache=False)
+        cleaned, reading = chosen.result.final, chosen.ocr
         outputs = write_outputs(job, item, image, dpi, cleaned, reading)
     except ClarityError as exc:
         return _failure(job, item, str(exc), start)
