@@ -1,23 +1,25 @@
 """The default backend: the CLI's own process for one worker, else a pool of worker processes.
 
-Workers are started with ``spawn`` (a clean interpreter, no inherited threads), set
-``OMP_THREAD_LIMIT=1`` before Tesseract loads and one OpenCV thread (one process per core
-already fills the cores; ``--jobs 1`` likewise uses one core), and ignore Ctrl-C: the main
-process decides how to stop, and stops them itself.
+Workers are started with ``spawn`` (a clean interpreter, no inherited threads), give
+Tesseract (``OMP_THREAD_LIMIT=1``), RapidOCR and OpenCV one thread each before the first OCR
+(one process per core already fills the cores; ``--jobs 1`` likewise uses one core), and
+ignore Ctrl-C: the main process decides how to stop, and stops them itself.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Any
 
 import cv2
 
 from .inputs import Item
-from .work import Job, one_core, process_chunk
+from .work import ONE_CORE_ENV, Job, one_core, process_chunk
 
 Records = list[dict[str, Any]]
 OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
@@ -52,13 +54,9 @@ class LocalBackend:
     def run(self, job: Job, chunks: Sequence[Sequence[Item]], on_records: OnRecords) -> None:
         """Process every chunk, calling ``on_records`` as each one finishes."""
         if self.workers == 1:
-            threads = cv2.getNumThreads()
-            cv2.setNumThreads(1)
-            try:
+            with _one_core_here():
                 for chunk in chunks:
                     on_records(chunk, process_chunk(job, chunk))
-            finally:
-                cv2.setNumThreads(threads)
             return
         pool = ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
@@ -74,6 +72,26 @@ class LocalBackend:
             _stop(processes)
             raise
         pool.shutdown(wait=True)
+
+
+@contextmanager
+def _one_core_here() -> Iterator[None]:
+    """:func:`~pipeline.batch.work.one_core` for this process, undone afterwards.
+
+    Engines first created inside (RapidOCR's) keep their single thread for the process.
+    """
+    saved_env = {name: os.environ.get(name) for name in ONE_CORE_ENV}
+    threads = cv2.getNumThreads()
+    one_core()
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _stop(processes: list) -> None:

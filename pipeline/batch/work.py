@@ -21,6 +21,7 @@ from ..auto import read
 from ..errors import ClarityError, ImageError, read_user_file
 from ..imageio import read_image
 from ..ocr import OcrResult
+from ..ocr.rapidocr_engine import THREADS_ENV as RAPIDOCR_THREADS_ENV
 from ..preset import Preset
 from . import pdf, pdfpages
 from .inputs import Item
@@ -66,13 +67,17 @@ class Job:
     engine: str | None = None
 
 
-def one_core() -> None:
-    """Make this process use one core: one OpenMP thread for Tesseract, one OpenCV thread.
+ONE_CORE_ENV = {"OMP_THREAD_LIMIT": "1", RAPIDOCR_THREADS_ENV: "1"}
+"""Environment of a one-core worker: one OpenMP thread (Tesseract), one onnxruntime thread (RapidOCR)."""
 
-    Batch workers run one per core, so threads inside each would only compete. Tesseract reads
-    ``OMP_THREAD_LIMIT`` when it loads, so call this before the first OCR in the process.
+
+def one_core() -> None:
+    """Make this process use one core: Tesseract, RapidOCR and OpenCV each with one thread.
+
+    Batch workers run one per core, so threads inside each would only compete. The engines
+    read their thread settings when they are created, so call this before the first OCR.
     """
-    os.environ["OMP_THREAD_LIMIT"] = "1"
+    os.environ.update(ONE_CORE_ENV)
     cv2.setNumThreads(1)
 
 
