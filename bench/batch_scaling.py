@@ -1,6 +1,7 @@
 """Batch scaling: ``clarity run`` on one core vs two, ``--resume``, and a local Dask cluster.
 
-    .venv/bin/python bench/batch_scaling.py [--work /tmp/clarity-batch] [--preset text-line] [--dask]
+    .venv/bin/python bench/batch_scaling.py [--work /tmp/clarity-batch] [--preset text-line]
+                                            [--engine ENGINE] [--dask]
 
 Builds 598 line images in nested folders under ``--work`` (never in the repository): the 97
 corpus line images (gt4histcomment, kant-fraktur, forms-funsd, print-archiscribe) twice, in
@@ -110,7 +111,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def dask_run(inputs: Path, out: Path, preset: str) -> float:
+def dask_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
     """Seconds of the batch on a local ``dask scheduler`` with two single-thread ``dask worker`` processes."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -127,7 +128,7 @@ def dask_run(inputs: Path, out: Path, preset: str) -> float:
     ]
     try:
         _wait_for_workers(address, 2)
-        return timed_run(inputs, out, preset, "--scheduler", address)
+        return timed_run(inputs, out, preset, *extra, "--scheduler", address)
     finally:
         for process in [*workers, scheduler]:
             process.terminate()
@@ -149,15 +150,17 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/clarity-batch"), help="scratch folder")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--preset", default="text-line", help="preset file or shipped name")
+    parser.add_argument("--engine", help="OCR engine instead of the preset's (clarity run --engine)")
     parser.add_argument("--dask", action="store_true", help="also run on a local Dask cluster")
     args = parser.parse_args()
+    engine = ("--engine", args.engine) if args.engine else ()
     inputs = build(args.work, args.corpus)
     for name in ("jobs1", "jobs2", "dask"):
         shutil.rmtree(args.work / name, ignore_errors=True)
-    print(f"598 line images under {inputs}; preset {args.preset}; {os.cpu_count()} cores")
-    one = timed_run(inputs, args.work / "jobs1", args.preset, "--jobs", "1")
-    two = timed_run(inputs, args.work / "jobs2", args.preset, "--jobs", "2")
-    again = timed_run(inputs, args.work / "jobs2", args.preset, "--jobs", "2", "--resume")
+    print(f"598 line images under {inputs}; preset {args.preset} {' '.join(engine)}; {os.cpu_count()} cores")
+    one = timed_run(inputs, args.work / "jobs1", args.preset, *engine, "--jobs", "1")
+    two = timed_run(inputs, args.work / "jobs2", args.preset, *engine, "--jobs", "2")
+    again = timed_run(inputs, args.work / "jobs2", args.preset, *engine, "--jobs", "2", "--resume")
     local = texts(args.work / "jobs2")
     if texts(args.work / "jobs1") != local:
         raise SystemExit("--jobs 1 and --jobs 2 read different texts")
@@ -167,7 +170,7 @@ def main() -> None:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load} (on {os.cpu_count()} cores)")
     if args.dask:
-        seconds = dask_run(inputs, args.work / "dask", args.preset)
+        seconds = dask_run(inputs, args.work / "dask", args.preset, *engine)
         same = texts(args.work / "dask") == local
         rate = 598 / seconds
         print(f"dask (scheduler + 2 workers): {seconds:.2f} s, {rate:.1f} images/s, same texts: {same}")
