@@ -1,6 +1,8 @@
 """The default backend: the CLI's own process for one worker, else a pool of worker processes.
 
-Workers are started with ``spawn`` (a clean interpreter, no inherited threads), give
+Workers are forked where the platform can (they start at once, sharing the modules this
+process has loaded; the batch starts no thread before them, see :func:`start_method`), else
+spawned; they give
 Tesseract (``OMP_THREAD_LIMIT=1``), RapidOCR and OpenCV one thread each before the first OCR
 (one process per core already fills the cores; ``--jobs 1`` likewise uses one core), and
 ignore Ctrl-C: the main process decides how to stop, and stops them itself.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -24,6 +27,15 @@ from .work import ONE_CORE_ENV, Job, one_core, process_chunk
 Records = list[dict[str, Any]]
 OnRecords = Callable[[Sequence[Item], Records | BaseException], None]
 """Called once per chunk with its items and either their records or the error that lost them."""
+
+
+def start_method() -> str:
+    """``"fork"`` on Linux, ``"spawn"`` elsewhere (where forking is unsafe or missing).
+
+    Forking is safe here because the batch has started no thread when the pool is made (the
+    progress bar runs without its monitor thread) and loads no OCR engine in this process.
+    """
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def init_worker() -> None:
@@ -59,7 +71,7 @@ class LocalBackend:
                     on_records(chunk, process_chunk(job, chunk))
             return
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+            self.workers, mp_context=multiprocessing.get_context(start_method()), initializer=init_worker
         )
         try:
             futures: dict[Future, Sequence[Item]] = {pool.submit(process_chunk, job, c): c for c in chunks}

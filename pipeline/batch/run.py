@@ -101,6 +101,7 @@ def run_batch(batch: Batch) -> Summary:
     with backend, ManifestWriter(manifest_path, append=batch.resume) as manifest:  # Dask connects first
         for path, reason in problems:
             _report(summary, manifest, make_record(path, None, job.digest, error=_line(path, reason)))
+        tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked (see local.py)
         bar = tqdm(total=len(todo), unit="input", disable=None if batch.progress else True, smoothing=0.05)
 
         def on_records(chunk: Sequence[Item], result: list[dict[str, Any]] | BaseException) -> None:
