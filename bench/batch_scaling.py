@@ -75,8 +75,12 @@ def child_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+CPU: dict[str, float] = {}
+"""CPU seconds of each run, by its options."""
+
+
 def timed_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
-    """Seconds one ``clarity run`` takes; fails unless every input was read."""
+    """Seconds one ``clarity run`` takes (its CPU seconds go to :data:`CPU`); fails unless all were read."""
     cpu = child_cpu_s()
     start = time.perf_counter()
     done = subprocess.run(
@@ -87,6 +91,7 @@ def timed_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
     if done.returncode != 0:
         raise SystemExit(f"clarity run {' '.join(extra)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     cpu = child_cpu_s() - cpu
+    CPU[" ".join(extra)] = cpu
     print(f"  {' '.join(extra):<28} {seconds:7.2f} s wall, {cpu:7.2f} s CPU   {done.stdout.strip()}")
     return seconds
 
@@ -166,7 +171,12 @@ def main() -> None:
         raise SystemExit("--jobs 1 and --jobs 2 read different texts")
     print(f"jobs 2 vs jobs 1: {one / two:.2f}x faster ({598 / one:.1f} vs {598 / two:.1f} images/s)")
     print(f"resume: {again / two:.3f} of the first run ({again:.2f} s vs {two:.2f} s)")
-    print(f"throughput per core: {598 / one:.1f} line images/s ({one / 598 * 1000:.0f} ms each)")
+    cpu_one, cpu_two, cpu_resume = CPU.values()
+    per_input = (cpu_one - cpu_resume) / 598  # the resume run's CPU is the fixed cost of a run
+    print(f"CPU: jobs 1 {cpu_one:.1f} s, jobs 2 {cpu_two:.1f} s; {per_input * 1000:.1f} ms per input")
+    print(f"throughput per free core: {1 / per_input:.1f} line images/s")
+    idle = cpu_one / (cpu_resume + (cpu_two - cpu_resume) / 2)
+    print(f"jobs 2 vs jobs 1 on an idle machine, from the CPU times: about {idle:.2f}x")
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load} (on {os.cpu_count()} cores)")
     if args.dask:
