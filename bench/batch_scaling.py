@@ -92,7 +92,8 @@ def timed_run(inputs: Path, out: Path, preset: str, *extra: str) -> float:
         raise SystemExit(f"clarity run {' '.join(extra)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     cpu = child_cpu_s() - cpu
     CPU[" ".join(extra)] = cpu
-    print(f"  {' '.join(extra):<28} {seconds:7.2f} s wall, {cpu:7.2f} s CPU   {done.stdout.strip()}")
+    summary = done.stdout.strip().splitlines()[-1]
+    print(f"  {' '.join(extra):<28} {seconds:7.2f} s wall, {cpu:7.2f} s CPU   {summary}")
     return seconds
 
 

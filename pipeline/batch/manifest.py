@@ -3,12 +3,13 @@
 A record::
 
     {"input": "scans/a/scan.png", "page": null, "outputs": {"image": "a/scan.png", "text": "a/scan.txt"},
-     "text": "...", "confidence": 91.3, "engine": "tesserocr", "preset": "3f1c...", "ms": 48.2,
-     "error": null}
+     "text": "...", "confidence": 91.3, "engine": "tesserocr", "chosen": null, "preset": "3f1c...",
+     "ms": 48.2, "error": null}
 
 ``page`` is the 1-based page of a PDF input (``null`` for an image file); ``outputs`` are paths
 relative to the output folder; ``confidence`` is the mean word confidence 0..100; ``ms`` the
-time the input took in its worker, in milliseconds; ``error`` the one-line reason when the
+time the input took in its worker, in milliseconds; ``chosen`` what ``--preset auto`` chose
+(``"document, read by RapidOCR"``; ``null`` for a preset file); ``error`` the one-line reason when the
 input failed (then ``outputs`` is empty). A batch interrupted in the middle of a line leaves
 at most one truncated last line, which reading skips.
 """
@@ -27,7 +28,7 @@ from ..preset import Preset
 MANIFEST = "manifest.jsonl"
 """File name of the manifest inside the output folder."""
 
-FIELDS = ("input", "page", "outputs", "text", "confidence", "engine", "preset", "ms", "error")
+FIELDS = ("input", "page", "outputs", "text", "confidence", "engine", "chosen", "preset", "ms", "error")
 """The keys of every record, in the order they are written."""
 
 
@@ -57,6 +58,7 @@ def make_record(
     text: str = "",
     confidence: float = 0.0,
     engine: str = "",
+    chosen: str | None = None,
     ms: float = 0.0,
     error: str | None = None,
 ) -> dict[str, Any]:
@@ -68,6 +70,7 @@ def make_record(
         "text": text,
         "confidence": round(float(confidence), 2),
         "engine": engine,
+        "chosen": chosen,
         "preset": digest,
         "ms": round(float(ms), 1),
         "error": error,

@@ -147,6 +147,10 @@ def _report(
     manifest.write(record)
     if record["error"] is None:
         summary.done += 1
+        page = f" page {record['page']}" if record["page"] is not None else ""
+        chosen = f" (auto: {record['chosen']})" if record["chosen"] else ""
+        line = f"{record['input']}{page}: {len(record['text'])} characters -> {record['outputs']['text']}"
+        tqdm.write(line + chosen, file=sys.stdout)
         return
     summary.failed += 1
     summary.errors.append(record["error"])

@@ -110,6 +110,7 @@ def process_item(job: Job, item: Item) -> dict[str, Any]:
         text=reading.text,
         confidence=reading.mean_conf,
         engine=reading.engine,
+        chosen=chosen.label if isinstance(job.preset, str) else None,
         ms=(time.perf_counter() - start) * 1000,
     )
 
