@@ -54,20 +54,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
+from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score
+
+from pipeline.auto import read_auto
+from pipeline.errors import ClarityError
+from pipeline.imageio import read_image
+from pipeline.metrics import cer, fmeasure, psnr
+from pipeline.ocr import OcrOptions
+from pipeline.preset import Preset, load_preset
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score  # noqa: E402
-
-from pipeline.auto import read_auto  # noqa: E402
-from pipeline.errors import ClarityError  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.metrics import cer, fmeasure, psnr  # noqa: E402
-from pipeline.ocr import OcrOptions  # noqa: E402
-from pipeline.preset import Preset, load_preset  # noqa: E402
 
 FOLDERS: dict[str, tuple[str, int, str]] = {
     # folder: (column title, psm of the raw methods, scenario preset)

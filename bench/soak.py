@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for tests.e2e_support: test helpers are not installed
 
 from tests.e2e_support import (  # noqa: E402
     RUN_TRACKER_JS,

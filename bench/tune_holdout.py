@@ -22,18 +22,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from pipeline import evaluate
+from pipeline.auto import read
+from pipeline.errors import ClarityError
+from pipeline.evaluate import Reading, dataset
+from pipeline.imageio import read_image
+from pipeline.preset import Preset, load_preset, save_preset
+from pipeline.tuning import TuneResult, tune
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from pipeline import evaluate  # noqa: E402
-from pipeline.auto import read  # noqa: E402
-from pipeline.errors import ClarityError  # noqa: E402
-from pipeline.evaluate import Reading, dataset  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.preset import Preset, load_preset, save_preset  # noqa: E402
-from pipeline.tuning import TuneResult, tune  # noqa: E402
 
 IGNORE_SPACES = (
     "captcha-wilhelmy-v2",

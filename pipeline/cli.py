@@ -1,4 +1,4 @@
-"""The command line: ``python -m pipeline run|eval|check|stages|tune``.
+"""The command line: ``clarity run|eval|check|stages|tune`` (also ``python -m pipeline ...``).
 
 Exit codes (see :class:`~pipeline.errors.ExitCode`): 0 all good; 1 some images failed (one
 line each on stderr, ``<path>: <reason>``, the others still processed); 2 usage error or
@@ -17,18 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .auto import AUTO, read
-from .errors import ClarityError, ExitCode, ImageError, PresetError, TuneError, TuneUsageError
+from .auto import AUTO
+from .batch.command import INTERRUPTED, add_run_parser, cmd_run
+from .errors import ClarityError, ExitCode, ImageError, TuneError, TuneUsageError
 from .evaluate import dataset, evaluate_folder
-from .imageio import SUFFIXES, read_image, write_image
+from .imageio import SUFFIXES, read_image
 from .ocr.options import ENGINE_NAMES
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset, save_preset
 from .registry import all_stages
+from .shipped import resolve_preset
 from .tuning import Metric, TrialInfo, TuneResult, format_score, tune
 
 ENGINES = ("auto", *ENGINE_NAMES)
-PRESET_HELP = "preset YAML file, or 'auto' to choose the cleaning and engine per image"
+"""The ``--engine`` choices: every engine, and ``auto``."""
+PRESET_HELP = (
+    "preset YAML file, a shipped preset's name, or 'auto' to choose the cleaning and engine per image"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,21 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline", description="Clean noisy images of text for Tesseract OCR."
+        prog="clarity", description="Clean noisy images of text for Tesseract OCR."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="clean images with a preset and OCR them")
-    p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
-    p.add_argument("--engine", choices=ENGINES, help="OCR engine (default: the preset's)")
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    p.set_defaults(func=_cmd_run)
+    add_run_parser(sub, ENGINES, PRESET_HELP).set_defaults(func=lambda args: cmd_run(args, _load))
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
     p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
@@ -82,7 +82,7 @@ def _load(path: Path, engine: str | None) -> Preset | str:
     """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image)."""
     if str(path) == AUTO and not path.is_file():
         return AUTO
-    return _with_engine(load_preset(path), engine)
+    return _with_engine(load_preset(resolve_preset(path)), engine)
 
 
 def _with_engine(preset: Preset, engine: str | None) -> Preset:
@@ -90,34 +90,6 @@ def _with_engine(preset: Preset, engine: str | None) -> Preset:
     if engine:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
     return preset
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    preset = _load(args.preset, args.engine)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PresetError(f"{args.out}: cannot create the output folder: {exc.strerror}") from None
-    failed = 0
-    engine = args.engine if preset == AUTO else None
-    for path in args.images:
-        try:
-            reading = read(read_image(path), preset, engine=engine)
-            text = reading.ocr.text
-            write_image(args.out / f"{path.stem}.png", reading.result.final)
-            (args.out / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
-            chosen = f" (auto: {reading.label})" if preset == AUTO else ""
-            print(f"{path}: {len(text)} characters -> {args.out / path.stem}.png/.txt{chosen}")
-        except ClarityError as exc:
-            failed += 1
-            print(_one_line(path, exc), file=sys.stderr)
-    return ExitCode.SOME_FAILED if failed else ExitCode.OK
-
-
-def _one_line(path: Path, exc: Exception) -> str:
-    """``<path>: <reason>`` without repeating the path when the message already starts with it."""
-    message = str(exc)
-    return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -160,7 +132,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    preset = load_preset(args.preset)
+    preset = load_preset(resolve_preset(args.preset))
     print(f"{args.preset}: valid ({len(preset.stages)} stages, schema_version {preset.schema_version})")
     return ExitCode.OK
 
@@ -357,7 +329,8 @@ def _read_listed(listed: list[tuple[Path, str | None]]) -> tuple[list[tuple[np.n
             pairs.append((read_image(path), text))
         except ImageError as exc:
             unreadable += 1
-            print(_one_line(path, exc), file=sys.stderr)
+            message = str(exc)
+            print(message if message.startswith(str(path)) else f"{path}: {message}", file=sys.stderr)
     return pairs, unreadable
 
 

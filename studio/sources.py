@@ -26,6 +26,7 @@ from pipeline.errors import ClarityError, ImageError, PresetError
 from pipeline.imageio import SUFFIXES, count_pages, read_image
 from pipeline.preset import Preset, load_preset, preset_from_data
 from pipeline.registry import all_stages
+from pipeline.shipped import presets_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = "generated"
@@ -33,8 +34,8 @@ GENERATED = "generated"
 
 
 def presets_dir() -> Path:
-    """The folder of preset files (``$CLARITY_PRESETS_DIR`` or ``presets/``)."""
-    return Path(os.environ.get("CLARITY_PRESETS_DIR") or ROOT / "presets")
+    """The folder of preset files (``$CLARITY_PRESETS_DIR``, else the shipped ``presets/``)."""
+    return Path(os.environ.get("CLARITY_PRESETS_DIR") or presets_folder())
 
 
 def samples_dir() -> Path:
