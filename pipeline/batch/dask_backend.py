@@ -55,7 +55,7 @@ class DaskBackend:
         self.timeout_s = timeout_s
         self.workers = 1
         self.description = f"Dask scheduler {address}"
-        self._client = None
+        self._client: Any = None
         self._owned = True
 
     def __enter__(self) -> DaskBackend:

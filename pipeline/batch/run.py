@@ -97,7 +97,7 @@ def run_batch(batch: Batch) -> Summary:
     skip = completed(manifest_path, job.digest, job.out, job.kinds) if batch.resume else set()
     todo = [item for item in items if item.key not in skip]
     summary.skipped = len(items) - len(todo)
-    backend = make_backend(batch.jobs, batch.scheduler, len(todo)) if todo else nullcontext()
+    backend: Any = make_backend(batch.jobs, batch.scheduler, len(todo)) if todo else nullcontext()
     with backend, ManifestWriter(manifest_path, append=batch.resume) as manifest:  # Dask connects first
         for path, reason in problems:
             _report(summary, manifest, make_record(path, None, job.digest, error=_line(path, reason)))
