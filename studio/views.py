@@ -427,15 +427,17 @@ def _take_new_file(file: Any, origin: str) -> None:
     ss.pop("upload_error", None)
     ss[K.INPUT_PAGE] = 1
     ss[K.EXPECTED] = ""
-    ss[K.AUTO_PENDING] = True
-    st.rerun()  # the sidebar is drawn already: choose the preset before it is drawn again
+    if ss.get(K.PRESET_PICK):  # a shipped preset or a sample's is loaded, not settings someone shared
+        ss[K.AUTO_PENDING] = True
+        st.rerun()  # the sidebar is drawn already: choose the preset before it is drawn again
 
 
 def apply_auto_choice() -> None:
     """After a new upload (call before the sidebar is drawn): load the preset ``auto`` chooses.
 
-    The choice is named in a notice ("Cleaned as: captcha, read by RapidOCR"); Undo or the
-    preset picker change it.
+    Only when a shipped or sample preset was loaded: settings opened from a share link or a
+    preset file are kept for the new image. The choice is named in a notice ("Cleaned as:
+    captcha, read by RapidOCR"); Undo or the preset picker change it.
     """
     ss = st.session_state
     if not ss.pop(K.AUTO_PENDING, False) or K.IMAGE not in ss:
