@@ -348,6 +348,7 @@ def main() -> int:
     if args.quick or args.no_readme:
         print("README.md not updated (--quick or --no-readme)", file=sys.stderr)
         return 0
+    sys.path.insert(0, str(ROOT))  # scripts/ is not installed with the package
     from scripts.readme_sections import README, replace_section
 
     if "<!-- begin:accuracy -->" not in README.read_text(encoding="utf-8"):

@@ -153,6 +153,7 @@ def main() -> int:
             "the tesserocr wheel bundles its own)."
         )
     if args.write_readme:
+        sys.path.insert(0, str(ROOT))  # scripts/ is not installed with the package
         from scripts.readme_sections import replace_section
 
         replace_section("ocr-engines", "\n".join(table))
