@@ -50,8 +50,9 @@ from .widgets import render_field, specs_for
 
 TITLE = "Clarity — OCR tuning studio"
 INTRO = (
-    "Clean a photo or scan of text step by step until Tesseract reads it: pick a sample or upload "
-    "an image, tune the stages in the sidebar, and compare what the OCR reads before and after."
+    "Clean a photo or scan of text step by step until the OCR (Tesseract or RapidOCR) reads it: pick "
+    "a sample or upload an image, tune the stages in the sidebar, and compare what the OCR reads "
+    "before and after."
 )
 IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
 
