@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .argtypes import positive_int
 from .auto import AUTO
 from .batch.command import INTERRUPTED, add_run_parser, cmd_run
 from .errors import ClarityError, ExitCode, ImageError, TuneError, TuneUsageError
@@ -163,16 +164,6 @@ CONFIDENCE_NOTE = (
 )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -202,7 +193,7 @@ def _add_tune_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument(
         "--base", type=Path, metavar="P.yaml", help="preset to start from (default: presets/document.yaml)"
     )
-    p.add_argument("--trials", type=_positive_int, default=100, help="most trials (default 100)")
+    p.add_argument("--trials", type=positive_int, default=100, help="most trials (default 100)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     p.add_argument(
         "--metric",
@@ -213,10 +204,10 @@ def _add_tune_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
     p.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="start no trial after this")
     p.add_argument(
-        "--patience", type=_positive_int, default=30, help="stop after N trials without progress (default 30)"
+        "--patience", type=positive_int, default=30, help="stop after N trials without progress (default 30)"
     )
     p.add_argument(
-        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+        "--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
     )
     p.add_argument("--engine", choices=("auto", *ENGINE_NAMES), help="OCR engine (default: base's)")
     p.add_argument(
