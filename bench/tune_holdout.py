@@ -5,7 +5,8 @@
 
 The images of FOLDER that have a ``.gt.txt`` are sorted by name; the even-indexed ones (0, 2,
 4, ...) are the tuning half, the odd-indexed ones the held-out half. The base preset is tuned
-on the first (``pipeline.tuning.tune``, seeded) and both the base and the tuned preset are then
+on the first (``pipeline.tuning.wide.tune_wide``, seeded, as ``clarity tune --base``: the base
+and the shipped presets as starts) and both the base and the tuned preset are then
 scored on the second, which the tuning never saw: the difference is what tuning is worth on
 new images of the same kind, not on the ones it was fitted to. For a corpus folder the CER
 rules of the corpus README (spaces removed for captcha and meter labels, case ignored for
@@ -30,7 +31,8 @@ from pipeline.errors import ClarityError
 from pipeline.evaluate import Reading, dataset
 from pipeline.imageio import read_image
 from pipeline.preset import Preset, load_preset, save_preset
-from pipeline.tuning import TuneResult, tune
+from pipeline.tuning import TuneResult
+from pipeline.tuning.wide import tune_wide
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,7 +149,7 @@ def holdout(
             f"need at least 2 images to tune on one half and test on the other, got {len(items)}"
         )
     start = time.perf_counter()
-    result = tune(
+    result = tune_wide(
         [(i.image, i.expected) for i in train],
         base,
         trials=trials,
@@ -158,7 +160,7 @@ def holdout(
         patience=patience,
         jobs=jobs,
         label=f"the even-indexed half of {label}" if label else "",
-    )
+    ).result
     seconds = time.perf_counter() - start
     opts = {"ignore_spaces": ignore_spaces, "ignore_case": ignore_case, "keep_finals": keep_finals}
     return Holdout(

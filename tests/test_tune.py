@@ -379,7 +379,7 @@ def test_cli_writes_the_tuned_preset(data: Path, base_file: Path, tmp_path: Path
 def test_cli_min_support_and_no_simplify(data: Path, tmp_path: Path) -> None:
     poor = tmp_path / "poor.yaml"
     poor.write_text(POOR_YAML)
-    common = ["tune", "--data", str(data), "--base", str(poor), "--trials", "8", "--jobs", "1"]
+    common = ["tune", "--data", str(data), "--base", str(poor), "--only-base", "--trials", "8", "--jobs", "1"]
     strict, loose = tmp_path / "strict.yaml", tmp_path / "loose.yaml"
     assert main([*common, "--out", str(strict), "--min-support", "99"]) == 0
     assert parse_preset(strict.read_text()).stages == parse_preset(POOR_YAML).stages  # nothing qualified

@@ -1,0 +1,272 @@
+"""The wide tuner: which shipped preset to start from, which engine, then the parameters.
+
+:func:`tune_wide` is what ``clarity tune`` runs. It searches more than one neighbourhood, in
+three steps, and guards each against fitting a handful of images:
+
+1. **Starts.** Every *start* is read on every tuning image (:func:`start_candidates`): the
+   ``--base`` preset (when one is given), and each shipped scenario preset three ways: as
+   shipped; with its cleaning read by Tesseract; with its cleaning read by RapidOCR. With an
+   engine forced (``engine=``) only that engine's starts remain. Starts that would read the
+   same thing are scored once. They are compared in that fixed order, and a later start
+   replaces the one chosen so far only when its mean CER is lower by one character's worth
+   (the search's ``min_gain``), so the chosen start is within that margin of the best one.
+   Starts count as trials of ``trials``, but all of them always run, and steps 2 and 3 never
+   make the result worse than the start on the tuning images, so the result is never worse
+   on them than the best shipped preset (give or take that margin).
+2. **Search.** The chosen start's neighbourhood is searched by :func:`pipeline.tuning.tune`
+   (parameters, stages on or off, the page segmentation mode), on the images not held back.
+   Stages that do not run with the start's engine are left out of the tuned preset first: they
+   could not change its reading, and the search would spend trials on them.
+3. **Held-back check.** With 6 tuning images or more, every third one (the 3rd, 6th, ...) is
+   held back from the search. The search's result is kept only when its mean CER on the held-back
+   images is no worse than the start's; otherwise the start itself is the tuned preset. So a
+   change that only fitted the searched images does not ship.
+
+With ``metric="confidence"`` (no expected text) only the base's neighbourhood is searched:
+word confidences of different engines and cleanings are not comparable enough to choose
+between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from ..errors import TuneUsageError
+from ..evaluate import Reading, score
+from ..preset import Preset, load_preset
+from ..runner import as_input
+from ..shipped import presets_folder
+from .result import Metric, TuneResult
+from .scoring import Evaluator
+from .search import _default_gain, _select, tune
+
+SCENARIOS = ("text-line", "document", "captcha", "speckled-line", "gray-band-captcha", "meter-digit")
+"""The shipped scenario presets the starts come from, in the order they are compared."""
+
+HOLD_FROM = 6
+"""From this many tuning images on, every :data:`HOLD_EVERY`-th is held back from the search."""
+
+HOLD_EVERY = 3
+
+
+@dataclass(frozen=True)
+class Start:
+    """One starting point: a label (``"captcha, cleaned, read by Tesseract"``) and its preset."""
+
+    label: str
+    preset: Preset
+
+
+@dataclass(frozen=True)
+class StartScore:
+    """A start's mean score over all tuning images, and whether it was the one chosen."""
+
+    label: str
+    score: float
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """The held-back check: the start's and the search result's mean CER on the held-back images.
+
+    ``kept`` says whether the search's result was kept (no worse than the start there).
+    """
+
+    images: int
+    start: float
+    searched: float
+    kept: bool
+
+
+def with_engine(preset: Preset, engine: str, *, clean_for_all: bool = False) -> Preset:
+    """``preset`` read by ``engine``; ``clean_for_all`` drops the stages' ``engines`` tags, so
+    its cleaning runs whatever the engine."""
+    stages = preset.stages
+    if clean_for_all:
+        stages = tuple(s.model_copy(update={"engines": ()}) for s in stages)
+    ocr = preset.ocr.model_copy(update={"engine": engine})
+    return preset.model_copy(update={"stages": stages, "ocr": ocr})
+
+
+def effective(preset: Preset) -> Preset:
+    """``preset`` without the stages that do not run with its engine (off, or for another engine)."""
+    engine = preset.ocr.engine
+    return preset.model_copy(update={"stages": tuple(s for s in preset.stages if s.runs_with(engine))})
+
+
+def _reads_key(preset: Preset) -> str:
+    """What decides a preset's reading: the stages that run and the OCR options."""
+    kept = effective(preset)
+    return "\n".join([*(s.key() for s in kept.stages), kept.ocr.model_dump_json()])
+
+
+def start_candidates(base: Preset | None, engine: str | None = None) -> list[Start]:
+    """The starts of a wide run, in the order they are compared, one per distinct reading.
+
+    ``base``: the user's preset (first, so it wins ties), or ``None``. ``engine``: an engine
+    every start must use (``"tesserocr"``, ``"rapidocr"``, ...; ``"auto"`` stands for the
+    fastest Tesseract), or ``None`` for both engine families.
+    """
+    wanted: list[Start] = []
+    if base is not None:
+        wanted.append(Start(f"{base.name} (the base)", with_engine(base, engine) if engine else base))
+    folder = presets_folder()
+    for name in SCENARIOS:
+        path = folder / f"{name}.yaml"
+        if not path.is_file():
+            continue
+        shipped = load_preset(path)
+        for label, preset in _variants(name, shipped):
+            if engine is None or _family(preset.ocr.engine) == _family(engine):
+                wanted.append(Start(label, with_engine(preset, engine) if engine else preset))
+    seen: set[str] = set()
+    out: list[Start] = []
+    for start in wanted:
+        key = _reads_key(start.preset)
+        if key not in seen:
+            seen.add(key)
+            out.append(start)
+    return out
+
+
+def _variants(name: str, shipped: Preset) -> list[tuple[str, Preset]]:
+    """A shipped preset as shipped, its cleaning read by Tesseract, its cleaning read by RapidOCR."""
+    return [
+        (f"{name} (as shipped)", shipped),
+        (f"{name}, cleaned, read by Tesseract", with_engine(shipped, "auto", clean_for_all=True)),
+        (f"{name}, cleaned, read by RapidOCR", with_engine(shipped, "rapidocr", clean_for_all=True)),
+    ]
+
+
+def _family(engine: str) -> str:
+    return "rapidocr" if engine == "rapidocr" else "tesseract"
+
+
+def tune_wide(
+    images: Sequence[tuple[np.ndarray, str | None]],
+    base: Preset | None,
+    *,
+    engine: str | None = None,
+    trials: int = 60,
+    metric: Metric = "auto",
+    ignore_spaces: bool = False,
+    ignore_case: bool = False,
+    jobs: int = 2,
+    label: str = "",
+    on_start: Callable[[StartScore], None] | None = None,
+    **search: Any,
+) -> WideResult:
+    """Choose a start among the shipped presets and engines, search its neighbourhood, keep the
+    search's result only if the held-back images agree (see the module docstring).
+
+    Parameters
+    ----------
+    images:
+        ``(image, expected text or None)`` pairs.
+    base:
+        The user's preset (compared first; ``None``: only the shipped ones). Required with
+        ``metric="confidence"``.
+    engine:
+        Force one engine on every start (``None``: starts with both engine families).
+    trials:
+        Trials in all: the starts, then the search (at least one trial).
+    on_start:
+        Called after the starts are scored, once per start, in order.
+    search:
+        Passed on to :func:`pipeline.tuning.tune` (seed, timeout, patience, toggles, ...).
+    """
+    chosen_metric, pairs = _select(images, metric)
+    if chosen_metric == "confidence":
+        if base is None:
+            raise TuneUsageError("without expected text, give the preset to tune (--base PRESET)")
+        base = with_engine(base, engine) if engine else base
+        result = tune(pairs, base, trials=trials, metric="confidence", jobs=jobs, label=label, **search)
+        return WideResult(result, starts=(), held_back=None)
+    arrays = [as_input(image) for image, _ in pairs]
+    expected = [text for _, text in pairs]
+    cer_of = partial(score, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+    starts = start_candidates(base, engine)
+    with Evaluator(arrays, min(jobs, len(starts) * len(arrays))) as evaluator:
+        readings = evaluator.read([s.preset for s in starts])
+    scores = [[cer_of(r, t) for r, t in zip(row, expected, strict=True)] for row in readings]
+    min_gain = search.pop("min_gain", None)
+    if min_gain is None:
+        min_gain = _default_gain("cer", expected, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+    pick = _pick(scores, min_gain)
+    table = tuple(
+        StartScore(s.label, sum(row) / len(row), i == pick)
+        for i, (s, row) in enumerate(zip(starts, scores, strict=True))
+    )
+    for entry in table:
+        if on_start is not None:
+            on_start(entry)
+    start = effective(starts[pick].preset)
+    held = [i for i in range(len(pairs)) if len(pairs) >= HOLD_FROM and i % HOLD_EVERY == HOLD_EVERY - 1]
+    searched = [pairs[i] for i in range(len(pairs)) if i not in held]
+    result = tune(
+        searched,
+        start,
+        trials=max(1, trials - len(starts)),
+        metric="cer",
+        jobs=jobs,
+        label=label,
+        min_gain=min_gain,
+        ignore_spaces=ignore_spaces,
+        ignore_case=ignore_case,
+        **search,
+    )
+    check = None
+    if held:
+        check = _held_back_check(result, [pairs[i] for i in held], scores[pick], held, cer_of)
+        if not check.kept:
+            result = replace(result, preset=result.tuned(result.base))
+    return WideResult(result, starts=table, held_back=check)
+
+
+@dataclass(frozen=True)
+class WideResult:
+    """:func:`tune_wide`'s outcome: the search's :class:`TuneResult` (``result.preset`` is what to
+    save), every start's score, and the held-back check (``None`` without one)."""
+
+    result: TuneResult
+    starts: tuple[StartScore, ...]
+    held_back: HeldBack | None
+
+    @property
+    def preset(self) -> Preset:
+        """The tuned preset to save."""
+        return self.result.preset
+
+
+def _pick(scores: list[list[float]], min_gain: float) -> int:
+    """The index of the chosen start: the first, replaced by a later one only when its mean CER is
+    lower by ``min_gain``; so the chosen one is within ``min_gain`` of the lowest."""
+    means = [sum(row) / len(row) for row in scores]
+    best = 0
+    for i in range(1, len(means)):
+        if means[i] <= means[best] - min_gain:
+            best = i
+    return best
+
+
+def _held_back_check(
+    result: TuneResult,
+    held_pairs: list[tuple[np.ndarray, str | None]],
+    start_scores: list[float],
+    held: list[int],
+    cer_of: Callable[[Reading, str | None], float],
+) -> HeldBack:
+    """Read the search's best preset on the held-back images and compare it with the start there."""
+    start_mean = sum(start_scores[i] for i in held) / len(held)
+    if result.best.number == 0:  # the search changed nothing: nothing to check
+        return HeldBack(len(held), start_mean, start_mean, True)
+    with Evaluator([as_input(im) for im, _ in held_pairs], 1) as evaluator:
+        (row,) = evaluator.read([result.preset])
+    searched = sum(cer_of(r, t) for r, (_, t) in zip(row, held_pairs, strict=True)) / len(row)
+    return HeldBack(len(held), start_mean, searched, searched <= start_mean)

@@ -1,0 +1,115 @@
+"""The wide tuner: starts from the shipped presets and both engines, a search, a held-back check."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.cli import main
+from pipeline.metrics import cer
+from pipeline.ocr import recognize
+from pipeline.preset import Preset, parse_preset
+from pipeline.runner import run
+from pipeline.tuning import search as search_module
+from pipeline.tuning import wide
+from pipeline.tuning.wide import SCENARIOS, effective, start_candidates, tune_wide
+
+from .test_tune import BASE_YAML, noisy
+
+TEXTS = ("HELLO 42", "Clarity 7", "NOISE 123", "tune me", "WIDE 88", "start 5")
+
+
+@pytest.fixture(scope="module")
+def six() -> list[tuple[np.ndarray, str]]:
+    return [(noisy(t, 10 + i), t) for i, t in enumerate(TEXTS)]
+
+
+def mean_cer(pairs: list[tuple[np.ndarray, str]], preset: Preset) -> float:
+    """Mean CER of ``preset`` on ``pairs``, measured independently of the tuner."""
+    total = 0.0
+    for image, text in pairs:
+        final = run(image, preset).final
+        total += cer(text, recognize(final, preset.ocr).text)
+    return total / len(pairs)
+
+
+def test_starts_cover_every_scenario_preset_three_ways_once() -> None:
+    starts = start_candidates(None)
+    labels = [s.label for s in starts]
+    for name in SCENARIOS:
+        assert any(label.startswith(name) for label in labels), name
+    assert {s.preset.ocr.engine for s in starts} >= {"rapidocr", "auto"}
+    # the cleaned-for-RapidOCR starts really clean: their stages run with RapidOCR
+    cleaned = next(s for s in starts if s.label == "document, cleaned, read by RapidOCR")
+    assert effective(cleaned.preset).stages and cleaned.preset.ocr.engine == "rapidocr"
+    keys = [wide._reads_key(s.preset) for s in starts]
+    assert len(keys) == len(set(keys)), "two starts read the same way"
+
+
+def test_a_forced_engine_keeps_only_its_starts_and_the_base_comes_first() -> None:
+    base = parse_preset(BASE_YAML)
+    tess = start_candidates(base, "tesserocr")
+    assert tess[0].label == "small (the base)"
+    assert {s.preset.ocr.engine for s in tess} == {"tesserocr"}
+    rapid = start_candidates(None, "rapidocr")
+    assert {s.preset.ocr.engine for s in rapid} == {"rapidocr"}
+    assert len(rapid) < len(start_candidates(None))
+
+
+def test_the_result_is_never_worse_than_any_start(six) -> None:
+    starts = start_candidates(None)
+    outcome = tune_wide(six, None, trials=len(starts) + 4, jobs=1, seed=0)
+    assert [s.label for s in outcome.starts] == [s.label for s in starts]
+    assert sum(s.chosen for s in outcome.starts) == 1
+    best_start = min(mean_cer(six, s.preset) for s in starts)
+    gain = 1 / (len(six) * max(len(t) for _, t in six))
+    assert mean_cer(six, outcome.preset) <= best_start + gain + 1e-9
+    chosen = next(s for s in outcome.starts if s.chosen)
+    assert chosen.score <= min(s.score for s in outcome.starts) + gain
+    assert outcome.held_back is not None and outcome.held_back.images == 2
+    # the held-back images (3rd and 6th) were not searched on
+    assert outcome.result.n_images == 4
+
+
+def test_a_search_that_fails_on_the_held_back_images_is_dropped(six, monkeypatch) -> None:
+    real_tune = search_module.tune
+    blank = parse_preset(
+        "schema_version: 1\nname: blank\nstages:\n"
+        "  - {stage: threshold, params: {method: fixed, value: 0}}\nocr: {psm: 7}\n"
+    )
+
+    def overfitted(*args, **kwargs):
+        result = real_tune(*args, **kwargs)
+        best = replace(result.trials[0], number=99, preset=blank)
+        return replace(result, preset=blank, best=best)
+
+    monkeypatch.setattr(wide, "tune", overfitted)
+    outcome = tune_wide(six, None, engine="tesserocr", trials=2, jobs=1)
+    check = outcome.held_back
+    assert check is not None and not check.kept and check.searched > check.start
+    chosen = next(s for s in outcome.starts if s.chosen)
+    assert outcome.preset.stages != blank.stages
+    assert mean_cer(six, outcome.preset) == pytest.approx(chosen.score, abs=1e-9)
+
+
+def test_cli_tune_without_base_reports_the_starts(tmp_path: Path, six, capsys) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, (image, text) in enumerate(six[:4]):
+        cv2.imwrite(str(data / f"l{i}.png"), image)
+        (data / f"l{i}.gt.txt").write_text(text + "\n")
+    out = tmp_path / "t.yaml"
+    args = ["tune", "--data", str(data), "--out", str(out), "--trials", "3", "--jobs", "1"]
+    assert main([*args, "--engine", "tesserocr"]) == 0
+    printed = capsys.readouterr().out
+    assert "starts (mean CER" in printed and "* " in printed
+    assert "cleaned, read by Tesseract" in printed and "RapidOCR" not in printed
+    assert parse_preset(out.read_text()).ocr.engine == "tesserocr"
+    base = tmp_path / "b.yaml"
+    base.write_text(BASE_YAML)
+    assert main([*args, "--base", str(base), "--only-base"]) == 0
+    assert "starts (mean CER" not in capsys.readouterr().out
