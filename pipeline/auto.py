@@ -4,7 +4,10 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
 
 1. **Page or line?** :func:`measure` counts the text rows of a black-and-white copy. An image
    at least :data:`PAGE_MIN_HEIGHT` px tall with :data:`PAGE_MIN_ROWS` or more rows is a page
-   and gets the ``document`` preset.
+   and gets the ``document`` preset. A shorter image with 2 or more separate lines of text
+   (:attr:`Layout.may_be_page`) is read as a page too, and kept as one when that reading has
+   two lines or more and is not a number (a photo of a display holding several numbers is
+   read as one line, step 3).
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
    shipped presets use, reads such crops best uncleaned.
@@ -59,11 +62,18 @@ class Layout:
     height: int
     width: int
     rows: int
+    lines: int = 0
+    """Runs of text rows separated by an empty one: separate lines of text (a line may fill two rows)."""
 
     @property
     def is_page(self) -> bool:
         """True for a page of several text lines (see :data:`PAGE_MIN_ROWS`)."""
         return self.rows >= PAGE_MIN_ROWS and self.height >= PAGE_MIN_HEIGHT
+
+    @property
+    def may_be_page(self) -> bool:
+        """True for a short page: 2 separate lines or more, too few rows for :attr:`is_page`."""
+        return not self.is_page and self.lines >= 2 and self.height >= PAGE_MIN_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -129,28 +139,31 @@ def measure(image: np.ndarray) -> Layout:
     background = np.maximum(cv2.dilate(small, kernel), 1).astype(np.float32)
     even = np.clip(small.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
     _, binary = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    rows = _glyph_rows(1 - binary)
-    return Layout(height=height, width=width, rows=rows)
+    rows, lines = _glyph_rows(1 - binary)
+    return Layout(height=height, width=width, rows=rows, lines=lines)
 
 
-def _glyph_rows(ink: np.ndarray) -> int:
+def _glyph_rows(ink: np.ndarray) -> tuple[int, int]:
     """Text-height slices of the image that hold at least 3 glyph-sized ink components.
 
     Components at least 4 px and at most a fifth of the image tall (and at most a third as wide)
     are glyph candidates; the median of their heights is the text height; those within half to
     twice it are glyphs. Slicing the image into strips one text height tall, a strip counts when
     3 or more glyphs are centred in it: a line of text fills one or two strips, a page one per
-    line, and scattered speckle, a picture or a display's few large digits hardly any.
+    line, and scattered speckle, a picture or a display's few large digits hardly any. Returns
+    the strips counted and how many runs of them an empty strip separates (the lines).
     """
     _, _, stats, centres = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     heights, widths = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
     candidate = (heights >= 4) & (heights <= ink.shape[0] / 5) & (widths <= ink.shape[1] / 3)
     if candidate.sum() < 3:
-        return 0
+        return 0, 0
     text_height = float(np.median(heights[candidate]))
     glyph = candidate & (heights >= text_height / 2) & (heights <= text_height * 2)
     strips = (centres[1:, 1][glyph] // text_height).astype(int)
-    return int((np.bincount(strips) >= 3).sum())
+    full = np.bincount(strips) >= 3
+    starts = full & ~np.concatenate([[False], full[:-1]])
+    return int(full.sum()), int(starts.sum())
 
 
 def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
@@ -166,6 +179,11 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     layout = measure(image)
     if layout.is_page:
         return _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
+    if layout.may_be_page:
+        why = f"a short page ({layout.lines} separate lines of text)"
+        page = _read(image, "document", engine, layout, why)
+        if len(page.ocr.text.splitlines()) >= 2 and not _is_number(page.ocr.text):
+            return page
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
     if not _is_number(first.ocr.text):
         return first

@@ -54,6 +54,28 @@ def test_a_page_is_read_with_the_document_preset() -> None:
     assert cer("Line number 3 of a printed page", reading.ocr.text.split("\n")[3]) <= 0.1
 
 
+def short_page() -> np.ndarray:
+    """Two lines of text far apart on a 300 px tall sheet: too few rows for a page by count."""
+    first = text_image("A short note on two lines", scale=1.0, pad=8)
+    second = text_image("signed by the whole team", scale=1.0, pad=8)
+    width = max(first.shape[1], second.shape[1])
+    sheet = np.full((300, width + 40), 255, np.uint8)
+    sheet[40 : 40 + first.shape[0], 20 : 20 + first.shape[1]] = first
+    sheet[200 : 200 + second.shape[0], 20 : 20 + second.shape[1]] = second
+    return sheet
+
+
+def test_a_short_page_of_separate_lines_is_read_as_a_page() -> None:
+    layout = measure(short_page())
+    assert layout.lines == 2 and not layout.is_page and layout.may_be_page
+    assert not measure(text_image("HELLO WORLD", scale=1.4)).may_be_page
+    reading = read_auto(short_page())
+    assert reading.preset.name == shipped_preset("document").name
+    assert reading.reason.startswith("a short page")
+    lines = reading.ocr.text.splitlines()
+    assert len(lines) == 2 and cer("signed by the whole team", lines[1]) <= 0.1
+
+
 def test_a_line_is_read_as_it_is_by_rapidocr() -> None:
     image = text_image("Quick brown fox 2026", scale=1.4)
     reading = read_auto(image)
