@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from .errors import ClarityError, ExitCode, PresetError
 from .evaluate import evaluate_folder
 from .imageio import read_image, write_image
 from .ocr.engine import ENGINE_NAMES
+from .ocr.variables import LOCAL_VARIABLE_ENV
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset
 from .registry import all_stages
@@ -51,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument("--engine", choices=ENGINES, help="OCR engine (default: the preset's)")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    _add_word_lists(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
@@ -60,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore-spaces", action="store_true", help="remove spaces before comparing (labels)")
     p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    _add_word_lists(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="validate a preset file")
@@ -73,6 +77,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_word_lists(p: argparse.ArgumentParser) -> None:
+    """``--user-words`` / ``--user-patterns``: local files Tesseract loads, never part of a preset."""
+    for name, env in LOCAL_VARIABLE_ENV.items():
+        flag = "--" + name.removesuffix("_file").replace("_", "-")
+        p.add_argument(
+            flag,
+            type=Path,
+            metavar="FILE",
+            dest=name,
+            help=f"Tesseract {name}: a local file, one entry a line (same as the env variable {env})",
+        )
+
+
+def _use_word_lists(args: argparse.Namespace) -> None:
+    """Hand the ``--user-words`` / ``--user-patterns`` files to the engines (through their variables)."""
+    for name, env in LOCAL_VARIABLE_ENV.items():
+        path = getattr(args, name, None)
+        if path is None:
+            continue
+        if not path.is_file():
+            raise PresetError(
+                f"{path}: no such file (given as --{name.removesuffix('_file').replace('_', '-')})"
+            )
+        os.environ[env] = str(path.resolve())
+
+
 def _add_tune(sub: argparse._SubParsersAction) -> None:
     """Register ``tune`` when the tuning module is present."""
     try:
@@ -82,8 +112,11 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     add_parser(sub)
 
 
-def _load(path: Path, engine: str | None) -> Preset | str:
-    """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image)."""
+def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None) -> Preset | str:
+    """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image);
+    ``--user-words`` / ``--user-patterns`` (in ``args``) handed to the engines."""
+    if args is not None:
+        _use_word_lists(args)
     if str(path) == AUTO and not path.is_file():
         return AUTO
     preset = load_preset(path)
@@ -93,7 +126,7 @@ def _load(path: Path, engine: str | None) -> Preset | str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    preset = _load(args.preset, args.engine)
+    preset = _load(args.preset, args.engine, args)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -121,7 +154,7 @@ def _one_line(path: Path, exc: Exception) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    preset = _load(args.preset, args.engine)
+    preset = _load(args.preset, args.engine, args)
     report = evaluate_folder(
         args.data_dir,
         preset,

@@ -420,7 +420,9 @@ def _field_error(exc: ValidationError, model: type[BaseModel]) -> str:
     message = err["msg"].removeprefix("Value error, ")
     if not field or isinstance(err.get("input"), Mapping):  # a mapping (variables): the message says it all
         return f"field {'.'.join(loc)!r}: {message}" if field else message
-    text = f"field {'.'.join(loc)!r}: {message}; got {err.get('input')!r}"
+    got = repr(err.get("input"))
+    got = got if len(got) <= 80 else f"{got[:60]}... ({len(got)} characters)"
+    text = f"field {'.'.join(loc)!r}: {message}; got {got}"
     if info is not None:
         text += f"; allowed: {describe_range(info)}"
     return text

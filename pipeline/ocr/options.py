@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from .. import limits
 from .variables import LOCAL_VARIABLE_ENV, PRESET_VARIABLES, local_variables
 
 # One language: a traineddata name (``eng``, ``chi_sim``, ``script/Latin``), optionally
@@ -201,6 +202,8 @@ class OcrOptions(BaseModel):
     def _check_chars(cls, value: str) -> str:
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise ValueError("must not contain control characters (newlines, tabs, ...)")
+        if len(value) > limits.WHITELIST_CHARS.get():
+            raise ValueError(limits.over_limit(limits.WHITELIST_CHARS, "too long", len(value)))
         return value
 
     @field_validator("variables")
