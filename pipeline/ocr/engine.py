@@ -19,6 +19,7 @@ shared; each is safe to call from several threads at once.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import threading
@@ -226,3 +227,9 @@ def _mode_pool() -> ThreadPoolExecutor:
 def needs_osd(options: OcrOptions) -> bool:
     """True for the page segmentation modes that run orientation and script detection (0, 1, 12)."""
     return options.psm in (0, 1, 12)
+
+
+def warm_up() -> None:
+    """Create the default engine now (in a worker process: once, before its first call)."""
+    with contextlib.suppress(Exception):  # the first real call reports what is missing
+        get_engine("auto")
