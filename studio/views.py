@@ -24,6 +24,7 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ IMAGE = "image"
 FLASH = "flash"
 """Session key of one-off error messages shown on the next run."""
 
+_LOG = logging.getLogger("clarity.studio")
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
@@ -83,6 +86,23 @@ def show_flashes() -> None:
     notice = st.session_state.pop(S.NOTICE, None)
     if notice:
         alert("info", notice)
+
+
+def _start_over() -> None:
+    st.session_state.clear()
+    st.query_params.clear()
+
+
+def page_failed(exc: Exception) -> None:
+    """Show an unexpected error in the page (never Streamlit's error box), log it, offer a fresh start."""
+    _LOG.error("page failed", exc_info=exc)
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    alert(
+        "error",
+        f"Something went wrong on this page ({type(exc).__name__}{': ' + detail if detail else ''}). "
+        "Undo the last change, or start over with the default settings.",
+    )
+    st.button("Start over", key="page:start_over", on_click=_start_over, icon=":material/restart_alt:")
 
 
 # --------------------------------------------------------------------------- first load
@@ -150,7 +170,7 @@ def _on_sample() -> None:
 
 def _on_preset_pick() -> None:
     name = st.session_state.get("preset:pick")
-    path = sources.list_presets().get(name) if name else None
+    path = sources.all_presets().get(name) if name else None
     if path is None:
         return
     try:
@@ -193,7 +213,7 @@ def sidebar_preset() -> None:
     """Preset picker, YAML upload, undo, name and description."""
     ss = st.session_state
     st.header("Preset")
-    names = list(sources.list_presets())
+    names = list(sources.all_presets())
     if ss.get("preset:pick") not in names:
         ss["preset:pick"] = None
     st.selectbox(
@@ -714,23 +734,42 @@ def save_and_share(preset: Preset) -> str:
         st.code(f"{base}?p={packed}", language=None)
         st.caption("The page address always carries the current settings: copy it, or this link.")
     with col2:
-        folder = sources.presets_dir()
         st.text_input(
             "Save as",
             key="save:name",
             placeholder=slug,
-            help="File name in the presets folder: letters, digits and dashes.",
+            help="File name in the saved-presets folder: letters, digits and dashes. "
+            "Shipped presets cannot be replaced.",
         )
-        overwrite = st.checkbox("Replace the existing file", key="save:overwrite")
-        if st.button("Save to the presets folder", key="save:go", icon=":material/save:"):
-            name = (ss.get("save:name") or "").strip() or slug
-            try:
-                path = sources.save_preset_file(preset, name, overwrite=overwrite, folder=folder)
-            except sources.SaveError as exc:
-                alert("error", str(exc))
-            else:
-                alert("success", f"Saved as {path.name} in the presets folder.")
+        st.checkbox("Replace the existing file", key="save:overwrite")
+        st.button(
+            "Save to the presets folder",
+            key="save:go",
+            icon=":material/save:",
+            on_click=_on_save,
+            args=(preset,),
+        )
+        message = ss.pop(SAVE_MESSAGE, None)
+        if message:
+            alert(*message)
     return packed
+
+
+SAVE_MESSAGE = "save:message"
+"""Session key of the outcome of the last Save click: (level, message)."""
+
+
+def _on_save(preset: Preset) -> None:
+    """Save to the user presets folder; the "replace" box is unticked after every attempt."""
+    ss = st.session_state
+    name = (ss.get("save:name") or "").strip() or sources.slugify(preset.name) or "preset"
+    try:
+        path = sources.save_preset_file(preset, name, overwrite=bool(ss.get("save:overwrite")))
+    except sources.SaveError as exc:
+        ss[SAVE_MESSAGE] = ("error", str(exc))
+    else:
+        ss[SAVE_MESSAGE] = ("success", f"Saved as {path.name} in the saved-presets folder.")
+    ss["save:overwrite"] = False
 
 
 def _exporter() -> Any:

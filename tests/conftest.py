@@ -9,6 +9,7 @@ add what it finds as an ``@example`` to the test.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from hypothesis import settings
 settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# Presets saved from the page in tests (and by the servers they start) never land in the tree.
+os.environ.setdefault("CLARITY_USER_PRESETS_DIR", tempfile.mkdtemp(prefix="clarity-user-presets-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
