@@ -24,8 +24,10 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -491,11 +493,18 @@ class Tile:
     binary: bool
 
 
+_BIG_RUNS = threading.Lock()
+"""Held while the stages run on a big image (above ``studio.ocr.BIG_PIXELS``): one such run at a time,
+so the server's memory stays within its budget however many sessions work on big images."""
+
+
 def process(preset: Preset) -> Result | None:
     """Run the preset on the current image; ``None`` (and an error shown) when a stage fails."""
     image: sources.LoadedImage = st.session_state[IMAGE]
+    big = image.array.shape[0] * image.array.shape[1] > ocr_view.BIG_PIXELS
     try:
-        result = run(image.array, preset)
+        with _BIG_RUNS if big else contextlib.nullcontext():
+            result = run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None

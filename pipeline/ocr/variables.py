@@ -223,7 +223,6 @@ PRESET_VARIABLES = frozenset(
         "rej_use_tess_blanks",
         "rej_whole_of_mostly_reject_word_fract",
         "repair_unchopped_blobs",
-        "segment_nonalphabetic_script",
         "segment_penalty_dict_case_bad",
         "segment_penalty_dict_case_ok",
         "segment_penalty_dict_frequent_word",
