@@ -8,8 +8,10 @@ expanded; CMYK is converted to RGB.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -48,25 +50,40 @@ def read_image(source: str | Path | bytes, *, page: int = 0, name: str | None = 
     """
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
     with _open(source, label) as img:
-        n = getattr(img, "n_frames", 1)
+        n = _n_frames(img, label)
         if not 0 <= page < n:
             raise ImageError(f"{label}: has {n} page(s); page {page + 1} does not exist")
-        try:
+        what = f"page {page + 1}" if n > 1 else "the image"
+        with _decoding(label, what):
             img.seek(page)
-            _check_size(img, label, f"page {page + 1}" if n > 1 else "the image")
+            _check_size(img, label, what)
             frame = ImageOps.exif_transpose(img) if page == 0 else img.copy()
             return _to_array(frame)
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(
-                f"{label}: the image data is damaged or truncated ({exc}); re-export it"
-            ) from None
 
 
 def count_pages(source: str | Path | bytes, *, name: str | None = None) -> int:
     """Number of pages (TIFF) or frames (GIF) in an image file; 1 for single images."""
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
     with _open(source, label) as img:
+        return _n_frames(img, label)
+
+
+def _n_frames(img: Image.Image, label: str) -> int:
+    with _decoding(label, "a page of the file"):  # counting GIF frames reads every frame's header
         return getattr(img, "n_frames", 1)
+
+
+@contextlib.contextmanager
+def _decoding(label: str, what: str) -> Iterator[None]:
+    """Pillow's errors while seeking and decoding, as one :class:`ImageError` line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(_too_large(label, what, None)) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{label}: the image data is damaged or truncated ({exc}); re-export it") from None
 
 
 def _open(source: str | Path | bytes, label: str) -> Image.Image:
