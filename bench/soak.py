@@ -51,6 +51,7 @@ from tests.e2e_support import (  # noqa: E402
     slider_value,
     studio_server,
     text_image_png,
+    tree_rss_kb,
     upload_and_wait,
     wait_for_app,
 )
@@ -117,29 +118,6 @@ def make_sessions(count: int) -> list[tuple[Session, bytes]]:
         )
         out.append((Session(i, f"soak-{i + 1}-{word.lower()}.png", (w, h), word, 100 + 8 * i), data))
     return out
-
-
-def tree_rss_kb(pid: int) -> int:
-    """VmRSS of ``pid`` and all its descendants, in kB (0 for processes that are gone)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2 :].split()
-        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
 
 
 def open_session(browser, base_url: str, s: Session, image: bytes) -> None:
