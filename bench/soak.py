@@ -106,15 +106,10 @@ HOSTILE_LINKS = [
 ]
 
 
-@dataclass
-class Session:
-    """One browser session and what it must keep seeing."""
+@dataclass(kw_only=True)
+class Driven:
+    """A browser page the soak drives, and what it saw."""
 
-    n: int
-    name: str
-    size: tuple[int, int]
-    word: str
-    base: int
     page: object = None
     uid: str = ""
     value: int = 0
@@ -124,9 +119,20 @@ class Session:
     waiting: bool = False
     moves: int = 0
     errors: list[str] = field(default_factory=list)
+    run_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Session(Driven):
+    """One ordinary session and what it must keep seeing."""
+
+    n: int
+    name: str
+    size: tuple[int, int]
+    word: str
+    base: int
     leaks: list[str] = field(default_factory=list)
     own_word_missing: int = 0
-    run_ms: list[float] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -145,7 +151,8 @@ def make_sessions(count: int) -> list[tuple[Session, bytes]]:
             noise=0.01 + 0.005 * i,
             colour=i % 3 != 2,
         )
-        out.append((Session(i, f"soak-{i + 1}-{word.lower()}.png", (w, h), word, 100 + 8 * i), data))
+        name = f"soak-{i + 1}-{word.lower()}.png"
+        out.append((Session(n=i, name=name, size=(w, h), word=word, base=100 + 8 * i), data))
     return out
 
 
@@ -177,23 +184,13 @@ def share_string(data: dict) -> str:
     return "1" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@dataclass
-class Extra:
-    """The heavy or the hostile session: its page and what it saw."""
+@dataclass(kw_only=True)
+class Extra(Driven):
+    """The heavy or the hostile session."""
 
     name: str
-    page: object = None
-    uid: str = ""
-    value: int = 150
-    runs: int = 0
-    pressed_at: float = 0.0
-    next_at: float = 0.0
-    waiting: bool = False
-    moves: int = 0
     expect: str = ""
-    errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    run_ms: list[float] = field(default_factory=list)
 
 
 def new_page(browser, timeout_s: float, errors: list[str]):
@@ -466,8 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         chromium() as browser,
     ):
         t0 = time.monotonic()
-        heavy = Extra("heavy (dense 24 MP page)") if args.heavy else None
-        hostile = Extra("hostile links") if args.hostile else None
+        heavy = Extra(name="heavy (dense 24 MP page)", value=150) if args.heavy else None
+        hostile = Extra(name="hostile links") if args.hostile else None
         if heavy is not None:
             open_heavy(browser, srv.url, heavy)
             print(f"heavy session open in {time.monotonic() - t0:.0f} s")

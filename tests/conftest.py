@@ -56,3 +56,11 @@ def text_image(text: str = "Clarity 2026", scale: float = 1.2, pad: int = 20) ->
     img = np.full((h + base + 2 * pad, w + 2 * pad), 255, np.uint8)
     cv2.putText(img, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, 2, cv2.LINE_AA)
     return img
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's) for a browser-test module; a missing Chromium fails, never skips."""
+    from tests.e2e_support import launched_chromium
+
+    yield from launched_chromium()

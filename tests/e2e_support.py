@@ -132,6 +132,23 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+def launched_chromium() -> Iterator[object]:
+    """Body of the tests' module-scoped ``browser`` fixture (``yield from``): Chromium, or the test
+    fails with the reason. A missing Chromium never skips: a skipped browser test would hide a
+    broken page."""
+    import pytest
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+            "(`make test` installs it, or `sudo apt-get install chromium`; "
+            "set CLARITY_CHROMIUM to use another binary)",
+            pytrace=False,
+        )
+    with chromium() as b:
+        yield b
+
+
 def wait_for_app(page, timeout_ms: float = 90_000) -> None:
     """Wait until the page has finished its script run and shows at least one image."""
     page.wait_for_selector('[data-testid="stImage"] img', timeout=timeout_ms)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -20,10 +19,8 @@ import pytest
 
 from pipeline.limits import MEMORY_BUDGET_MB
 from tests.e2e_support import (
-    CHROMIUM,
     ERROR_SELECTOR,
     RUN_TRACKER_JS,
-    chromium,
     open_stage,
     runs_finished,
     slider,
@@ -85,14 +82,6 @@ class RssWatch:
 def server(tmp_path_factory: pytest.TempPathFactory):
     with studio_server(tmp_path_factory.mktemp("studio-safety")) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} not found: the browser tests need Debian's Chromium", pytrace=False)
-    with chromium() as b:
-        yield b
 
 
 def new_page(browser, outside: list[str]):
