@@ -106,10 +106,11 @@ def over_limit(limit: Limit, subject: str, got: float, advice: str = "") -> str:
     return f"{text}; {advice}" if advice else text
 
 
-def check_stage_pixels(width: int, height: int, subject: str = "this stage's output") -> None:
-    """Raise :class:`StageError` when a ``width`` x ``height`` output is over :data:`STAGE_PIXELS`.
+def check_stage_pixels(width: int, height: int, subject: str) -> None:
+    """Raise :class:`StageError` when a ``width`` x ``height`` stage output is over :data:`STAGE_PIXELS`.
 
-    Stages that enlarge call it before allocating; the runner calls it on every output.
+    The runner calls it on every output; stages that enlarge call it before allocating, through
+    :func:`pipeline.stages._image.check_output_size` (the runner connects the two).
     """
     if width * height > STAGE_PIXELS.get():
         raise StageError(

@@ -21,6 +21,7 @@ from .cache import BoundedCache
 from .errors import StageError
 from .preset import INPUT, Preset, StageSpec
 from .registry import get_stage
+from .stages import _image
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ CACHE_ENTRIES = int(os.environ.get("CLARITY_CACHE_ENTRIES", 256))
 
 CACHE_MB = limits.CACHE_MB.get_int()
 """Most megabytes of stage outputs kept by the process-wide cache (env ``CLARITY_CACHE_MB``)."""
+
+_image.OUTPUT_CHECK = limits.check_stage_pixels  # enlarging stages check before they allocate
 
 _DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(CACHE_ENTRIES, CACHE_MB * 2**20)
 

@@ -65,16 +65,34 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
         except (EOFError, OSError):
             return
         _set_nice(nice)
+        before = {t.ident for t in threading.enumerate()}
         try:
             reply: tuple[str, Any] = ("ok", fn(*args))
         except ClarityError as exc:
             reply = ("error", exc)
         except Exception as exc:  # any other failure is reported, the worker goes on
             reply = ("failed", f"{type(exc).__name__}: {exc}")
+        lingering = _lingering(before)
         try:
-            conn.send(reply)
+            conn.send((*reply, lingering))
         except Exception as exc:  # an unpicklable result or error
-            conn.send(("failed", f"could not return the result: {exc}"))
+            conn.send(("failed", f"could not return the result: {exc}", lingering))
+
+
+KEPT_THREADS = ("ThreadPoolExecutor", "clarity-")
+"""Name prefixes of long-lived threads a call may start (thread pools kept for later calls)."""
+
+
+def _lingering(before: set[int | None], wait_s: float = 0.5) -> bool:
+    """True when a thread the call started is still running after ``wait_s`` (e.g. a Tesseract call
+    abandoned by its own watchdog): the worker is then replaced, which stops that work."""
+    deadline = time.monotonic() + wait_s
+    for thread in threading.enumerate():
+        if thread.ident not in before and not thread.name.startswith(KEPT_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return True
+    return False
 
 
 def _set_nice(value: int) -> None:
@@ -135,6 +153,7 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._cond = threading.Condition()
         self._closed = False
+        self._local = threading.local()
         self.killed = 0
         """Workers stopped so far (time or memory limit)."""
 
@@ -186,6 +205,8 @@ class WorkerPool:
         with self._cond:
             if kill:
                 self._workers.remove(worker)
+                if not self._closed:  # its successor starts now, ready before it is needed
+                    self._workers.append(self._start())
             worker.busy = worker.big = False
             self._cond.notify_all()
 
@@ -212,9 +233,10 @@ class WorkerPool:
         """
         worker = self._acquire(big)
         kill = True
+        started = time.monotonic()
         try:
             worker.outbox.send((fn, args, 10 if big else 0))
-            deadline = time.monotonic() + timeout_s
+            deadline = started + timeout_s
             while not worker.conn.poll(POLL_S):
                 if not worker.alive():
                     raise WorkerError("the worker process stopped unexpectedly; try again")
@@ -224,18 +246,25 @@ class WorkerPool:
                     )
                 if time.monotonic() > deadline:
                     raise WorkerTimeout(f"the work took longer than {timeout_s:g} s and was stopped")
-            status, value = worker.conn.recv()
-            # A worker that kept more memory than allowed is replaced before its next call.
-            kill = self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb
+            status, value, lingering = worker.conn.recv()
+            # A worker still busy with abandoned work, or that kept more memory than allowed, is
+            # replaced before its next call.
+            kill = lingering or (self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb)
         except (EOFError, OSError):
             raise WorkerError("the worker process stopped unexpectedly; try again") from None
         finally:
+            self._local.run_s = time.monotonic() - started
             self._release(worker, kill=kill)
         if status == "ok":
             return value
         if status == "error":
             raise value
         raise WorkerError(str(value))
+
+    def last_run_s(self) -> float:
+        """Seconds the last :meth:`call` of this thread ran in its worker (its wait for a free worker
+        not counted)."""
+        return getattr(self._local, "run_s", 0.0)
 
     def pids(self) -> list[int]:
         """Process ids of the running workers."""

@@ -169,10 +169,10 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
         cap = limits.OCR_TIMEOUT_S.get()
         timeout = min(options.timeout_s, cap)
         run_options = options.model_copy(update={"timeout_s": max(0.5, min(timeout, left))})
-        start = time.monotonic()
+        pool = worker_pool()
         try:
             return Reading(
-                worker_pool().call(
+                pool.call(
                     recognize, image, run_options, timeout_s=min(timeout, left) + WORKER_GRACE_S,
                     big=image.shape[0] * image.shape[1] > BIG_PIXELS,
                 )
@@ -184,7 +184,7 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
         except ClarityError as exc:
             return Reading(None, str(exc))
         finally:
-            BUDGET.charge(session, time.monotonic() - start)
+            BUDGET.charge(session, pool.last_run_s())
 
 
 WORKER_GRACE_S = 5.0

@@ -159,6 +159,21 @@ def test_a_worker_over_its_memory_is_stopped(pool: WorkerPool) -> None:
     assert pool.call(hold_memory, 10, 0, timeout_s=30) == 1
 
 
+def abandon_a_thread(seconds: float) -> str:
+    """Start a thread that outlives the call (as a Tesseract call abandoned by its watchdog would)."""
+    threading.Thread(target=time.sleep, args=(seconds,), name="abandoned", daemon=True).start()
+    return "done"
+
+
+def test_a_worker_left_with_running_work_is_replaced(pool: WorkerPool) -> None:
+    killed = pool.killed
+    assert pool.call(abandon_a_thread, 30, timeout_s=30) == "done"
+    assert pool.killed == killed + 1
+    assert pool.call(abandon_a_thread, 0, timeout_s=30) == "done"  # a thread that ends in time
+    assert pool.killed == killed + 1
+    assert 0 < pool.last_run_s() < 10
+
+
 def test_errors_come_back_as_they_were_raised(pool: WorkerPool) -> None:
     with pytest.raises(ImageError, match="not an image"):
         pool.call(imageio.read_image, b"not an image at all", timeout_s=30)
@@ -167,7 +182,13 @@ def test_errors_come_back_as_they_were_raised(pool: WorkerPool) -> None:
 
 
 def test_big_calls_leave_a_worker_for_small_ones(pool: WorkerPool) -> None:
-    pool.call(operator.add, 0, 0, timeout_s=30)  # both workers up
+    both = [
+        threading.Thread(target=pool.call, args=(time.sleep, 0.5), kwargs={"timeout_s": 60}) for _ in "ab"
+    ]
+    for t in both:  # both workers up (and started, whatever the tests before did)
+        t.start()
+    for t in both:
+        t.join()
     bigs = [threading.Thread(target=pool.call, args=(time.sleep, 3), kwargs={"timeout_s": 30, "big": True})]
     bigs.append(
         threading.Thread(target=pool.call, args=(time.sleep, 3), kwargs={"timeout_s": 30, "big": True})
@@ -177,6 +198,6 @@ def test_big_calls_leave_a_worker_for_small_ones(pool: WorkerPool) -> None:
     time.sleep(0.5)
     start = time.monotonic()
     assert pool.call(operator.add, 1, 1, timeout_s=30) == 2
-    assert time.monotonic() - start < 1.5  # not behind the second big call
+    assert time.monotonic() - start < 2.5  # not behind the second big call (3 s)
     for t in bigs:
         t.join()

@@ -13,6 +13,18 @@ KernelShape = Literal["rect", "ellipse", "cross"]
 _SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
 
 
+OUTPUT_CHECK = None
+"""``check(width, height, what)`` that raises when a stage may not make an image that large; Clarity's
+runner sets it (:func:`pipeline.limits.check_stage_pixels`). ``None`` (e.g. in an exported script):
+no bound."""
+
+
+def check_output_size(width: int, height: int, what: str) -> None:
+    """Ask :data:`OUTPUT_CHECK` before a stage makes a ``width`` x ``height`` image (``what`` it is)."""
+    if OUTPUT_CHECK is not None:
+        OUTPUT_CHECK(width, height, what)
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """8-bit single-channel luma of a gray or BGR image (gray images are returned as is)."""
     if image.ndim == 2:
