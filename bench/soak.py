@@ -222,7 +222,7 @@ def note_alerts(x: Extra) -> list[str]:
     if page.query_selector('[data-testid="stException"]') or page.get_by_text("Connection error").count():
         x.errors.append("traceback or lost connection")
     texts = page.eval_on_selector_all(
-        '[data-testid="stAlertContentError"]', "els => els.map(e => e.innerText.slice(0, 200))"
+        '[data-testid="stAlertContentError"]', "els => els.map(e => e.innerText.slice(0, 1000))"
     )
     x.notes.extend(t for t in texts if t not in x.notes)
     return texts

@@ -57,7 +57,7 @@ STAGE_PIXELS = Limit(
     "pixels of one stage's output (whatever its parameters say)",
 )
 RUN_MB = Limit(
-    "CLARITY_MAX_RUN_MB", 640, "MB", "megabytes of images one run keeps: the input and every stage's output"
+    "CLARITY_MAX_RUN_MB", 320, "MB", "megabytes of images one run keeps: the input and every stage's output"
 )
 STAGES = Limit("CLARITY_MAX_STAGES", 100, "stages", "stages in one preset")
 WHITELIST_CHARS = Limit(
@@ -69,6 +69,9 @@ OCR_TIMEOUT_S = Limit(
     "seconds",
     "seconds one OCR call may take in the studio (caps ocr.timeout_s)",
 )
+STAGE_TIME_S = Limit(
+    "CLARITY_MAX_STAGE_TIME_S", 60, "seconds", "seconds the stages of one big image may take in the studio"
+)
 SESSION_OCR_S = Limit(
     "CLARITY_SESSION_OCR_BUDGET_S", 180, "seconds", "OCR seconds one studio session may use per 10 minutes"
 )
@@ -76,10 +79,12 @@ OCR_WORKERS = Limit("CLARITY_OCR_WORKERS", 2, "processes", "OCR worker processes
 WORKER_MB = Limit(
     "CLARITY_OCR_WORKER_MB", 450, "MB", "memory of one OCR worker process (it is restarted above it)"
 )
-CACHE_MB = Limit("CLARITY_CACHE_MB", 384, "MB", "stage outputs kept in the studio's cache")
+CACHE_MB = Limit("CLARITY_CACHE_MB", 256, "MB", "stage outputs kept in the studio's cache")
 MEMORY_BUDGET_MB = 1536
 """The studio server's documented memory budget (MB), server and workers together, with the defaults:
-about 350 MB for Streamlit and the page, :data:`CACHE_MB`, and :data:`OCR_WORKERS` x :data:`WORKER_MB`."""
+about 350 MB for Streamlit and the sessions, :data:`CACHE_MB` (256), one big run's images coming back
+from its worker (at most :data:`RUN_MB`, 320), the worker running it (at most :data:`WORKER_MB`, 450)
+and the other worker reading small images (about 150): 1,526 MB."""
 
 ALL = (
     IMAGE_PIXELS,
@@ -88,6 +93,7 @@ ALL = (
     STAGES,
     WHITELIST_CHARS,
     OCR_TIMEOUT_S,
+    STAGE_TIME_S,
     SESSION_OCR_S,
     OCR_WORKERS,
     WORKER_MB,
@@ -99,10 +105,8 @@ ALL = (
 def over_limit(limit: Limit, subject: str, got: float, advice: str = "") -> str:
     """One sentence: ``subject`` has ``got`` units, more than ``limit`` allows, and how to change it."""
     value = limit.get()
-    text = (
-        f"{subject}: {got:,.0f} {limit.unit}, more than the limit of {value:,.0f} {limit.unit} "
-        f"({limit.what}; the environment variable {limit.env} changes it)"
-    )
+    text = f"{subject}: {got:,.0f} {limit.unit}, more than the limit of {value:,.0f}"
+    text += f" (set {limit.env} to change it)"
     return f"{text}; {advice}" if advice else text
 
 

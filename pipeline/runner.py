@@ -192,3 +192,9 @@ def _compute(
         out = out.view()  # mark our own view read-only, never the caller's array
     out.flags.writeable = False  # outputs are shared through the cache
     return out, ms
+
+
+def run_uncached(image: np.ndarray, preset: Preset) -> Result:
+    """:func:`run` without the cache: for a worker process (:mod:`pipeline.workers`), whose memory
+    then holds one run's images and nothing more."""
+    return run(image, preset, cache=None)

@@ -6,7 +6,8 @@ is the image's content digest and the options' JSON, in a bounded process-wide c
 Tesseract works while the previews are sent. Errors (missing language, timeout) are cached
 too, as a message, so a failing setting does not re-run a slow Tesseract call on every rerun.
 
-Isolation: every reading runs in a worker process of :func:`worker_pool` (any engine:
+Isolation: every reading (and the stages of a big image, :func:`run_stages_isolated`) runs in a
+worker process of :func:`worker_pool` (any engine:
 the call is :func:`pipeline.ocr.recognize`), so a time limit really stops it (the worker is
 killed and replaced) and a runaway worker's memory is bounded. Big images take at most all
 workers but one, so other sessions are not kept waiting. Each session runs one reading at a
@@ -32,11 +33,12 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipeline import limits
 from pipeline.cache import BoundedCache
-from pipeline.errors import ClarityError
+from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
-from pipeline.runner import image_digest
-from pipeline.workers import WorkerPool, WorkerTimeout
+from pipeline.preset import Preset
+from pipeline.runner import Result, image_digest, run_uncached
+from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 
 from .overlays import DIGESTS
 
@@ -159,8 +161,8 @@ def session_id() -> str:
 def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
     """Read in a worker process, within the time limit and the session's budget.
 
-    Returns the reading and whether it may be cached for every session (not when the
-    session's budget stopped it).
+    A reading stopped by the session's budget is marked ``shared=False``: it is about this
+    session only and is never cached for others.
     """
     with BUDGET.lock(session):
         left = BUDGET.left(session)
@@ -177,7 +179,7 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
                     big=image.shape[0] * image.shape[1] > BIG_PIXELS,
                 )
             )  # fmt: skip
-        except WorkerTimeout:
+        except (WorkerTimeout, OcrTimeout):
             if left < timeout:
                 return Reading(None, BUDGET.over_message(), shared=False)
             return Reading(None, _timeout_message(image, timeout, options.timeout_s > cap))
@@ -204,6 +206,23 @@ def _timeout_message(image: np.ndarray, timeout: float, capped: bool) -> str:
         f"OCR stopped: reading the {w} x {h} image took longer than {timeout:g} s{cap}; "
         "crop or downscale the image, or simplify the stages."
     )
+
+
+def run_stages_isolated(image: np.ndarray, preset: Preset) -> Result:
+    """The stages of ``preset`` on a big ``image``, run in a worker process within the stage time
+    limit (``CLARITY_MAX_STAGE_TIME_S``) and the worker memory limit; :class:`StageError` otherwise."""
+    limit = limits.STAGE_TIME_S.get()
+    try:
+        return worker_pool().call(run_uncached, image, preset, timeout_s=limit, big=True)
+    except WorkerTimeout:
+        h, w = image.shape[:2]
+        raise StageError(
+            limits.over_limit(limits.STAGE_TIME_S, f"the stages on this {w} x {h} image ran longer", limit)
+            + "; they were stopped. Use lighter settings (smaller kernels, fewer iterations) or a "
+            "smaller image"
+        ) from None
+    except WorkerError as exc:
+        raise StageError(f"the stages could not finish: {exc}") from None
 
 
 def _key(image: np.ndarray, options: OcrOptions, digest: str | None) -> tuple[str, str]:

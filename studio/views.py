@@ -24,7 +24,6 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import threading
@@ -499,11 +498,19 @@ so the server's memory stays within its budget however many sessions work on big
 
 
 def process(preset: Preset) -> Result | None:
-    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails."""
+    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails.
+
+    Big images (above ``studio.ocr.BIG_PIXELS``) are processed in a worker process, where the
+    stage time limit (``CLARITY_MAX_STAGE_TIME_S``) can stop a run at once; small ones here,
+    with the shared stage cache.
+    """
     image: sources.LoadedImage = st.session_state[IMAGE]
     big = image.array.shape[0] * image.array.shape[1] > ocr_view.BIG_PIXELS
     try:
-        with _BIG_RUNS if big else contextlib.nullcontext():
+        if big:
+            with _BIG_RUNS, st.spinner("Running the stages on this big image…"):
+                result = ocr_view.run_stages_isolated(image.array, preset)
+        else:
             result = run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")

@@ -3,7 +3,7 @@
 Share links that name files, ask for huge intermediates, carry 30-digit numbers or random
 data; a session over its OCR budget; a bug deep in the page. Each gets a message in the
 page, never Streamlit's error box, and the page keeps working. The link loader is also
-driven with random data by Hypothesis.
+driven with random data by Hypothesis, and so is the preset-file loader (what an upload goes through).
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from pipeline.errors import PresetError
 from pipeline.ocr import OcrOptions
-from pipeline.preset import Preset
+from pipeline.preset import Preset, parse_preset
 from pipeline.share import unpack
 from studio import ocr as studio_ocr
 from studio import state as S
@@ -87,6 +90,59 @@ def test_links_with_huge_numbers_or_many_stages_are_refused_in_the_page(data: di
     at = open_link(link(data))
     assert_no_error_box(at)
     assert any("share link" in m for m in errors(at)), errors(at)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schema_version: 123456789012345678901234567890\n",
+        "schema_version: 1\nstages:\n  - stage: median_blur\n"
+        "    params: {ksize_w: 123456789012345678901234567890}\n",
+        "schema_version: 1\nocr:\n  variables: {user_patterns_file: /etc/passwd}\n",
+        "schema_version: 1\nstages: [" + ", ".join(["invert"] * 20_000) + "]\n",
+    ],
+    ids=["30-digit schema version", "30-digit integer", "pattern file", "20,000 stages"],
+)
+def test_a_preset_upload_that_is_refused_shows_a_message(text: str) -> None:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    name = at.text_input(key="preset:name").value
+    at.file_uploader(key="preset:upload").set_value(("bad.yaml", text.encode(), "application/x-yaml")).run()
+    assert_no_error_box(at)
+    assert any(m.startswith("bad.yaml: ") and "current settings are kept" in m for m in errors(at)), errors(
+        at
+    )
+    assert at.text_input(key="preset:name").value == name
+
+
+def test_heavy_stages_on_a_big_image_are_stopped_by_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage at its maximum on a big image runs in a worker process that the time limit kills."""
+    import cv2
+    import numpy as np
+
+    monkeypatch.setenv("CLARITY_MAX_STAGE_TIME_S", "2")
+    heavy = {
+        "stage": "morphology",
+        "params": {"shape": "ellipse", "width": 301, "height": 301, "iterations": 10},
+    }
+    at = open_link(link(document([{"stage": "grayscale"}, heavy])))
+    page = np.full((1700, 2600), 230, np.uint8)  # 4.4 MP: a big image
+    cv2.putText(page, "BIG PAGE", (100, 900), cv2.FONT_HERSHEY_SIMPLEX, 8, 20, 12)
+    killed = studio_ocr.worker_pool().killed
+    start = time.monotonic()
+    png = cv2.imencode(".png", page)[1].tobytes()
+    at.file_uploader(key="input:upload").set_value(("big.png", png, "image/png")).run()
+    assert time.monotonic() - start < 60
+    assert_no_error_box(at)
+    messages = errors(at)
+    assert any("CLARITY_MAX_STAGE_TIME_S" in m and "were stopped" in m for m in messages), messages
+    assert studio_ocr.worker_pool().killed > killed
+    # Lighter settings on the same big image: processed (in a worker) and read.
+    uid = next(e["uid"] for e in at.session_state["stages"] if e["stage"] == "morphology")
+    for field, value in (("iterations", 1), ("width", 3), ("height", 3)):
+        at.session_state[f"stage:{uid}:{field}"] = value
+    at.run()
+    assert_no_error_box(at)
+    assert not [m for m in errors(at) if "CLARITY_MAX_STAGE_TIME_S" in m]
 
 
 def test_a_session_over_its_ocr_budget_is_stopped_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,10 +221,11 @@ link_data = st.fixed_dictionaries(
 )
 
 
-def load_like_the_page(packed: str) -> Preset | None:
-    """What the page does with ``?p=``: unpack, then load into the session state and build it."""
+def load_like_the_page(packed: str, loader: Callable[[str], Preset] = unpack) -> Preset | None:
+    """What the page does with ``?p=`` (``unpack``) or an uploaded file (``parse_preset``): load,
+    then put into the session state and build it back."""
     try:
-        preset = unpack(packed)
+        preset = loader(packed)
     except PresetError as exc:
         assert str(exc) and "\n" not in str(exc)
         return None
@@ -185,6 +242,14 @@ def load_like_the_page(packed: str) -> Preset | None:
 @example({"schema_version": 1, "stages": [{"stage": "median_blur", "params": {"ksize_w": 10**29}}]})
 def test_random_links_through_the_page_loaders(data: dict) -> None:
     load_like_the_page(link(data))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(link_data)
+@example({"schema_version": 123456789012345678901234567890})
+def test_random_preset_files_through_the_page_loaders(data: dict) -> None:
+    text = yaml.safe_dump(data, allow_unicode=True)
+    load_like_the_page(text, lambda t: parse_preset(t, "upload.yaml"))
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
