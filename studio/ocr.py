@@ -37,7 +37,7 @@ from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
 from pipeline.preset import Preset
-from pipeline.runner import Result, image_digest, run_uncached
+from pipeline.runner import Result, image_digest, run, run_uncached
 from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 
 from .overlays import DIGESTS
@@ -176,7 +176,7 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
             return Reading(
                 pool.call(
                     recognize, image, run_options, timeout_s=min(timeout, left) + WORKER_GRACE_S,
-                    big=image.shape[0] * image.shape[1] > BIG_PIXELS,
+                    big=is_big(image),
                 )
             )  # fmt: skip
         except (WorkerTimeout, OcrTimeout):
@@ -206,6 +206,25 @@ def _timeout_message(image: np.ndarray, timeout: float, capped: bool) -> str:
         f"OCR stopped: reading the {w} x {h} image took longer than {timeout:g} s{cap}; "
         "crop or downscale the image, or simplify the stages."
     )
+
+
+_BIG_RUNS = threading.Lock()
+"""Held while the stages run on a big image (above :data:`BIG_PIXELS`): one such run at a time, so
+the server's memory stays within its budget however many sessions work on big images."""
+
+
+def is_big(image: np.ndarray) -> bool:
+    """True for images above :data:`BIG_PIXELS`: their stages and readings run in the big lane."""
+    return image.shape[0] * image.shape[1] > BIG_PIXELS
+
+
+def run_stages(image: np.ndarray, preset: Preset) -> Result:
+    """The stages of ``preset`` on ``image``: here with the shared cache for small images, in a worker
+    (:func:`run_stages_isolated`, one at a time) for big ones. Raises :class:`StageError`."""
+    if not is_big(image):
+        return run(image, preset)
+    with _BIG_RUNS:
+        return run_stages_isolated(image, preset)
 
 
 def run_stages_isolated(image: np.ndarray, preset: Preset) -> Result:

@@ -24,9 +24,9 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +39,7 @@ from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.metrics import cer
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
-from pipeline.runner import Result, run
+from pipeline.runner import Result
 from pipeline.share import pack, unpack
 
 from . import ocr as ocr_view
@@ -492,11 +492,6 @@ class Tile:
     binary: bool
 
 
-_BIG_RUNS = threading.Lock()
-"""Held while the stages run on a big image (above ``studio.ocr.BIG_PIXELS``): one such run at a time,
-so the server's memory stays within its budget however many sessions work on big images."""
-
-
 def process(preset: Preset) -> Result | None:
     """Run the preset on the current image; ``None`` (and an error shown) when a stage fails.
 
@@ -505,13 +500,10 @@ def process(preset: Preset) -> Result | None:
     with the shared stage cache.
     """
     image: sources.LoadedImage = st.session_state[IMAGE]
-    big = image.array.shape[0] * image.array.shape[1] > ocr_view.BIG_PIXELS
     try:
-        if big:
-            with _BIG_RUNS, st.spinner("Running the stages on this big image…"):
-                result = ocr_view.run_stages_isolated(image.array, preset)
-        else:
-            result = run(image.array, preset)
+        big = ocr_view.is_big(image.array)
+        with st.spinner("Running the stages on this big image…") if big else contextlib.nullcontext():
+            result = ocr_view.run_stages(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None
