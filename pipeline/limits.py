@@ -77,14 +77,17 @@ SESSION_OCR_S = Limit(
 )
 OCR_WORKERS = Limit("CLARITY_OCR_WORKERS", 2, "processes", "OCR worker processes of the studio")
 WORKER_MB = Limit(
-    "CLARITY_OCR_WORKER_MB", 450, "MB", "memory of one OCR worker process (it is restarted above it)"
+    "CLARITY_OCR_WORKER_MB", 700, "MB", "memory of one OCR worker process (it is restarted above it)"
 )
 CACHE_MB = Limit("CLARITY_CACHE_MB", 256, "MB", "stage outputs kept in the studio's cache")
-MEMORY_BUDGET_MB = 1536
-"""The studio server's documented memory budget (MB), server and workers together, with the defaults:
-about 350 MB for Streamlit and the sessions, :data:`CACHE_MB` (256), one big run's images coming back
-from its worker (at most :data:`RUN_MB`, 320), the worker running it (at most :data:`WORKER_MB`, 450)
-and the other worker reading small images (about 150): 1,526 MB."""
+MEMORY_MB = Limit(
+    "CLARITY_MEMORY_BUDGET_MB",
+    1536,
+    "MB",
+    "memory of the studio server and its workers together: work in a worker is stopped above it",
+)
+MEMORY_BUDGET_MB = int(MEMORY_MB.default)
+"""The studio server's documented memory budget (MB); :data:`MEMORY_MB` may set another."""
 
 ALL = (
     IMAGE_PIXELS,
@@ -98,6 +101,7 @@ ALL = (
     OCR_WORKERS,
     WORKER_MB,
     CACHE_MB,
+    MEMORY_MB,
 )
 """Every limit, in the order the README lists them."""
 

@@ -61,12 +61,15 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
             pass
     while True:
         try:
-            fn, args, nice = inbox.recv()
+            fn, args, nice, prepare = inbox.recv()
         except (EOFError, OSError):
             return
         _set_nice(nice)
         before = {t.ident for t in threading.enumerate()}
         try:
+            if prepare is not None:  # e.g. load an engine's models: not counted in the call's time
+                prepare[0](*prepare[1])
+                conn.send(("started", None, False))
             reply: tuple[str, Any] = ("ok", fn(*args))
         except ClarityError as exc:
             reply = ("error", exc)
@@ -142,13 +145,26 @@ class WorkerPool:
     max_rss_mb:
         Memory one worker may use (MB); a call that makes its worker grow past it fails with
         :class:`WorkerError` and the worker is replaced. ``None``: no limit.
+    max_total_mb, total_advice:
+        Memory of this process and all its workers together (MB): a call running when the
+        total passes it is stopped the same way (``total_advice`` ends its message).
     initializer:
         ``"module:function"`` called once in every new worker (e.g. to create the OCR engines).
     """
 
-    def __init__(self, size: int, *, max_rss_mb: float | None = None, initializer: str = "") -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_rss_mb: float | None = None,
+        max_total_mb: float | None = None,
+        total_advice: str = "",
+        initializer: str = "",
+    ) -> None:
         self.size = max(1, int(size))
         self.max_rss_mb = max_rss_mb
+        self.max_total_mb = max_total_mb
+        self._total_advice = total_advice
         self._initializer = initializer
         self._workers: list[_Worker] = []
         self._cond = threading.Condition()
@@ -192,6 +208,25 @@ class WorkerPool:
                     return idle
                 self._cond.wait()
 
+    def _reply(self, worker: _Worker, timeout_s: float, what: str) -> tuple[str, Any, bool]:
+        """The worker's next message, watching its life, memory and ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while not worker.conn.poll(POLL_S):
+            if not worker.alive():
+                raise WorkerError("the worker process stopped unexpectedly; try again")
+            if self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb:
+                raise WorkerError(
+                    f"the work needed more than {self.max_rss_mb:.0f} MB of memory and was stopped"
+                )
+            if self.max_total_mb is not None and self.total_mb() > self.max_total_mb:
+                raise WorkerError(
+                    f"the server's memory passed {self.max_total_mb:.0f} MB, so the work was stopped"
+                    + (f" ({self._total_advice})" if self._total_advice else "")
+                )
+            if time.monotonic() > deadline:
+                raise WorkerTimeout(f"{what} took longer than {timeout_s:g} s and was stopped")
+        return worker.conn.recv()
+
     def warm(self) -> None:
         """Start every worker now (they import and initialise in the background)."""
         with self._cond:
@@ -212,7 +247,15 @@ class WorkerPool:
 
     # ------------------------------------------------------------------------------- calls
 
-    def call(self, fn: Callable[..., Any], *args: Any, timeout_s: float, big: bool = False) -> Any:
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout_s: float,
+        big: bool = False,
+        prepare: tuple[Callable[..., Any], tuple[Any, ...]] | None = None,
+        prepare_timeout_s: float = 120.0,
+    ) -> Any:
         """Run ``fn(*args)`` in a worker; its result, or its error raised here.
 
         Parameters
@@ -224,6 +267,9 @@ class WorkerPool:
             worker is killed and :class:`WorkerTimeout` raised.
         big:
             A big call: at most ``size - 1`` of them run at once, at a lower CPU priority.
+        prepare, prepare_timeout_s:
+            ``(function, args)`` run in the worker first, with its own time limit (say, creating
+            an OCR engine, which loads its models once per worker); ``timeout_s`` starts after it.
 
         Raises
         ------
@@ -235,18 +281,12 @@ class WorkerPool:
         kill = True
         started = time.monotonic()
         try:
-            worker.outbox.send((fn, args, 10 if big else 0))
-            deadline = started + timeout_s
-            while not worker.conn.poll(POLL_S):
-                if not worker.alive():
-                    raise WorkerError("the worker process stopped unexpectedly; try again")
-                if self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb:
-                    raise WorkerError(
-                        f"the work needed more than {self.max_rss_mb:.0f} MB of memory and was stopped"
-                    )
-                if time.monotonic() > deadline:
-                    raise WorkerTimeout(f"the work took longer than {timeout_s:g} s and was stopped")
-            status, value, lingering = worker.conn.recv()
+            worker.outbox.send((fn, args, 10 if big else 0, prepare))
+            if prepare is not None:
+                status, value, lingering = self._reply(worker, prepare_timeout_s, "getting ready")
+                started = time.monotonic()
+            if prepare is None or status == "started":
+                status, value, lingering = self._reply(worker, timeout_s, "the work")
             # A worker still busy with abandoned work, or that kept more memory than allowed, is
             # replaced before its next call.
             kill = lingering or (self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb)
@@ -265,6 +305,10 @@ class WorkerPool:
         """Seconds the last :meth:`call` of this thread ran in its worker (its wait for a free worker
         not counted)."""
         return getattr(self._local, "run_s", 0.0)
+
+    def total_mb(self) -> float:
+        """Resident memory of this process and its workers together (MB)."""
+        return rss_mb(os.getpid()) + sum(rss_mb(pid) for pid in self.pids())
 
     def pids(self) -> list[int]:
         """Process ids of the running workers."""

@@ -35,7 +35,7 @@ from pipeline import limits
 from pipeline.cache import BoundedCache
 from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
-from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
+from pipeline.ocr import OcrOptions, OcrResult, available_engines, get_engine, installed_languages, recognize
 from pipeline.preset import Preset
 from pipeline.runner import Result, image_digest, run, run_uncached
 from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
@@ -103,6 +103,8 @@ def worker_pool() -> WorkerPool:
             _pool = WorkerPool(
                 limits.OCR_WORKERS.get_int(),
                 max_rss_mb=limits.WORKER_MB.get(),
+                max_total_mb=limits.MEMORY_MB.get(),
+                total_advice=f"its budget, {limits.MEMORY_MB.env}; try again soon, or use a smaller image",
                 initializer="pipeline.ocr.engine:warm_up",
             )
             _pool.warm()
@@ -176,7 +178,7 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
             return Reading(
                 pool.call(
                     recognize, image, run_options, timeout_s=min(timeout, left) + WORKER_GRACE_S,
-                    big=is_big(image),
+                    big=is_big(image), prepare=(get_engine, (options.engine,)),
                 )
             )  # fmt: skip
         except (WorkerTimeout, OcrTimeout):

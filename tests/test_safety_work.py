@@ -132,7 +132,7 @@ def hold_memory(mb: int, seconds: float) -> int:
 
 @pytest.fixture(scope="module")
 def pool():
-    workers = WorkerPool(2, max_rss_mb=300)
+    workers = WorkerPool(2, max_rss_mb=300)  # hold_memory(600) passes it
     workers.warm()
     yield workers
     workers.close()
@@ -172,6 +172,27 @@ def test_a_worker_left_with_running_work_is_replaced(pool: WorkerPool) -> None:
     assert pool.call(abandon_a_thread, 0, timeout_s=30) == "done"  # a thread that ends in time
     assert pool.killed == killed + 1
     assert 0 < pool.last_run_s() < 10
+
+
+def test_the_total_memory_of_server_and_workers_is_bounded() -> None:
+    small = WorkerPool(1)
+    try:
+        small.call(operator.add, 1, 1, timeout_s=60)
+        small.max_total_mb = small.total_mb() + 150
+        small._total_advice = "CLARITY_MEMORY_BUDGET_MB"
+        with pytest.raises(WorkerError, match=r"server's memory passed \d+ MB.*CLARITY_MEMORY_BUDGET_MB"):
+            small.call(hold_memory, 400, 20, timeout_s=60)
+        assert small.killed == 1
+        assert small.call(operator.add, 2, 2, timeout_s=60) == 4
+    finally:
+        small.close()
+
+
+def test_preparing_is_not_counted_in_the_time_limit(pool: WorkerPool) -> None:
+    """``prepare`` (an engine loading its models) has its own limit; the call's starts after it."""
+    assert pool.call(operator.add, 1, 2, timeout_s=1, prepare=(time.sleep, (1.5,))) == 3
+    with pytest.raises(WorkerTimeout, match=r"getting ready took longer than 0\.5 s"):
+        pool.call(operator.add, 1, 2, timeout_s=10, prepare=(time.sleep, (5,)), prepare_timeout_s=0.5)
 
 
 def test_errors_come_back_as_they_were_raised(pool: WorkerPool) -> None:
