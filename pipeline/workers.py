@@ -218,7 +218,11 @@ class WorkerPool:
                 raise WorkerError(
                     f"the work needed more than {self.max_rss_mb:.0f} MB of memory and was stopped"
                 )
-            if self.max_total_mb is not None and self.total_mb() > self.max_total_mb:
+            if (
+                self.max_total_mb is not None
+                and self.total_mb() > self.max_total_mb
+                and not self._trim_idle()
+            ):
                 raise WorkerError(
                     f"the server's memory passed {self.max_total_mb:.0f} MB, so the work was stopped"
                     + (f" ({self._total_advice})" if self._total_advice else "")
@@ -295,6 +299,8 @@ class WorkerPool:
         finally:
             self._local.run_s = time.monotonic() - started
             self._release(worker, kill=kill)
+            if self.max_total_mb is not None and self.total_mb() > self.max_total_mb:
+                self._trim_idle()
         if status == "ok":
             return value
         if status == "error":
@@ -305,6 +311,20 @@ class WorkerPool:
         """Seconds the last :meth:`call` of this thread ran in its worker (its wait for a free worker
         not counted)."""
         return getattr(self._local, "run_s", 0.0)
+
+    def _trim_idle(self, min_mb: float = 200.0) -> bool:
+        """Replace the idle worker holding the most memory (above ``min_mb``: say, models it loaded
+        for earlier calls) by a fresh one; False when there is none. Idle workers go first when the
+        total passes ``max_total_mb``: restarting them costs a model load, stopping a call its work."""
+        with self._cond:
+            idle = [(rss_mb(w.process.pid), w) for w in self._workers if not w.busy]
+            idle = [(mb, w) for mb, w in idle if mb > min_mb]
+            if not idle:
+                return False
+            _, worker = max(idle, key=lambda pair: pair[0])
+            worker.busy = True  # nobody takes it while it is stopped
+        self._release(worker, kill=True)
+        return True
 
     def total_mb(self) -> float:
         """Resident memory of this process and its workers together (MB)."""

@@ -113,6 +113,9 @@ def test_a_hostile_link_gets_a_message_while_another_visitor_is_served(browser, 
         calm.goto(f"{server.url}?p={link(CALM)}")
         wait_for_app(calm, TIMEOUT_MS)
         uid = open_stage(calm, 1)
+        runs = runs_finished(calm)  # a first move, not timed: the workers load their engines
+        slider(calm, f"stage:{uid}:value").press("ArrowLeft")
+        wait_run(calm, runs, TIMEOUT_MS * 2)
 
         bad.goto(f"{server.url}?p={link(data)}")  # its script run starts now
         waits = []

@@ -188,6 +188,33 @@ def test_the_total_memory_of_server_and_workers_is_bounded() -> None:
         small.close()
 
 
+def keep_memory(mb: int) -> int:
+    """Allocate ``mb`` MB and keep it in the worker after the call (as loaded models stay)."""
+    _KEPT.append(np.ones(mb * 2**20, np.uint8))
+    return len(_KEPT)
+
+
+_KEPT: list[np.ndarray] = []
+
+
+def test_idle_workers_holding_memory_are_replaced_first() -> None:
+    two = WorkerPool(2)
+    try:
+        both = [
+            threading.Thread(target=two.call, args=(keep_memory, 300), kwargs={"timeout_s": 60}) for _ in "ab"
+        ]
+        for t in both:
+            t.start()
+        for t in both:
+            t.join()
+        assert two.killed == 0
+        two.max_total_mb = two.total_mb() - 100  # over the budget now: idle workers go, calls go on
+        assert two.call(operator.add, 2, 2, timeout_s=60) == 4
+        assert two.killed >= 1
+    finally:
+        two.close()
+
+
 def test_preparing_is_not_counted_in_the_time_limit(pool: WorkerPool) -> None:
     """``prepare`` (an engine loading its models) has its own limit; the call's starts after it."""
     assert pool.call(operator.add, 1, 2, timeout_s=1, prepare=(time.sleep, (1.5,))) == 3
