@@ -24,7 +24,6 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Sequence
@@ -39,7 +38,7 @@ from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.metrics import cer
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
-from pipeline.runner import Result
+from pipeline.runner import Result, run
 from pipeline.share import pack, unpack
 
 from . import ocr as ocr_view
@@ -502,8 +501,11 @@ def process(preset: Preset) -> Result | None:
     image: sources.LoadedImage = st.session_state[IMAGE]
     try:
         big = ocr_view.is_big(image.array)
-        with st.spinner("Running the stages on this big image…") if big else contextlib.nullcontext():
-            result = ocr_view.run_stages(image.array, preset)
+        if big:
+            with st.spinner("Running the stages on this big image…"):
+                result = ocr_view.run_stages(image.array, preset)
+        else:
+            result = run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None

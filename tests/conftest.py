@@ -23,6 +23,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # Presets saved from the page in tests (and by the servers they start) never land in the tree.
 os.environ.setdefault("CLARITY_USER_PRESETS_DIR", tempfile.mkdtemp(prefix="clarity-user-presets-"))
+# AppTest sessions of one test process may share a session id: the per-session OCR budget is tested
+# on its own (tests/test_app_safety.py), not spent by the whole suite on a slow machine.
+os.environ.setdefault("CLARITY_SESSION_OCR_BUDGET_S", "1000000")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
