@@ -81,7 +81,7 @@ class Reading:
 READINGS_KEPT = 64
 """Most OCR readings kept in the process-wide cache."""
 
-BIG_PIXELS = 4_000_000
+BIG_PIXELS = 8_000_000
 """Images above this many pixels are "big" OCR calls: at most all workers but one read them at once."""
 
 BUDGET_WINDOW_S = 600.0

@@ -125,7 +125,7 @@ def test_heavy_stages_on_a_big_image_are_stopped_by_the_time_limit(monkeypatch: 
         "params": {"shape": "ellipse", "width": 301, "height": 301, "iterations": 10},
     }
     at = open_link(link(document([{"stage": "grayscale"}, heavy])))
-    page = np.full((1700, 2600), 230, np.uint8)  # 4.4 MP: a big image
+    page = np.full((2600, 3400), 230, np.uint8)  # 8.8 MP: a big image
     cv2.putText(page, "BIG PAGE", (100, 900), cv2.FONT_HERSHEY_SIMPLEX, 8, 20, 12)
     killed = studio_ocr.worker_pool().killed
     start = time.monotonic()
