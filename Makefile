@@ -1,5 +1,5 @@
 # Clarity: two commands. `make run` installs everything and opens the studio on a sample;
-# `make test` installs the same (plus test tools) and runs the whole suite. Both are
+# `make test` installs the same (plus test tools), type-checks and runs the whole suite. Both are
 # idempotent: a second run skips what is already there.
 
 PYTHON ?= python3
@@ -12,17 +12,19 @@ TESSDATA_ENG := $(firstword $(wildcard /usr/share/tesseract-ocr/*/tessdata/eng.t
 
 .PHONY: run test lint format bench bench-deps sysdeps sysdeps-test clean
 
-run: sysdeps $(VENV)/.runtime
+run: sysdeps $(VENV)/.runtime $(VENV)/.installed
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: sysdeps sysdeps-test $(VENV)/.dev
+test: sysdeps sysdeps-test $(VENV)/.dev $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
@@ -41,11 +43,15 @@ $(VENV)/.bench: requirements.txt requirements-bench.txt requirements-bench-nodep
 	$(BIN)/pip install -q --no-deps -r requirements-bench-nodeps.txt
 	touch $@
 
-# Tesseract and its English data from the OS packages (apt-get update only when installing).
+# Tesseract and its English data from the OS packages, and what OCRmyPDF runs besides
+# (Ghostscript; poppler-utils for pdftotext) (apt-get update only when installing).
 sysdeps:
 	@if command -v tesseract >/dev/null && [ -n "$(TESSDATA_ENG)" ]; then :; else \
 		echo "Installing Tesseract (tesseract-ocr, tesseract-ocr-eng)..."; \
 		$(APT) update -qq && $(APT) install -y -qq tesseract-ocr tesseract-ocr-eng; fi
+	@if command -v gs >/dev/null && command -v pdftotext >/dev/null; then :; else \
+		echo "Installing Ghostscript and poppler-utils for OCRmyPDF..."; \
+		$(APT) update -qq && $(APT) install -y -qq ghostscript poppler-utils; fi
 
 # Debian's Chromium for the end-to-end browser tests (Playwright drives /usr/bin/chromium).
 sysdeps-test:
@@ -64,6 +70,11 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
+
+# Clarity itself, editable: the `clarity` command and the OCRmyPDF plugin entry point.
+$(VENV)/.installed: pyproject.toml setup.py requirements.txt | $(VENV)/.runtime
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

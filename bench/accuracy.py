@@ -26,7 +26,7 @@ and meter labels; case ignored for captcha-nopardaz-bgtext) and the seconds per 
 ``auto``
     ``--preset auto``: the cleaning and engine chosen per image (:mod:`pipeline.auto`).
 ``tuned``
-    the scenario preset tuned with ``pipeline.tune`` on the even-indexed half of the folder
+    the scenario preset tuned with ``pipeline.tuning`` on the even-indexed half of the folder
     and scored on the odd-indexed half (see ``bench/tune_holdout.py``), shown next to the
     scenario preset's CER on that same held-out half.
 
@@ -54,20 +54,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
+from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score
+
+from pipeline.auto import read_auto
+from pipeline.errors import ClarityError
+from pipeline.imageio import read_image
+from pipeline.metrics import cer, fmeasure, psnr
+from pipeline.ocr import OcrOptions
+from pipeline.preset import Preset, load_preset
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score  # noqa: E402
-
-from pipeline.auto import read_auto  # noqa: E402
-from pipeline.errors import ClarityError  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.metrics import cer, fmeasure, psnr  # noqa: E402
-from pipeline.ocr import OcrOptions  # noqa: E402
-from pipeline.preset import Preset, load_preset  # noqa: E402
 
 FOLDERS: dict[str, tuple[str, int, str]] = {
     # folder: (column title, psm of the raw methods, scenario preset)
@@ -350,6 +348,7 @@ def main() -> int:
     if args.quick or args.no_readme:
         print("README.md not updated (--quick or --no-readme)", file=sys.stderr)
         return 0
+    sys.path.insert(0, str(ROOT))  # scripts/ is not installed with the package
     from scripts.readme_sections import README, replace_section
 
     if "<!-- begin:accuracy -->" not in README.read_text(encoding="utf-8"):

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for tests.e2e_support: test helpers are not installed
 
 from tests.e2e_support import (  # noqa: E402
     GRID_IMAGES,

@@ -20,20 +20,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pipeline.metrics import cer  # noqa: E402
-from pipeline.ocr import (  # noqa: E402
+from pipeline.metrics import cer
+from pipeline.ocr import (
     OcrOptions,
     available_engines,
     get_engine,
     probe,
 )
-from pipeline.ocr.engine import ENGINE_NAMES  # noqa: E402
+from pipeline.ocr.options import ENGINE_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SELECTION = (  # (folder, how many, psm, compare without spaces)
     ("gt4histcomment-lines", 12, 7, False),
@@ -154,6 +153,7 @@ def main() -> int:
             "the tesserocr wheel bundles its own)."
         )
     if args.write_readme:
+        sys.path.insert(0, str(ROOT))  # scripts/ is not installed with the package
         from scripts.readme_sections import replace_section
 
         replace_section("ocr-engines", "\n".join(table))

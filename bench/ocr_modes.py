@@ -19,17 +19,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from pipeline.evaluate import dataset
+from pipeline.imageio import read_image
+from pipeline.ocr import OcrOptions, get_engine, recognize
+from pipeline.ocr.result import char_confidence
+from pipeline.preset import load_preset
+from pipeline.runner import run
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from pipeline.evaluate import dataset  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.ocr import OcrOptions, get_engine, recognize  # noqa: E402
-from pipeline.ocr.result import char_confidence  # noqa: E402
-from pipeline.preset import load_preset  # noqa: E402
-from pipeline.runner import run  # noqa: E402
 
 
 def one_by_one(images: list[np.ndarray], options: OcrOptions) -> list[str]:

@@ -46,7 +46,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for tests.e2e_support: test helpers are not installed
 
 from pipeline.limits import MEMORY_BUDGET_MB  # noqa: E402
 from tests.e2e_support import (  # noqa: E402
@@ -371,6 +371,29 @@ def press(s: Session, rng: random.Random) -> None:
     s.waiting = True
 
 
+def step_sessions(
+    sessions: list[Session], now: float, deadline: float, rng: random.Random, out: Path
+) -> bool:
+    """One polling round over the slider sessions; True while any of them is still busy."""
+    active = False
+    for s in sessions:
+        if s.waiting:
+            active = True
+            if run_done(s.page, s.runs):
+                s.waiting = False
+                s.moves += 1
+                s.run_ms.append((time.monotonic() - s.pressed_at) * 1000)
+                check(s, [o for o in sessions if o is not s], out)
+                s.next_at = time.monotonic() + rng.uniform(0.0, 0.4)
+            elif time.monotonic() - s.pressed_at > RUN_TIMEOUT_S:
+                s.errors.append(f"no finished run {RUN_TIMEOUT_S:.0f} s after a key press")
+                s.waiting = False
+        elif now < deadline and now >= s.next_at and not s.errors:
+            press(s, rng)
+            active = True
+    return active
+
+
 def soak(
     sessions: list[Session],
     seconds: float,
@@ -399,21 +422,7 @@ def soak(
             active = step_heavy(heavy, deadline) or active
         if hostile is not None:
             active = step_hostile(hostile, base_url, deadline) or active
-        for s in sessions:
-            if s.waiting:
-                active = True
-                if run_done(s.page, s.runs):
-                    s.waiting = False
-                    s.moves += 1
-                    s.run_ms.append((time.monotonic() - s.pressed_at) * 1000)
-                    check(s, [o for o in sessions if o is not s], out)
-                    s.next_at = time.monotonic() + rng.uniform(0.0, 0.4)
-                elif time.monotonic() - s.pressed_at > RUN_TIMEOUT_S:
-                    s.errors.append(f"no finished run {RUN_TIMEOUT_S:.0f} s after a key press")
-                    s.waiting = False
-            elif now < deadline and now >= s.next_at and not s.errors:
-                press(s, rng)
-                active = True
+        active = step_sessions(sessions, now, deadline, rng, out) or active
         if now >= deadline and not active:
             break
         time.sleep(0.02)
@@ -421,7 +430,28 @@ def soak(
     return samples
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_details(sessions: list[Session], extras: list[Extra]) -> None:
+    """One line per session (and per heavy or hostile extra) with its errors and messages."""
+    for s in sessions:
+        w, h = s.size
+        note = f", own word {s.word} not read {s.own_word_missing}×" if s.own_word_missing else ""
+        print(f"  session {s.n + 1}: {s.name} {w}×{h}, threshold {s.base}±2: {s.moves} moves, "
+              f"{len(s.errors)} errors, {len(s.leaks)} leaks{note}")  # fmt: skip
+        for text in (s.errors + s.leaks)[:5]:
+            print(f"      {text}")
+    for x in extras:
+        ms = sorted(x.run_ms)
+        timing = f", median {ms[len(ms) // 2] / 1000:.1f} s, max {ms[-1] / 1000:.1f} s" if ms else ""
+        counts = f"{len(x.errors)} errors, {len(x.notes)} distinct in-page messages"
+        print(f"  {x.name}: {x.moves} runs{timing}, {counts}")
+        for text in x.errors[:5]:
+            print(f"      error: {text}")
+        for text in x.notes[:5]:
+            print(f"      message: {' '.join(text.split())[:160]}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line of the soak."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=120, help="how long to move sliders (default 120)")
     ap.add_argument("--sessions", type=int, default=8, help="concurrent browser sessions (default 8)")
@@ -454,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= len(WORDS):
         ap.error(f"--sessions must be 1..{len(WORDS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     pairs = make_sessions(args.sessions)
     sessions = [s for s, _ in pairs]
@@ -509,22 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server RSS: start {mb[0]:.0f} MB, peak {max(mb):.0f} MB, end {mb[-1]:.0f} MB, "
           f"growth over the last half {growth:+.0f} MB (bound {args.max_rss_mb:.0f} MB, "
           f"{len(samples)} samples)")  # fmt: skip
-    for s in sessions:
-        w, h = s.size
-        note = f", own word {s.word} not read {s.own_word_missing}×" if s.own_word_missing else ""
-        print(f"  session {s.n + 1}: {s.name} {w}×{h}, threshold {s.base}±2: {s.moves} moves, "
-              f"{len(s.errors)} errors, {len(s.leaks)} leaks{note}")  # fmt: skip
-        for text in (s.errors + s.leaks)[:5]:
-            print(f"      {text}")
-    for x in extras:
-        ms = sorted(x.run_ms)
-        timing = f", median {ms[len(ms) // 2] / 1000:.1f} s, max {ms[-1] / 1000:.1f} s" if ms else ""
-        counts = f"{len(x.errors)} errors, {len(x.notes)} distinct in-page messages"
-        print(f"  {x.name}: {x.moves} runs{timing}, {counts}")
-        for text in x.errors[:5]:
-            print(f"      error: {text}")
-        for text in x.notes[:5]:
-            print(f"      message: {' '.join(text.split())[:160]}")
+    print_details(sessions, extras)
     print(f"load average (1, 5, 15 min): before {' '.join(f'{v:.1f}' for v in load_before)}, "
           f"after {' '.join(f'{v:.1f}' for v in load_after)} ({os.cpu_count()} cores)")  # fmt: skip
     for line in server_errors[:10]:

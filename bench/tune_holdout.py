@@ -5,7 +5,7 @@
 
 The images of FOLDER that have a ``.gt.txt`` are sorted by name; the even-indexed ones (0, 2,
 4, ...) are the tuning half, the odd-indexed ones the held-out half. The base preset is tuned
-on the first (``pipeline.tune.tune``, seeded) and both the base and the tuned preset are then
+on the first (``pipeline.tuning.tune``, seeded) and both the base and the tuned preset are then
 scored on the second, which the tuning never saw: the difference is what tuning is worth on
 new images of the same kind, not on the ones it was fitted to. For a corpus folder the CER
 rules of the corpus README (spaces removed for captcha and meter labels, case ignored for
@@ -22,19 +22,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from pipeline import evaluate
+from pipeline.auto import read
+from pipeline.errors import ClarityError
+from pipeline.evaluate import Reading, dataset
+from pipeline.imageio import read_image
+from pipeline.preset import Preset, load_preset, save_preset
+from pipeline.tuning import TuneResult, tune
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from pipeline.errors import ClarityError  # noqa: E402
-from pipeline.evaluate import dataset  # noqa: E402
-from pipeline.imageio import read_image  # noqa: E402
-from pipeline.metrics import cer  # noqa: E402
-from pipeline.ocr import recognize  # noqa: E402
-from pipeline.preset import Preset, load_preset, save_preset  # noqa: E402
-from pipeline.runner import run  # noqa: E402
-from pipeline.tune import TuneResult, tune  # noqa: E402
 
 IGNORE_SPACES = (
     "captcha-wilhelmy-v2",
@@ -98,17 +96,15 @@ def score(
         start = time.perf_counter()
         final = None
         try:
-            final = run(item.image, preset, cache=None).final
-            text = recognize(final, preset.ocr).text
+            reading = read(item.image, preset, cache=False)
+            final = reading.result.final
+            scored = Reading(reading.ocr.text, reading.ocr.mean_conf)
         except ClarityError as exc:
             out.failures.append(f"{item.name}: {exc}")
-            text = None
+            scored = Reading(error=str(exc))
         out.seconds.append(time.perf_counter() - start)
-        out.cers.append(
-            1.0
-            if text is None
-            else cer(item.expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
-        )
+        opts = {"ignore_spaces": ignore_spaces, "ignore_case": ignore_case}
+        out.cers.append(evaluate.score(scored, item.expected, **opts))
         out.finals.append(final if keep_finals else None)
     return out
 

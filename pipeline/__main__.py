@@ -1,7 +1,8 @@
-"""``python -m pipeline``: see :mod:`pipeline.cli`."""
+"""``python -m pipeline``: the same command line as ``clarity`` (see :mod:`pipeline.cli`)."""
 
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

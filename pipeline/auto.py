@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -34,11 +33,12 @@ import numpy as np
 from .ocr import OcrResult, recognize
 from .preset import Preset, load_preset
 from .runner import Result, as_input, run
+from .shipped import presets_folder
 
 AUTO = "auto"
 """The preset name (``--preset auto``) that asks for a per-image choice."""
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESETS_DIR = presets_folder()
 """Where the shipped presets are (``presets/`` beside the ``pipeline`` package)."""
 
 PAGE_MIN_ROWS = 5

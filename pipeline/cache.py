@@ -1,4 +1,4 @@
-"""A bounded, thread-safe LRU cache of stage outputs keyed by image and preset prefix."""
+"""The one bounded, thread-safe LRU cache type: stage outputs, studio previews, tuner OCR memos."""
 
 from __future__ import annotations
 
@@ -29,14 +29,14 @@ class BoundedCache(Generic[V]):
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def sizeof(value: object) -> int:
-        """Bytes of the arrays in ``value`` (an array, or a tuple holding arrays)."""
+        """Bytes of the arrays and byte strings in ``value`` (one, or a tuple holding them); 64 for others."""
         if isinstance(value, np.ndarray):
             return value.nbytes
+        if isinstance(value, bytes):
+            return len(value)
         if isinstance(value, tuple):
             return sum(BoundedCache.sizeof(v) for v in value)
         return 64
@@ -46,10 +46,8 @@ class BoundedCache(Generic[V]):
         with self._lock:
             item = self._data.get(key)
             if item is None:
-                self.misses += 1
                 return None
             self._data.move_to_end(key)
-            self.hits += 1
             return item[0]
 
     def put(self, key: Hashable, value: V) -> None:

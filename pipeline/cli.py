@@ -1,4 +1,4 @@
-"""The command line: ``python -m pipeline run|eval|check|stages``.
+"""The command line: ``clarity run|eval|check|stages|tune`` (also ``python -m pipeline ...``).
 
 Exit codes (see :class:`~pipeline.errors.ExitCode`): 0 all good; 1 some images failed (one
 line each on stderr, ``<path>: <reason>``, the others still processed); 2 usage error or
@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .auto import AUTO, read
-from .errors import ClarityError, ExitCode, PresetError
-from .evaluate import evaluate_folder
-from .imageio import read_image, write_image
-from .ocr.engine import ENGINE_NAMES
+import numpy as np
+
+from .argtypes import positive_int
+from .auto import AUTO
+from .batch.command import INTERRUPTED, add_run_parser, cmd_run
+from .errors import ClarityError, ExitCode, ImageError, PresetError, TuneError, TuneUsageError
+from .evaluate import dataset, evaluate_folder
+from .imageio import SUFFIXES, read_image
+from .ocr.options import ENGINE_NAMES
 from .ocr.variables import LOCAL_VARIABLE_ENV
 from .params import bounds_of, choices_of, describe_range, step_of
-from .preset import Preset, load_preset
+from .preset import Preset, load_preset, save_preset
 from .registry import all_stages
+from .shipped import resolve_preset
+from .tuning import Metric, TrialInfo, TuneResult, format_score, tune
 
 ENGINES = ("auto", *ENGINE_NAMES)
-PRESET_HELP = "preset YAML file, or 'auto' to choose the cleaning and engine per image"
+"""The ``--engine`` choices: every engine, and ``auto``."""
+PRESET_HELP = (
+    "preset YAML file, a shipped preset's name, or 'auto' to choose the cleaning and engine per image"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,22 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline", description="Clean noisy images of text for Tesseract OCR."
+        prog="clarity", description="Clean noisy images of text for Tesseract OCR."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="clean images with a preset and OCR them")
-    p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
-    p.add_argument("--engine", choices=ENGINES, help="OCR engine (default: the preset's)")
-    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    p = add_run_parser(sub, ENGINES, PRESET_HELP)
     _add_word_lists(p)
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=lambda args: cmd_run(args, lambda path, engine: _load(path, engine, args)))
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
     p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
@@ -73,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stages", help="list every stage with its parameters")
     p.set_defaults(func=_cmd_stages)
 
-    _add_tune(sub)
+    _add_tune_parser(sub)
     return parser
 
 
@@ -103,15 +109,6 @@ def _use_word_lists(args: argparse.Namespace) -> None:
         os.environ[env] = str(path.resolve())
 
 
-def _add_tune(sub: argparse._SubParsersAction) -> None:
-    """Register ``tune`` when the tuning module is present."""
-    try:
-        from .tune import add_parser
-    except ImportError:
-        return
-    add_parser(sub)
-
-
 def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None) -> Preset | str:
     """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image);
     ``--user-words`` / ``--user-patterns`` (in ``args``) handed to the engines."""
@@ -119,38 +116,14 @@ def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None
         _use_word_lists(args)
     if str(path) == AUTO and not path.is_file():
         return AUTO
-    preset = load_preset(path)
+    return _with_engine(load_preset(resolve_preset(path)), engine)
+
+
+def _with_engine(preset: Preset, engine: str | None) -> Preset:
+    """``preset`` read by ``engine`` (``None``: its own)."""
     if engine:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
     return preset
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    preset = _load(args.preset, args.engine, args)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PresetError(f"{args.out}: cannot create the output folder: {exc.strerror}") from None
-    failed = 0
-    engine = args.engine if preset == AUTO else None
-    for path in args.images:
-        try:
-            reading = read(read_image(path), preset, engine=engine)
-            text = reading.ocr.text
-            write_image(args.out / f"{path.stem}.png", reading.result.final)
-            (args.out / f"{path.stem}.txt").write_text(text + "\n", encoding="utf-8")
-            chosen = f" (auto: {reading.label})" if preset == AUTO else ""
-            print(f"{path}: {len(text)} characters -> {args.out / path.stem}.png/.txt{chosen}")
-        except ClarityError as exc:
-            failed += 1
-            print(_one_line(path, exc), file=sys.stderr)
-    return ExitCode.SOME_FAILED if failed else ExitCode.OK
-
-
-def _one_line(path: Path, exc: Exception) -> str:
-    """``<path>: <reason>`` without repeating the path when the message already starts with it."""
-    message = str(exc)
-    return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -193,7 +166,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    preset = load_preset(args.preset)
+    preset = load_preset(resolve_preset(args.preset))
     print(f"{args.preset}: valid ({len(preset.stages)} stages, schema_version {preset.schema_version})")
     return ExitCode.OK
 
@@ -211,6 +184,239 @@ def _cmd_stages(args: argparse.Namespace) -> int:
             print(f"    {field} = {info.default!r}  ({rng})  {info.description or ''}")
         print()
     return ExitCode.OK
+
+
+# ----------------------------------------------------------------------------------- tune
+
+DEFAULT_BASE = Path(__file__).resolve().parents[1] / "presets" / "document.yaml"
+"""The base preset of ``python -m pipeline tune`` when ``--base`` is not given."""
+
+CONFIDENCE_NOTE = (
+    "note: no expected text (.gt.txt), so the score is Tesseract's mean word confidence, a proxy "
+    "for accuracy, not accuracy: check the tuned preset's output by eye"
+)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_tune_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``tune``: search a preset's parameters (:func:`pipeline.tuning.tune`)."""
+    p = subparsers.add_parser(
+        "tune",
+        help="search a preset's parameters for the lowest CER on a folder",
+        description=(
+            "Search the base preset's stage parameters, which stages are enabled and the page "
+            "segmentation mode (local moves around the best so far, widened as needed, plus "
+            "Optuna TPE; seeded: same seed and data give the same result) for "
+            "the lowest mean CER over the images of DATA_DIR that have a <stem>.gt.txt, or the "
+            "highest mean word confidence when none has. The base preset is trial 0, so the "
+            "result is never worse than it on these images."
+        ),
+    )
+    p.add_argument("--data", required=True, type=Path, metavar="DATA_DIR", help="images (and .gt.txt)")
+    p.add_argument("--out", required=True, type=Path, metavar="P.yaml", help="where to write the best preset")
+    p.add_argument(
+        "--base", type=Path, metavar="P.yaml", help="preset to start from (default: presets/document.yaml)"
+    )
+    p.add_argument("--trials", type=positive_int, default=100, help="most trials (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    p.add_argument(
+        "--metric",
+        choices=("cer", "confidence"),
+        help="cer (needs .gt.txt) or confidence (a proxy); default: cer when any .gt.txt exists",
+    )
+    p.add_argument("--ignore-spaces", action="store_true", help="remove spaces before comparing (labels)")
+    p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="start no trial after this")
+    p.add_argument(
+        "--patience", type=positive_int, default=30, help="stop after N trials without progress (default 30)"
+    )
+    p.add_argument(
+        "--jobs", type=positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+    )
+    p.add_argument("--engine", choices=("auto", *ENGINE_NAMES), help="OCR engine (default: base's)")
+    p.add_argument(
+        "--no-toggles",
+        dest="toggles",
+        action="store_false",
+        help="never switch stages on or off (default: rarely, as one local move)",
+    )
+    p.add_argument(
+        "--min-support",
+        type=int,
+        metavar="N",
+        help="a new best must score better than the best so far on N more images than it scores "
+        "worse on (default: 2 from 4 images on, else 1)",
+    )
+    p.add_argument(
+        "--no-simplify",
+        dest="simplify",
+        action="store_false",
+        help="keep every changed value (default: afterwards, put back each change that does not "
+        "improve the score, one trial each)",
+    )
+    p.set_defaults(func=_cmd_tune)
+    return p
+
+
+def _load_base(path: Path | None, engine: str | None) -> Preset:
+    if path is None:
+        if not DEFAULT_BASE.is_file():
+            raise TuneUsageError(f"no --base given and {DEFAULT_BASE} does not exist; pass --base PRESET")
+        print(f"no --base given: starting from {DEFAULT_BASE}", file=sys.stderr)
+        path = DEFAULT_BASE
+    return _with_engine(load_preset(path), engine)
+
+
+def images_of(data_dir: Path, metric: str | None) -> list[tuple[Path, str | None]]:
+    """The ``(path, expected text or None)`` pairs to tune on, as the CLI chooses them.
+
+    With ``metric`` ``"cer"`` or ``None`` (auto) the images that have a ``.gt.txt`` (if any);
+    otherwise every image of the folder (ground-truth files excluded) without expected text.
+    """
+    if not data_dir.is_dir():
+        raise TuneUsageError(f"{data_dir}: not a folder")
+    if metric != "confidence":
+        pairs: list[tuple[Path, str | None]] = list(dataset(data_dir))
+        if pairs or metric == "cer":
+            if not pairs:
+                raise TuneUsageError(
+                    f"{data_dir}: no image has a <stem>.gt.txt, which --metric cer needs; "
+                    "use --metric confidence (a proxy) or add the expected texts"
+                )
+            return pairs
+    paths = [
+        p for p in sorted(data_dir.iterdir()) if p.suffix.lower() in SUFFIXES and not p.stem.endswith(".gt")
+    ]
+    return [(p, None) for p in paths]
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    base = _load_base(args.base, args.engine)
+    out: Path = args.out
+    if out.is_dir() or not out.parent.is_dir():
+        raise TuneUsageError(f"{out}: cannot write the preset there (a folder, or its folder does not exist)")
+    listed = images_of(args.data, args.metric)
+    if not listed:
+        raise TuneError(f"{args.data}: no images in this folder")
+    pairs, unreadable = _read_listed(listed)
+    if not pairs:
+        raise TuneError(f"{args.data}: none of the {len(listed)} images could be read")
+    metric: Metric = "cer" if pairs[0][1] is not None else "confidence"
+    if metric == "confidence":
+        print(CONFIDENCE_NOTE, file=sys.stderr)
+    print(
+        f"tuning '{base.name}' on {len(pairs)} images of {args.data} ({_METRIC_TEXT[metric]}; "
+        f"{args.trials} trials at most, patience {args.patience}, seed {args.seed}, {args.jobs} jobs)",
+        file=sys.stderr,
+    )
+    with _ProgressBar(args.trials, metric) as progress:
+        result = tune(
+            pairs,
+            base,
+            trials=args.trials,
+            seed=args.seed,
+            metric=metric,
+            ignore_spaces=args.ignore_spaces,
+            ignore_case=args.ignore_case,
+            timeout=args.timeout,
+            patience=args.patience,
+            jobs=args.jobs,
+            on_trial=progress.update,
+            label=str(args.data),
+            toggles=args.toggles,
+            min_support=args.min_support,
+            simplify=args.simplify,
+        )
+    try:
+        save_preset(result.preset, out)
+    except OSError as exc:
+        raise TuneError(f"{out}: cannot write the preset: {exc.strerror}") from None
+    _report(result, out)
+    return ExitCode.SOME_FAILED if unreadable else ExitCode.OK
+
+
+def _read_listed(listed: list[tuple[Path, str | None]]) -> tuple[list[tuple[np.ndarray, str | None]], int]:
+    """The readable images with their texts, and how many could not be read (each reported)."""
+    pairs: list[tuple[np.ndarray, str | None]] = []
+    unreadable = 0
+    for path, text in listed:
+        try:
+            pairs.append((read_image(path), text))
+        except ImageError as exc:
+            unreadable += 1
+            message = str(exc)
+            print(message if message.startswith(str(path)) else f"{path}: {message}", file=sys.stderr)
+    return pairs, unreadable
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr counting trials, with the best score so far."""
+
+    def __init__(self, trials: int, metric: str) -> None:
+        from tqdm import tqdm
+
+        self.metric = metric
+        self.bar = tqdm(total=trials, desc="tuning", unit="trial", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, info: TrialInfo) -> None:
+        if info.total != self.bar.total:  # the simplification adds a trial per changed value
+            self.bar.total = info.total
+            self.bar.refresh()
+        self.bar.update(1)
+        if info.best_score is not None:
+            best = f"{info.best_score:.3f}" if self.metric == "cer" else f"{info.best_score:.1f}"
+            self.bar.set_postfix_str(f"best {best}")
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+_METRIC_TEXT = {"cer": "minimising the mean CER", "confidence": "maximising the mean word confidence"}
+
+_STOPS = {
+    "trials": "all {n} trials run",
+    "patience": "stopped after {n} trials: no improvement in the last {p}",
+    "timeout": "stopped after {n} trials: time limit reached",
+    "stopped": "stopped after {n} trials on request",
+}
+
+
+def _report(result: TuneResult, out: Path) -> None:
+    n = len(result.trials)
+    patience = n - max(i.number for i in result.trials if i.is_best) - 1
+    print(_STOPS[result.stop_reason].format(n=n, p=patience) + f" in {result.seconds:.1f} s")
+    base, best = result.base, result.best
+    print(f"base preset (trial 0): {format_score(result.metric, base.score)}")
+    if best.number == 0:
+        verdict = "no trial beat the base preset; it is written unchanged but for its name"
+    else:
+        unit = "" if result.lower_is_better else " points"
+        verdict = f"{result.improvement:.3g}{unit} better than the base"
+    print(
+        f"best (trial {best.number}):{' ' * max(1, 10 - len(str(best.number)))}"
+        f"{format_score(result.metric, best.score)}  ({verdict})"
+    )
+    if result.metric == "confidence":
+        print("(mean word confidence is a proxy for accuracy, not accuracy: check the output by eye)")
+    print(f"wrote {out}")
+    print("\ntop trials:")
+    header = "mean CER" if result.lower_is_better else "mean conf"
+    print(f"{'rank':>4}  {'trial':>5}  {header:>9}  changes from the base")
+    for rank, info in enumerate(result.top(5), 1):
+        score = f"{info.score:.3f}" if result.lower_is_better else f"{info.score:.1f}"
+        print(f"{rank:>4}  {info.number:>5}  {score:>9}  {info.summary}")
 
 
 if __name__ == "__main__":  # pragma: no cover

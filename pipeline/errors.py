@@ -61,6 +61,16 @@ class OcrTimeout(OcrError):
     """Tesseract took longer than the configured timeout."""
 
 
+class TuneUsageError(ClarityError):
+    """The tuning was asked for something impossible (bad option, no expected text for CER)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class TuneError(ClarityError):
+    """No image could be scored (none given, none readable, or every reading failed)."""
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     """Return the CLI exit code for ``error`` (usage errors are 2, everything else 1)."""
     if isinstance(error, ClarityError):

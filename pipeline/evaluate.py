@@ -1,4 +1,8 @@
-"""Scoring a preset on a folder of images with ground truth (tesstrain layout).
+"""Scoring readings: a folder of images with ground truth (tesstrain layout), and one reading's score.
+
+:func:`score` turns a :class:`Reading` into a number (the CER against the expected text, or
+the mean word confidence); the tuner scores its trials with it. Reading an image with a preset
+is :func:`pipeline.auto.read`.
 
 ``DATA_DIR/<stem>.<ext>`` are inputs when ``DATA_DIR/<stem>.gt.txt`` exists; files named
 ``<stem>.gt.<ext>`` are ground truth (text or pixels), never inputs; other files are ignored.
@@ -8,12 +12,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .auto import read
 from .errors import ClarityError, ImageError
 from .imageio import SUFFIXES, read_image
 from .metrics import cer
 from .preset import Preset
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one preset made of one image: the text and mean word confidence (0..100), or the error."""
+
+    text: str = ""
+    conf: float = 0.0
+    error: str | None = None
+
+
+def score(
+    reading: Reading,
+    expected: str | None,
+    *,
+    metric: Literal["cer", "confidence"] = "cer",
+    ignore_spaces: bool = False,
+    ignore_case: bool = False,
+) -> float:
+    """A reading's score: its CER against ``expected`` (0..1, lower is better; a failed reading
+    scores 1.0), or with ``metric="confidence"`` its mean word confidence (0..100, higher is
+    better; a failed reading scores 0.0). ``ignore_spaces``/``ignore_case`` are the CER options."""
+    if metric == "confidence":
+        return 0.0 if reading.error is not None else reading.conf
+    if reading.error is not None:
+        return 1.0
+    return cer(expected or "", reading.text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
 
 
 @dataclass(frozen=True)
@@ -76,6 +108,6 @@ def evaluate_folder(
             report.failures.append((path, str(exc)))
             continue
         text = reading.ocr.text
-        score = cer(expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
-        report.items.append(Item(path, expected, text, score, reading.preset.name, reading.ocr.engine))
+        rate = cer(expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
+        report.items.append(Item(path, expected, text, rate, reading.preset.name, reading.ocr.engine))
     return report

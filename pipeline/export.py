@@ -41,8 +41,9 @@ _COPYABLE = (
     f"{_PACKAGE}.ocr.rapidocr_engine",
     f"{_PACKAGE}.ocr.layout",
     f"{_PACKAGE}.ocr.result",
+    f"{_PACKAGE}.image_conventions",
 )
-"""Clarity modules whose top-level definitions the script may copy (stages; RapidOCR reading)."""
+"""Clarity modules whose top-level definitions the script may copy (stages, RapidOCR, image rules)."""
 
 
 def _copyable(module: str) -> bool:
@@ -136,35 +137,45 @@ def _module(name: str) -> _Module:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             info.defs[node.name] = node
         elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for sub in ast.walk(target):
-                    if isinstance(sub, ast.Name):
-                        info.defs[sub.id] = node
-                        nxt = body[index + 1] if index + 1 < len(body) else None
-                        if _is_docstring(nxt):
-                            info.docs[sub.id] = nxt  # type: ignore[assignment]
+            _add_assignment(info, node, body[index + 1] if index + 1 < len(body) else None)
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                if alias.name.split(".")[0] == _PACKAGE:
-                    info.relative[bound] = (alias.name, "")  # a Clarity module: not copyable
-                else:
-                    info.imports[bound] = _Import(bound, alias.name, None)
-        elif isinstance(node, ast.ImportFrom):
-            if node.module == "__future__":
-                continue
-            internal = (node.module or "").split(".")[0] == _PACKAGE
-            if node.level or internal:
-                base = _resolve_relative(name, node.level, node.module) if node.level else node.module
-                for alias in node.names:
-                    info.relative[alias.asname or alias.name] = (base, alias.name)  # type: ignore[assignment]
-            else:
-                for alias in node.names:
-                    bound = alias.asname or alias.name
-                    info.imports[bound] = _Import(bound, node.module or "", alias.name)
+            _add_import(info, node)
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            _add_import_from(info, node)
     _MODULES[name] = info
     return info
+
+
+def _add_assignment(info: _Module, node: ast.Assign | ast.AnnAssign, following: ast.stmt | None) -> None:
+    """Record the names an assignment defines, with the docstring after it, if any."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                info.defs[sub.id] = node
+                if _is_docstring(following):
+                    info.docs[sub.id] = following  # type: ignore[assignment]
+
+
+def _add_import(info: _Module, node: ast.Import) -> None:
+    for alias in node.names:
+        bound = alias.asname or alias.name.split(".")[0]
+        if alias.name.split(".")[0] == _PACKAGE:
+            info.relative[bound] = (alias.name, "")  # a Clarity module: not copyable
+        else:
+            info.imports[bound] = _Import(bound, alias.name, None)
+
+
+def _add_import_from(info: _Module, node: ast.ImportFrom) -> None:
+    internal = (node.module or "").split(".")[0] == _PACKAGE
+    if node.level or internal:
+        base = _resolve_relative(info.name, node.level, node.module) if node.level else node.module
+        for alias in node.names:
+            info.relative[alias.asname or alias.name] = (base, alias.name)  # type: ignore[assignment]
+    else:
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            info.imports[bound] = _Import(bound, node.module or "", alias.name)
 
 
 def _is_docstring(node: ast.stmt | None) -> bool:
@@ -476,52 +487,60 @@ class _Collector:
         info = _module(key.module)
         node = info.defs[key.name]
         skipped = self._skipped_nodes(key.module, node)
+        self._check_string_annotations(key, node, skipped)
+        edits = self._edits(key, node, skipped)
+        header = ""
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            kept = [d for d in node.decorator_list if id(d) not in skipped]
+            header = "".join("@" + _segment(info.lines, *_span(d)) + "\n" for d in kept)
+            new_name = self.emitted[key]
+            if new_name != node.name:
+                line = info.lines[node.lineno - 1]
+                keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
+                at = line.index(keyword_ + node.name.encode()) + len(keyword_)
+                edits.append(((node.lineno, at), (node.lineno, at + len(node.name.encode())), new_name))
+        last: ast.AST = node
+        doc = info.docs.get(key.name)
+        if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
+            last = doc
+        return header + _apply_edits(info.lines, (node.lineno, 0), _span(last)[1], edits)
+
+    def _edits(
+        self, key: _Key, node: ast.stmt, skipped: set[int]
+    ) -> list[tuple[tuple[int, int], tuple[int, int], str]]:
+        """Model annotations replaced by ``SimpleNamespace``; names of renamed definitions renamed."""
         edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []
-
-        def span(n: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
-            return (n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)  # type: ignore[attr-defined]
-
         for annotation in _annotations(node):
             if id(annotation) in skipped and not _is_decorator(node, annotation):
-                start, end = span(annotation)
-                edits.append((start, end, "SimpleNamespace"))
+                edits.append((*_span(annotation), "SimpleNamespace"))
         for sub in _global_loads(node, skipped):
             kind, target = self.resolve(key.module, sub.id)
             if kind == "def" and self.emitted[target] != sub.id:
-                start, end = span(sub)
-                edits.append((start, end, self.emitted[target]))
+                edits.append((*_span(sub), self.emitted[target]))
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for sub in (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)):
                 new = self.emitted.get(_Key(key.module, sub.id), sub.id)
                 if new != sub.id:
-                    start, end = span(sub)
-                    edits.append((start, end, new))
-        for annotation in _annotations(node):
-            strings = _string_annotation_names(annotation)
-            if strings and id(annotation) not in skipped:
-                for ref in strings:
-                    kind, target = self.resolve(key.module, ref)
-                    if kind == "def" and self.emitted[target] != ref:
-                        raise ExportError(f"{info.path}: cannot rename {ref!r} inside a string annotation")
+                    edits.append((*_span(sub), new))
+        return edits
 
-        first_line = node.lineno
-        header = ""
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            kept = [d for d in node.decorator_list if id(d) not in skipped]
-            header = "".join("@" + _segment(info.lines, *span(d)) + "\n" for d in kept)
-            new_name = self.emitted[key]
-            if new_name != node.name:
-                line = info.lines[first_line - 1]
-                keyword_ = b"class " if isinstance(node, ast.ClassDef) else b"def "
-                at = line.index(keyword_ + node.name.encode()) + len(keyword_)
-                edits.append(((first_line, at), (first_line, at + len(node.name.encode())), new_name))
-        end = (node.end_lineno, node.end_col_offset)
-        doc = info.docs.get(key.name)
-        if doc is not None and isinstance(node, ast.Assign | ast.AnnAssign):
-            end = (doc.end_lineno, doc.end_col_offset)
-        text = _apply_edits(info.lines, (first_line, 0), end, edits)  # type: ignore[arg-type]
-        return header + text
+    def _check_string_annotations(self, key: _Key, node: ast.stmt, skipped: set[int]) -> None:
+        """Refuse a renamed definition named inside a string annotation (it cannot be renamed there)."""
+        for annotation in _annotations(node):
+            if id(annotation) in skipped:
+                continue
+            for ref in _string_annotation_names(annotation) or ():
+                kind, target = self.resolve(key.module, ref)
+                if kind == "def" and self.emitted[target] != ref:
+                    raise ExportError(
+                        f"{_module(key.module).path}: cannot rename {ref!r} inside a string annotation"
+                    )
+
+
+def _span(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(line, column) of the start and the end of ``node``."""
+    return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
 
 
 def _readable_order(collector: _Collector) -> list[_Key]:
@@ -823,6 +842,58 @@ def _ocr_args(preset: Preset) -> list[str]:
     return args
 
 
+def _script_docstring(preset: Preset, rapid: bool) -> str:
+    """The exported script's docstring: what it does, how to run it, what it needs."""
+    title = preset.name.strip() or "untitled"
+    description = " ".join(preset.description.split())
+    summary = textwrap.fill(description, 92) if description else ""
+    stage_list = (
+        ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
+        or "none: the image is read as it is"
+    )
+    engine = "RapidOCR" if rapid else "Tesseract"
+    doc = [
+        f"Clean an image with the Clarity preset {title!r}, then read it with {engine}.",
+        "",
+    ]
+    if summary:
+        doc += [summary, ""]
+    doc += [
+        "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
+        "",
+        f"Prints the text {engine} reads in the cleaned image; OUT.png receives the cleaned image.",
+        "Needs Python 3.10+, opencv-python(-headless), numpy, "
+        + ("rapidocr and onnxruntime." if rapid else "pytesseract and the tesseract program."),
+        *textwrap.wrap(f"Stages: {stage_list}.", 92),
+        "",
+        "Exported by Clarity: the stage functions below are copied from its sources and give the",
+        "same pixels as the Clarity runner"
+        + (", and its RapidOCR reading functions the same text." if rapid else "."),
+    ]
+    return '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
+
+
+def _settings(preset: Preset, rapid: bool) -> str:
+    """The script's OCR settings (module-level constants) for ``preset``."""
+    ocr = preset.ocr
+    return (
+        (
+            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
+            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
+            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
+            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
+            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+        )
+        if rapid
+        else f"OCR_LANG = {_literal(ocr.lang)}\n"
+        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
+        "confident reading wins\n"
+        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
+        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
+        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
+    )
+
+
 def export_python(preset: Preset) -> str:
     """A standalone Python script reproducing ``preset`` (see the module docstring).
 
@@ -868,52 +939,10 @@ def export_python(preset: Preset) -> str:
             current_module = path
         blocks.append(source.rstrip() + "\n")
 
-    title = preset.name.strip() or "untitled"
-    description = " ".join(preset.description.split())
-    summary = textwrap.fill(description, 92) if description else ""
-    stage_list = (
-        ", ".join(s.stage for s in preset.stages if s.runs_with(preset.ocr.engine))
-        or "none: the image is read as it is"
-    )
-    engine = "RapidOCR" if rapid else "Tesseract"
-    doc = [
-        f"Clean an image with the Clarity preset {title!r}, then read it with {engine}.",
-        "",
-    ]
-    if summary:
-        doc += [summary, ""]
-    doc += [
-        "Usage: python THIS_SCRIPT.py IMAGE [OUT.png]",
-        "",
-        f"Prints the text {engine} reads in the cleaned image; OUT.png receives the cleaned image.",
-        "Needs Python 3.10+, opencv-python(-headless), numpy, "
-        + ("rapidocr and onnxruntime." if rapid else "pytesseract and the tesseract program."),
-        *textwrap.wrap(f"Stages: {stage_list}.", 92),
-        "",
-        "Exported by Clarity: the stage functions below are copied from its sources and give the",
-        "same pixels as the Clarity runner"
-        + (", and its RapidOCR reading functions the same text." if rapid else "."),
-    ]
-    docstring = '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
+    docstring = _script_docstring(preset, rapid)
 
     imports = [i for i in collector.imports.values()]
-    ocr = preset.ocr
-    settings = (
-        (
-            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
-            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
-            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
-            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
-            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-        )
-        if rapid
-        else f"OCR_LANG = {_literal(ocr.lang)}\n"
-        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
-        "confident reading wins\n"
-        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
-        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
-        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-    )
+    settings = _settings(preset, rapid)
     preset_comment = "# The preset:\n" + _comment_block(preset.to_yaml())
     parts = [
         docstring,

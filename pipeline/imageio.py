@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import limits
 from .errors import ImageError, read_user_file
+from .image_conventions import flatten_alpha
 
 MAX_PIXELS = limits.IMAGE_PIXELS.get_int()
 """Largest image accepted, in pixels (width x height); env ``CLARITY_MAX_PIXELS`` changes it."""
@@ -159,21 +160,11 @@ def _to_array(img: Image.Image) -> np.ndarray:
     if mode in ("1", "L"):
         return np.asarray(img.convert("L"), dtype=np.uint8).copy()
     if mode in ("LA", "La", "PA"):
-        return _flatten(np.asarray(img.convert("LA"), dtype=np.uint8), gray=True)
+        return flatten_alpha(np.asarray(img.convert("LA"), dtype=np.uint8))[..., 0]
     if mode in ("RGBA", "RGBa"):
-        return _flatten(np.asarray(img.convert("RGBA"), dtype=np.uint8), gray=False)
+        return cv2.cvtColor(flatten_alpha(np.asarray(img.convert("RGBA"), dtype=np.uint8)), cv2.COLOR_RGB2BGR)
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-
-
-def _flatten(arr: np.ndarray, *, gray: bool) -> np.ndarray:
-    """Composite an image with alpha (last channel) over white."""
-    alpha = arr[..., -1:].astype(np.float32) / 255.0
-    colour = arr[..., :-1].astype(np.float32)
-    out = np.clip(colour * alpha + 255.0 * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
-    if gray:
-        return out[..., 0]
-    return cv2.cvtColor(out, cv2.COLOR_RGB2BGR)
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:

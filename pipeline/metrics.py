@@ -1,8 +1,8 @@
 """Quality measures: text accuracy of OCR output and pixel accuracy of binarisations.
 
 Text
-    :func:`cer` and :func:`wer` are the character and word error rates used by the corpus
-    README: the Levenshtein (edit) distance between the expected and the recognised text,
+    :func:`cer` is the character error rate used by the corpus README: the Levenshtein (edit)
+    distance between the expected and the recognised text (computed by ``rapidfuzz``),
     divided by the length of the expected text, capped at 1.0. Both texts are first passed
     through :func:`normalise_text`, which collapses every run of whitespace to one space.
     :func:`char_diff` lists the differing chunks for display.
@@ -11,8 +11,7 @@ Binarisation
     :func:`fmeasure` and :func:`psnr` compare a binarised image with its pixel ground truth as
     in the DIBCO contests. Ink is every pixel darker than 128 (black text on white).
 
-All functions are pure and need only the standard library and numpy (``rapidfuzz`` is used
-for the edit distance when it happens to be installed; it is not a dependency).
+All functions are pure.
 """
 
 from __future__ import annotations
@@ -24,17 +23,13 @@ from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
-try:  # optional accelerator, never required
-    from rapidfuzz.distance import Levenshtein as _RapidLevenshtein
-except ImportError:  # pragma: no cover - depends on the environment
-    _RapidLevenshtein = None
+from .image_conventions import INK_LEVEL
 
 DiffOp = Literal["equal", "replace", "delete", "insert"]
 
 _WHITESPACE = re.compile(r"\s+")
-INK_THRESHOLD = 128
-"""Pixels with a value below this (0..255) are ink in :func:`fmeasure` and :func:`psnr`."""
 
 
 # --------------------------------------------------------------------------------------- text
@@ -58,49 +53,9 @@ def normalise_text(text: str, *, ignore_spaces: bool = False, ignore_case: bool 
 def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
     """Edit distance: the least number of insertions, deletions and substitutions turning ``a`` into ``b``.
 
-    Works on strings (characters) and on any sequences of hashable items (words for
-    :func:`wer`). Uses ``rapidfuzz`` when it is installed, else a bit-parallel algorithm on
-    Python integers (Hyyrö's formulation of Myers' method) whose cost grows with
-    ``len(a) * len(b) / 64``: a few milliseconds for two pages of text.
+    Works on strings (characters) and on any sequences of hashable items (``rapidfuzz``).
     """
-    if _RapidLevenshtein is not None:
-        return int(_RapidLevenshtein.distance(a, b))
-    return _bit_parallel_levenshtein(a, b)
-
-
-def _bit_parallel_levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
-    """Levenshtein distance with one bit per item of the shorter sequence (see :func:`levenshtein`).
-
-    Bit ``i`` of the vertical delta vectors ``pos``/``neg`` says whether the DP column value
-    at row ``i + 1`` is one more / one less than at row ``i``; each item of the longer
-    sequence updates the whole column with a handful of integer operations.
-    """
-    if len(a) > len(b):
-        a, b = b, a
-    m = len(a)
-    if m == 0:
-        return len(b)
-    match: dict[Hashable, int] = {}
-    for i, item in enumerate(a):
-        match[item] = match.get(item, 0) | (1 << i)
-    full = (1 << m) - 1
-    top = 1 << (m - 1)
-    pos, neg, score = full, 0, m
-    for item in b:
-        eq = match.get(item, 0)
-        xv = eq | neg
-        xh = (((eq & pos) + pos) ^ pos) | eq
-        hpos = neg | ~(xh | pos)
-        hneg = pos & xh
-        if hpos & top:
-            score += 1
-        elif hneg & top:
-            score -= 1
-        hpos = (hpos << 1) | 1
-        hneg <<= 1
-        pos = (hneg | ~(xv | hpos)) & full
-        neg = hpos & xv & full
-    return score
+    return int(Levenshtein.distance(a, b))
 
 
 def _rate(expected: Sequence[Hashable], actual: Sequence[Hashable]) -> float:
@@ -122,18 +77,6 @@ def cer(expected: str, actual: str, *, ignore_spaces: bool = False, ignore_case:
     return _rate(e, a)
 
 
-def wer(expected: str, actual: str, *, ignore_case: bool = False) -> float:
-    """Word error rate, 0.0 .. 1.0: like :func:`cer` on whitespace-separated words.
-
-    The edit distance counts whole words inserted, deleted or substituted, divided by the
-    number of expected words and capped at 1.0; no words expected gives 0.0 if none were
-    recognised, else 1.0.
-    """
-    e = normalise_text(expected, ignore_case=ignore_case).split()
-    a = normalise_text(actual, ignore_case=ignore_case).split()
-    return _rate(e, a)
-
-
 def char_diff(expected: str, actual: str) -> list[tuple[DiffOp, str, str]]:
     """The differences between two texts as ``(op, expected_chunk, actual_chunk)`` triples.
 
@@ -145,7 +88,7 @@ def char_diff(expected: str, actual: str) -> list[tuple[DiffOp, str, str]]:
     is meant for display: its number of changes can exceed the edit distance.
     """
     matcher = difflib.SequenceMatcher(None, expected, actual, autojunk=False)
-    return [(op, expected[i1:i2], actual[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]  # type: ignore[misc]
+    return [(op, expected[i1:i2], actual[j1:j2]) for op, i1, i2, j1, j2 in matcher.get_opcodes()]
 
 
 # ------------------------------------------------------------------------------ binarisation
@@ -160,7 +103,7 @@ def _ink(image: np.ndarray, name: str) -> np.ndarray:
         array = array[..., :3].mean(axis=2) if array.shape[2] >= 3 else array[..., 0]
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D gray or 3-D colour image, got shape {np.shape(image)}")
-    return array < INK_THRESHOLD
+    return array < INK_LEVEL
 
 
 def _ink_pair(binary: np.ndarray, ground_truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

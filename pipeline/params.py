@@ -42,7 +42,7 @@ def odd_int(default: int, ge: int, le: int, description: str) -> Any:
 
 def number(default: float, ge: float, le: float, description: str, step: float | None = None) -> Any:
     """A bounded numeric field; ``step`` is the widget increment (omit for a sensible default)."""
-    extra = {"step": step} if step is not None else None
+    extra: dict[str, Any] | None = {"step": step} if step is not None else None
     return Field(default, ge=ge, le=le, description=description, json_schema_extra=extra)
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import limits
 from .errors import PresetError, read_user_file
-from .ocr.options import OcrOptions
+from .ocr.options import EngineName, OcrOptions
 from .params import StageParams, describe_range
 from .registry import get_stage
 
@@ -51,10 +51,17 @@ MAX_DEPTH = 12
 MAX_DIGITS = 15
 """Most digits of an integer in a preset (larger numbers are refused before they are converted)."""
 
-EngineChoice = Literal["tesseract", "tesserocr", "pytesseract", "rapidocr"]
+StageEngine = Literal["tesseract", EngineName]
 """What a stage's ``engines`` list may name: an engine, or 'tesseract' for both Tesseract engines."""
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_ID_RULE = "use lower-case letters, digits, '_' or '-', starting with a letter (at most 40), and not 'input'"
+
+
+def _is_valid_id(value: object) -> bool:
+    """The id rule of a stage (checked by :class:`StageSpec` and, with more context, by the parser)."""
+    return isinstance(value, str) and bool(_ID.match(value)) and value != INPUT
+
 
 # Upgraders from an older schema_version to the next one: {old_version: function(raw) -> raw}.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -73,7 +80,7 @@ class StageSpec(BaseModel):
         description="For stages that read a second image: the id of an earlier stage, or 'input'.",
     )
     params: StageParams = Field(default_factory=StageParams)
-    engines: tuple[EngineChoice, ...] = Field(
+    engines: tuple[StageEngine, ...] = Field(
         (),
         description=(
             "Run this stage only when the preset is read by one of these OCR engines ('tesseract' "
@@ -92,6 +99,19 @@ class StageSpec(BaseModel):
             if not isinstance(params, model):
                 data = {**data, "params": model.model_validate(params)}
         return data
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        if value is not None and not _is_valid_id(value):
+            raise ValueError(f"{value!r} is not a valid id; {_ID_RULE}")
+        return value
+
+    @model_validator(mode="after")
+    def _source_only_where_read(self) -> StageSpec:
+        if self.source is not None and not get_stage(self.stage).takes_source:
+            raise ValueError(f"source: stage '{self.stage}' reads only the previous image")
+        return self
 
     @property
     def label(self) -> str:
@@ -136,6 +156,22 @@ class Preset(BaseModel):
     description: str = Field("", max_length=5000)
     stages: tuple[StageSpec, ...] = ()
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+
+    @model_validator(mode="after")
+    def _sources_name_earlier_stages(self) -> Preset:
+        """Ids are unique; a ``source`` is 'input' or the id of an earlier stage."""
+        seen: set[str] = set()
+        for number, spec in enumerate(self.stages, 1):
+            if spec.source is not None and spec.source != INPUT and spec.source not in seen:
+                raise ValueError(
+                    f"stage {number} ({spec.stage}): source {spec.source!r} names no earlier stage; "
+                    "use 'input' or the id of an earlier stage"
+                )
+            if spec.id is not None:
+                if spec.id in seen:
+                    raise ValueError(f"stage {number} ({spec.stage}): id {spec.id!r} is already used")
+                seen.add(spec.id)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML or JSON, in the documented key order."""
@@ -190,13 +226,19 @@ def _too_many_digits(digits: int) -> str:
     return f"a number with {digits} digits; numbers in a preset have at most {MAX_DIGITS} digits"
 
 
+def _path(where: str, key: Any) -> str:
+    """``where.key``; a key that is not a plain name is quoted (so a message stays one line)."""
+    name = str(key) if isinstance(key, str) and key.isidentifier() else repr(key)
+    return f"{where}.{name}" if where else name
+
+
 def _check_numbers(data: Any, origin: str) -> None:
     """Refuse integers of more than :data:`MAX_DIGITS` digits anywhere in ``data`` (links, uploads)."""
     todo = [(data, "")]
     while todo:
         value, where = todo.pop()
         if isinstance(value, Mapping):
-            todo.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
+            todo.extend((v, _path(where, k)) for k, v in value.items())
         elif isinstance(value, list | tuple):
             todo.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS:
@@ -324,63 +366,65 @@ def _parse_stages(raw_stages: list[Any], origin: str) -> tuple[StageSpec, ...]:
     specs: list[StageSpec] = []
     seen_ids: set[str] = set()
     for index, raw in enumerate(raw_stages):
-        where = f"{origin}: stage {index + 1}"
-        if isinstance(raw, str):
-            raw = {"stage": raw}
-        if not isinstance(raw, Mapping):
-            raise PresetError(f"{where}: a stage is a mapping with a `stage` key, got {_kind(raw)} {raw!r}")
-        name = raw.get("stage")
-        if not isinstance(name, str):
-            raise PresetError(f"{where}: `stage` (the stage name) is missing or not text")
-        try:
-            stage = get_stage(name)
-        except KeyError as exc:
-            raise PresetError(f"{where}: {exc.args[0]}") from None
-        where = f"{where} ({name})"
-        _check_keys(raw, _STAGE_KEYS, origin, where)
-        if "enabled" in raw and not isinstance(raw["enabled"], bool):
-            raise PresetError(f"{where}, field 'enabled': must be true or false, got {raw['enabled']!r}")
-        params = raw.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise PresetError(f"{where}: `params` must be a mapping of field: value, got {_kind(params)}")
-        try:
-            typed = stage.params.model_validate(dict(params))
-        except ValidationError as exc:
-            raise PresetError(f"{where}, {_field_error(exc, stage.params)}") from None
-        stage_id = raw.get("id")
-        if stage_id is not None:
-            if not isinstance(stage_id, str) or not _ID.match(stage_id) or stage_id == INPUT:
-                raise PresetError(
-                    f"{where}, field 'id': {stage_id!r} is not a valid id; use lower-case letters, digits, "
-                    "'_' or '-', starting with a letter (at most 40), and not 'input'"
-                )
-            if stage_id in seen_ids:
-                raise PresetError(f"{where}, field 'id': {stage_id!r} is already used by an earlier stage")
-        source = raw.get("source")
-        if source is not None:
-            if not stage.takes_source:
-                raise PresetError(f"{where}, field 'source': stage '{name}' reads only the previous image")
-            if source != INPUT and source not in seen_ids:
-                later = any(isinstance(r, Mapping) and r.get("id") == source for r in raw_stages[index:])
-                why = "names this or a later stage" if later else "names no stage"
-                raise PresetError(
-                    f"{where}, field 'source': {source!r} {why}; use 'input' or the id of an earlier stage "
-                    f"({', '.join(sorted(seen_ids)) or 'none has an id yet'})"
-                )
+        fields = _parse_stage(raw, f"{origin}: stage {index + 1}", origin)
+        where = f"{origin}: stage {index + 1} ({fields['stage']})"
+        stage_id, source = fields["id"], fields["source"]
+        if stage_id is not None and stage_id in seen_ids:
+            raise PresetError(f"{where}, field 'id': {stage_id!r} is already used by an earlier stage")
+        if source is not None and source != INPUT and source not in seen_ids:
+            later = any(isinstance(r, Mapping) and r.get("id") == source for r in raw_stages[index:])
+            why = "names this or a later stage" if later else "names no stage"
+            raise PresetError(
+                f"{where}, field 'source': {source!r} {why}; use 'input' or the id of an earlier stage "
+                f"({', '.join(sorted(seen_ids)) or 'none has an id yet'})"
+            )
         if stage_id is not None:
             seen_ids.add(stage_id)
-        engines = _parse_engines(raw.get("engines"), where)
-        specs.append(
-            StageSpec(
-                stage=name,
-                enabled=raw.get("enabled", True),
-                id=stage_id,
-                source=source,
-                engines=engines,
-                params=typed,
-            )
-        )
+        specs.append(StageSpec(**fields))
     return tuple(specs)
+
+
+def _parse_stage(raw: Any, where: str, origin: str) -> dict[str, Any]:
+    """The :class:`StageSpec` fields of one stage entry (a name, or a mapping), checked on their own.
+
+    ``where`` names the entry in messages; ids and sources across stages are checked by the caller.
+    """
+    if isinstance(raw, str):
+        raw = {"stage": raw}
+    if not isinstance(raw, Mapping):
+        raise PresetError(f"{where}: a stage is a mapping with a `stage` key, got {_kind(raw)} {raw!r}")
+    name = raw.get("stage")
+    if not isinstance(name, str):
+        raise PresetError(f"{where}: `stage` (the stage name) is missing or not text")
+    try:
+        stage = get_stage(name)
+    except KeyError as exc:
+        raise PresetError(f"{where}: {exc.args[0]}") from None
+    where = f"{where} ({name})"
+    _check_keys(raw, _STAGE_KEYS, origin, where)
+    if "enabled" in raw and not isinstance(raw["enabled"], bool):
+        raise PresetError(f"{where}, field 'enabled': must be true or false, got {raw['enabled']!r}")
+    params = raw.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise PresetError(f"{where}: `params` must be a mapping of field: value, got {_kind(params)}")
+    try:
+        typed = stage.params.model_validate(dict(params))
+    except ValidationError as exc:
+        raise PresetError(f"{where}, {_field_error(exc, stage.params)}") from None
+    stage_id = raw.get("id")
+    if stage_id is not None and not _is_valid_id(stage_id):
+        raise PresetError(f"{where}, field 'id': {stage_id!r} is not a valid id; {_ID_RULE}")
+    source = raw.get("source")
+    if source is not None and not stage.takes_source:
+        raise PresetError(f"{where}, field 'source': stage '{name}' reads only the previous image")
+    return {
+        "stage": name,
+        "enabled": raw.get("enabled", True),
+        "id": stage_id,
+        "source": source,
+        "engines": _parse_engines(raw.get("engines"), where),
+        "params": typed,
+    }
 
 
 def _parse_engines(raw: Any, where: str) -> tuple[str, ...]:
@@ -388,7 +432,7 @@ def _parse_engines(raw: Any, where: str) -> tuple[str, ...]:
         return ()
     if isinstance(raw, str):
         raw = [raw]
-    allowed = get_args(EngineChoice)
+    allowed = get_args(StageEngine)
     if not isinstance(raw, list) or any(name not in allowed for name in raw):
         raise PresetError(
             f"{where}, field 'engines': {raw!r} is not a list of engine names; allowed: "

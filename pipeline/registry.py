@@ -24,7 +24,7 @@ import numpy as np
 
 from .params import StageParams
 
-CATEGORIES = ("colour", "denoise", "binarise", "morphology", "components", "geometry")
+CATEGORIES = ("colour", "tone", "denoise", "binarise", "morphology", "components", "geometry")
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,6 @@ class Stage:
     def summary(self) -> str:
         """First line of the stage function's docstring."""
         return (inspect.getdoc(self.func) or "").splitlines()[0] if self.func.__doc__ else ""
-
-    @property
-    def doc(self) -> str:
-        """The stage function's whole docstring."""
-        return inspect.getdoc(self.func) or ""
 
     def __call__(
         self, image: np.ndarray, params: StageParams, source: np.ndarray | None = None

@@ -19,6 +19,7 @@ import numpy as np
 from . import limits
 from .cache import BoundedCache
 from .errors import StageError
+from .image_conventions import gray_or_bgr
 from .preset import INPUT, Preset, StageSpec
 from .registry import get_stage
 from .stages import _image
@@ -95,16 +96,12 @@ def image_digest(image: np.ndarray) -> str:
 
 
 def as_input(image: np.ndarray) -> np.ndarray:
-    """Check and normalise an input image to uint8 gray (H, W) or BGR (H, W, 3)."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        raise StageError("the image must be an 8-bit NumPy array; read files with pipeline.read_image")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3) or image.size == 0:
-        raise StageError(f"the image has an unsupported shape {image.shape}; expected (H, W) or (H, W, 3)")
-    return image
+    """Check and normalise an input image to uint8 gray (H, W) or BGR (H, W, 3).
+
+    As :func:`pipeline.image_conventions.gray_or_bgr`: alpha is flattened onto white, exactly as
+    :func:`pipeline.imageio.read_image` does for a file with transparency.
+    """
+    return gray_or_bgr(image, StageError)
 
 
 def run(

@@ -9,12 +9,10 @@ checks that the stage reference in README.md is current.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-sys.path.insert(0, str(ROOT))
 
 
 def replace_section(name: str, body: str, readme: Path = README) -> None:

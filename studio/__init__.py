@@ -17,8 +17,10 @@ The modules are named for what they hold:
 ``views``
     The page's sections: stage list, stage grid, compare view, OCR panel, save and share.
 ``autotune``
-    The Auto-tune panel: :func:`pipeline.tune.tune` on the current or uploaded images, the
+    The Auto-tune panel: :func:`pipeline.tuning.tune` on the current or uploaded images, the
     ranked trials, applying one.
+``tune_job``
+    The Auto-tune search in a worker thread that never calls Streamlit (polled by the panel).
 
 Only ``views``, ``autotune`` (and ``widgets.render_field``) call Streamlit; the rest is
 unit-testable.

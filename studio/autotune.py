@@ -1,22 +1,20 @@
-"""The studio's Auto-tune panel: search the current preset's settings with :func:`pipeline.tune.tune`.
+"""The studio's Auto-tune panel: search the current preset's settings with :func:`pipeline.tuning.tune`.
 
 The search starts from the preset being tuned (trial 0, so the best row is never worse than it)
 and runs on either the current image, scored by the CER against the "Expected text" box (or, when
 that box is empty, by Tesseract's mean word confidence: a proxy, not accuracy), or on several
 uploaded images with one expected text each. The ranked trials are kept in the session
-(:data:`RESULT`), so they survive reruns; "Apply" loads a row's preset through
+(:data:`K.TUNE_RESULT`), so they survive reruns; "Apply" loads a row's preset through
 :func:`studio.state.load_preset` like the preset picker does, so the widgets, the share link and
 "Undo last change" follow.
 
-A search blocks the script run that started it (one image's trial takes a fraction of a
-second; readings run in that thread, see :data:`JOBS`). A click on the page during the search
-(Stop, or any other widget) makes Streamlit start the run it asks for at once, in another thread,
-and raise its stop (or, with ``runner.fastReruns`` off, rerun) exception in the searching run at
-its next ``st`` call: the progress update after a trial. :func:`run_search` catches it there, lets
-:func:`~pipeline.tune.tune` end before its next batch of trials (``should_stop``), and hands the
-trials so far over through the session's :data:`LIVE` dict; the new run's :func:`take_over` asks
-a search still running to stop, waits for it and keeps its trials. The search also stops on its
-own after :func:`patience_for` trials without progress or :data:`TIME_LIMIT_S` seconds.
+The search runs in a worker thread (:class:`studio.tune_job.TuneJob`, kept in the session under
+:data:`K.TUNE_JOB`) that never calls Streamlit; a fragment (:func:`progress_view`) reruns every
+:data:`POLL_S` seconds while it runs and draws its progress, so the rest of the page stays
+usable. Stop asks the search to end after its current batch of trials, keeping the trials so
+far. When the thread has ended, the next run of the page (the fragment asks for one) keeps its
+result (:func:`collect`). The search also stops on its own after :func:`patience_for` trials
+without progress or :data:`TIME_LIMIT_S` seconds.
 
 Widget keys (tests address widgets by them):
 
@@ -34,35 +32,20 @@ The "Ignore case" and "Ignore spaces" boxes of the expected-text panel (``ocr:ig
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
-from pipeline.tune import TrialInfo, TuneResult, tune
+from pipeline.tuning import TrialInfo, TuneResult, format_score
 
+from . import keys as K
 from . import sources, views
 from . import state as S
-
-SOURCE_KEY = "tune:source"
-FILES_KEY = "tune:files"
-TEXTS_KEY = "tune:texts"
-TRIALS_KEY = "tune:trials"
-SEED_KEY = "tune:seed"
-START_KEY = "tune:start"
-STOP_KEY = "tune:stop"
-ROW_KEY = "tune:row"
-APPLY_KEY = "tune:apply"
-RESULT = "tune:result"
-"""Session key of the last search (a :class:`Search`)."""
-LIVE = "tune:live"
-"""Session key of the running search's hand-over dict: ``running``, ``stop``, ``search``."""
+from .tune_job import JobSettings, Search, TuneJob
 
 CURRENT, UPLOADS = "current", "uploads"
 TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT = 10, 300, 40
@@ -71,10 +54,10 @@ TOP_ROWS = 10
 TIME_LIMIT_S = 600.0
 """No new batch of trials starts after this many seconds."""
 MAX_IMAGES = 20
-STOP_WAIT_S = 60.0
-"""How long a run waits for an interrupted search to finish its current trial."""
+POLL_S = 0.5
+"""Seconds between two redraws of a running search's progress."""
 JOBS = 1
-"""Worker processes per search: 1, the readings run in the script's thread. ``tune``'s spawned
+"""Worker processes per search: 1, the readings run in the search thread. ``tune``'s spawned
 workers re-import the main module, and under ``streamlit run`` that is ``app.py`` itself: every
 worker would run the whole page once in bare mode (seconds, and a flood of warnings) before
 reading. For one small image the whole search costs less than starting the workers."""
@@ -90,20 +73,8 @@ _STOPS = {
     "trials": "all {n} trials run",
     "patience": "stopped after {n} of {total} trials: no progress in the last {p}",
     "timeout": "stopped after {n} of {total} trials: time limit of {t:.0f} s reached",
-    "stopped": "stopped after {n} of {total} trials by a click on the page",
+    "stopped": "stopped after {n} of {total} trials with the Stop button",
 }
-
-
-@dataclass(frozen=True)
-class Search:
-    """A finished search as the panel keeps it: the result and what it was run on."""
-
-    result: TuneResult
-    on: str
-    """What the images were, e.g. ``"the image label.png"`` or ``"3 uploaded images"``."""
-    base_name: str
-    planned: int
-    patience: int
 
 
 # ---------------------------------------------------------------------- pure helpers
@@ -155,13 +126,6 @@ def parse_expected(text: str, names: Sequence[str]) -> tuple[list[str | None], s
     return out + [None] * (len(names) - len(out)), "order"
 
 
-def format_score(metric: str, score: float | None) -> str:
-    """``"CER 3.3%"`` or ``"confidence 87.4"``."""
-    if score is None:
-        return "invalid"
-    return f"CER {score:.1%}" if metric == "cer" else f"confidence {score:.1f}"
-
-
 def table_rows(result: TuneResult, rows: Sequence[TrialInfo]) -> list[dict[str, Any]]:
     """The ranked table: rank, trial, score (CER in % or confidence), change vs the base, changes."""
     cer = result.metric == "cer"
@@ -201,18 +165,19 @@ def summary(search: Search) -> str:
     )
     best, base = result.best, result.base
     if best.number == 0:
-        verdict = f"no trial beat the current preset ({format_score(result.metric, base.score)})"
+        base_score = format_score(result.metric, base.score, short=True)
+        verdict = f"no trial beat the current preset ({base_score})"
     else:
         verdict = (
-            f"best: trial {best.number}, {format_score(result.metric, best.score)} "
-            f"vs. {format_score(result.metric, base.score)} for the current preset"
+            f"best: trial {best.number}, {format_score(result.metric, best.score, short=True)} "
+            f"vs. {format_score(result.metric, base.score, short=True)} for the current preset"
         )
     return f"Tuned '{search.base_name}' on {search.on}: {how} in {result.seconds:.1f} s; {verdict}."
 
 
 def progress_text(metric: str, info: TrialInfo) -> str:
     """The progress bar's text after a trial."""
-    best = format_score(metric, info.best_score)
+    best = format_score(metric, info.best_score, short=True)
     return f"Trial {info.done} of {info.total} — best so far: {best}"
 
 
@@ -222,7 +187,7 @@ def progress_text(metric: str, info: TrialInfo) -> str:
 def panel(preset: Preset) -> None:
     """The Auto-tune panel (drawn inside the "Auto-tune" expander by ``app.py``)."""
     ss = st.session_state
-    take_over()
+    collect()
     st.caption(
         "Search the current preset's stage settings, which stages are on and the page segmentation "
         "mode for the best reading. The current settings are trial 0, so the best row is never worse "
@@ -232,15 +197,15 @@ def panel(preset: Preset) -> None:
     source = st.radio(
         "Tune on",
         [CURRENT, UPLOADS],
-        key=SOURCE_KEY,
+        key=K.TUNE_SOURCE,
         format_func=SOURCE_LABELS.get,
         horizontal=True,
     )
-    ignore_case = bool(ss.get("ocr:ignore_case"))
-    ignore_spaces = bool(ss.get("ocr:ignore_spaces"))
+    ignore_case = bool(ss.get(K.IGNORE_CASE))
+    ignore_spaces = bool(ss.get(K.IGNORE_SPACES))
     if source == CURRENT:
-        image: sources.LoadedImage = ss[views.IMAGE]
-        expected = ss.get("ocr:expected") or ""
+        image: sources.LoadedImage = ss[K.IMAGE]
+        expected = ss.get(K.EXPECTED) or ""
         if expected.strip():
             st.caption(
                 f"Scored by the CER of the cleaned reading of {views.md_escape(image.name)} against the "
@@ -255,14 +220,14 @@ def panel(preset: Preset) -> None:
                 "Images to tune on",
                 type=views.IMAGE_TYPES,
                 accept_multiple_files=True,
-                key=FILES_KEY,
+                key=K.TUNE_FILES,
                 help=f"Up to {MAX_IMAGES} images (the first page of multi-page files).",
             )
             or []
         )
         st.text_area(
             "Expected texts, one line per image",
-            key=TEXTS_KEY,
+            key=K.TUNE_TEXTS,
             height=110,
             placeholder="label.png: LOT 4471-B BEST BEFORE 12/2026\nmeter.jpg: 004512",
             help="Either one line per image in the order of the files above, or 'file name: text' "
@@ -274,40 +239,41 @@ def panel(preset: Preset) -> None:
     a, b = st.columns(2)
     trials = int(
         a.slider(
-            "Trials", TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT, key=TRIALS_KEY,
+            "Trials", TRIALS_MIN, TRIALS_MAX, TRIALS_DEFAULT, key=K.TUNE_TRIALS,
             help="Most settings to try (the current ones included). Each trial reads every image once.",
         )
     )  # fmt: skip
     seed = int(
         b.number_input(
-            "Seed", 0, 2**31 - 1, 0, step=1, key=SEED_KEY,
+            "Seed", 0, 2**31 - 1, 0, step=1, key=K.TUNE_SEED,
             help="The same seed, images and preset give the same trials.",
         )
     )  # fmt: skip
     st.caption(
         f"The search stops early after {patience_for(trials)} trials without progress or "
         f"{TIME_LIMIT_S / 60:.0f} minutes. The Ignore case and Ignore spaces boxes above apply. "
-        "While it runs the page waits: Stop, or any other click, ends it after the current trial "
-        "and keeps the trials so far."
+        "The page stays usable while it runs; Stop ends it after the current trial and keeps the "
+        "trials so far."
     )
+    job: TuneJob | None = ss.get(K.TUNE_JOB)
     left, right = st.columns(2)
-    start = left.button("Start", key=START_KEY, icon=":material/tune:", type="primary", width="stretch")
-    stop_slot = right.empty()
-    stop_slot.button("Stop", key=STOP_KEY, icon=":material/stop:", disabled=not start, width="stretch")
-    if start:
-        if source == CURRENT:
-            image = ss[views.IMAGE]
-            text = (ss.get("ocr:expected") or "").strip() or None
-            pairs = [(image.array, text)]
-            on = f"the image {image.name}"
+    if left.button("Start", key=K.TUNE_START, icon=":material/tune:", type="primary", width="stretch"):
+        if job is not None and job.running:
+            st.info("A search is already running: stop it first.")
         else:
-            pairs, on = _upload_pairs(files, texts, text_problem)
-        if pairs:
-            run_search(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
-        # the search is over: show Stop disabled again (another key: one widget per key and run)
-        stop_slot.button(
-            "Stop", key=f"{STOP_KEY}:done", icon=":material/stop:", disabled=True, width="stretch"
-        )
+            pairs, on = _pairs(source or CURRENT, files, texts, text_problem)
+            if pairs:
+                job = start_job(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
+    right.button(
+        "Stop",
+        key=K.TUNE_STOP,
+        icon=":material/stop:",
+        disabled=job is None or not job.running,
+        on_click=_on_stop,
+        width="stretch",
+    )
+    if job is not None:
+        progress_view()
     results()
 
 
@@ -322,7 +288,7 @@ def _matched_texts(files: Sequence[Any]) -> tuple[list[str | None], str | None]:
         return [], None
     names = [f.name for f in files]
     try:
-        texts, how = parse_expected(st.session_state.get(TEXTS_KEY) or "", names)
+        texts, how = parse_expected(st.session_state.get(K.TUNE_TEXTS) or "", names)
     except ValueError as exc:
         views.alert("error", str(exc))
         return [None] * len(names), str(exc)
@@ -369,7 +335,18 @@ def _upload_pairs(
     return pairs, f"{len(pairs)} uploaded image{'s' if len(pairs) != 1 else ''}"
 
 
-def run_search(
+def _pairs(
+    source: str, files: Sequence[Any], texts: Sequence[str | None], problem: str | None
+) -> tuple[list[tuple[np.ndarray, str | None]], str]:
+    """The images to tune on with their expected texts, and what to call them."""
+    if source == CURRENT:
+        image: sources.LoadedImage = st.session_state[K.IMAGE]
+        text = (st.session_state.get(K.EXPECTED) or "").strip() or None
+        return [(image.array, text)], f"the image {image.name}"
+    return _upload_pairs(files, texts, problem)
+
+
+def start_job(
     preset: Preset,
     pairs: Sequence[tuple[np.ndarray, str | None]],
     on: str,
@@ -377,106 +354,70 @@ def run_search(
     seed: int,
     ignore_case: bool,
     ignore_spaces: bool,
-) -> Search | None:
-    """Run the search with a progress bar; keep and return it (``None`` and an error on failure).
+) -> TuneJob:
+    """Start a search in its worker thread and keep it in the session (:data:`K.TUNE_JOB`)."""
+    settings = JobSettings(
+        trials=trials,
+        seed=seed,
+        ignore_case=ignore_case,
+        ignore_spaces=ignore_spaces,
+        patience=patience_for(trials),
+        time_limit_s=TIME_LIMIT_S,
+        jobs=JOBS,
+    )
+    job = TuneJob(preset, pairs, on, settings).start()
+    st.session_state[K.TUNE_JOB] = job
+    return job
 
-    A click on the page during the search ends it early: the trials so far are handed to the
-    run the click started through :data:`LIVE` (see the module docstring).
-    """
+
+def _on_stop() -> None:
+    job: TuneJob | None = st.session_state.get(K.TUNE_JOB)
+    if job is not None:
+        job.stop()
+
+
+def collect() -> None:
+    """Keep the result of a search whose thread has ended (or show why it failed)."""
     ss = st.session_state
-    metric = "cer" if any(text is not None for _, text in pairs) else "confidence"
-    bar = st.progress(0.0, text=f"Trial 0 of {trials}: reading with the current settings…")
-    best_line = st.empty()
-    live: dict[str, Any] = {"running": True, "stop": False, "search": None}
-    ss[LIVE] = live
-    interrupts: list[BaseException] = []
-
-    def on_trial(info: TrialInfo) -> None:
-        try:
-            bar.progress(min(info.done / max(info.total, 1), 1.0), text=progress_text(metric, info))
-            if info.is_best:
-                what = info.summary if info.number else "the current preset"
-                best_line.caption(f"Best so far: trial {info.number} ({views.md_escape(what)})")
-        except (RerunException, StopException) as exc:  # a click: stop after this batch
-            interrupts.append(exc)
-            live["stop"] = True
-
-    patience = patience_for(trials)
-    search: Search | None = None
-    failure = ""
-    try:
-        try:
-            result = tune(
-                pairs,
-                preset,
-                trials=trials,
-                seed=seed,
-                metric=metric,
-                ignore_spaces=ignore_spaces,
-                ignore_case=ignore_case,
-                timeout=TIME_LIMIT_S,
-                patience=patience,
-                jobs=JOBS,
-                on_trial=on_trial,
-                should_stop=lambda: bool(live["stop"]),
-                label=on,
-            )
-        except ClarityError as exc:
-            failure = f"Auto-tune failed: {exc}"
-        except Exception as exc:  # a bug must not take the page down
-            failure = f"Auto-tune failed unexpectedly: {type(exc).__name__}: {exc}"
-        else:
-            search = Search(result, on, preset.name, trials, patience)
-        if interrupts:
-            # This run is over (st calls and session-state writes raise): hand the trials to
-            # the run the click started, which waits for them (see take_over).
-            live["search"] = search
-            raise interrupts[-1]
-    finally:
-        live["running"] = False
-    if failure:
-        bar.empty()
-        views.alert("error", failure)
-        return None
-    assert search is not None
-    ss[RESULT] = search
-    ss[ROW_KEY] = 1
-    done = len(search.result.trials)
-    bar.progress(min(done / trials, 1.0), text=views.md_escape(f"Done: {summary(search)}"))
-    best_line.empty()
-    return search
-
-
-def take_over(wait_s: float = STOP_WAIT_S) -> None:
-    """Stop a search still running in an earlier run of this session and keep its trials.
-
-    Streamlit starts the run a click asks for at once, while the run that is searching stops
-    only at its next ``st`` call (after a trial): this run asks it to stop, waits for it (at
-    most ``wait_s`` seconds) and takes its trials.
-    """
-    ss = st.session_state
-    live = ss.get(LIVE)
-    if not isinstance(live, dict):
+    job: TuneJob | None = ss.get(K.TUNE_JOB)
+    if job is None or job.running:
         return
-    if live.get("running"):
-        live["stop"] = True
-        deadline = time.monotonic() + wait_s
-        with st.spinner("Stopping the search after its current trial…"):
-            while live.get("running") and time.monotonic() < deadline:
-                time.sleep(0.05)
-        if live.get("running"):
-            st.info("The search is still finishing its current trial; its results show on the next click.")
-            return
-    search = live.pop("search", None)
-    if search is not None:
-        ss[RESULT] = search
-        ss[ROW_KEY] = 1
+    del ss[K.TUNE_JOB]
+    if job.search is not None:
+        ss[K.TUNE_RESULT] = job.search
+        ss[K.TUNE_ROW] = 1
+    else:
+        views.alert("error", job.error or "Auto-tune ended without a result.")
+
+
+@st.fragment(run_every=POLL_S)
+def progress_view() -> None:
+    """The running search's progress bar and best trial so far (reruns every :data:`POLL_S` s).
+
+    Once the search has ended it asks for a run of the whole page, which keeps the result
+    (:func:`collect`) and no longer draws this fragment, so the polling stops.
+    """
+    job: TuneJob | None = st.session_state.get(K.TUNE_JOB)
+    if job is None:
+        return
+    progress = job.progress()
+    if not progress.running:
+        st.rerun(scope="app")
+    info = progress.latest
+    if info is None:
+        st.progress(0.0, text=f"Trial 0 of {job.settings.trials}: reading with the current settings…")
+    else:
+        st.progress(min(info.done / max(info.total, 1), 1.0), text=progress_text(job.metric, info))
+    best = progress.best
+    if best is not None:
+        what = best.summary if best.number else "the current preset"
+        st.caption(f"Best so far: trial {best.number} ({views.md_escape(what)})")
 
 
 def results() -> None:
     """The ranked table of the last search and the Apply picker."""
     ss = st.session_state
-    search: Search | None = ss.get(RESULT)
+    search: Search | None = ss.get(K.TUNE_RESULT)
     if search is None:
         return
     result = search.result
@@ -504,19 +445,19 @@ def results() -> None:
     if not cer:
         st.caption("Confidence is a proxy for accuracy, not accuracy: check an applied row's reading by eye.")
     options = list(range(1, len(rows) + 1))
-    if ss.get(ROW_KEY) not in options:
-        ss[ROW_KEY] = 1
+    if ss.get(K.TUNE_ROW) not in options:
+        ss[K.TUNE_ROW] = 1
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.selectbox(
         "Trial to apply",
         options,
-        key=ROW_KEY,
+        key=K.TUNE_ROW,
         format_func=lambda r: (
-            f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score)}"
+            f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score, short=True)}"
         ),
     )
-    right.button("Apply", key=APPLY_KEY, icon=":material/check:", on_click=_on_apply, width="stretch")
-    chosen = rows[int(ss[ROW_KEY]) - 1]
+    right.button("Apply", key=K.TUNE_APPLY, icon=":material/check:", on_click=_on_apply, width="stretch")
+    chosen = rows[int(ss[K.TUNE_ROW]) - 1]
     st.caption(
         "Changes of this trial: "
         + views.md_escape(chosen.summary if chosen.number else "none, it is the current preset")
@@ -526,8 +467,8 @@ def results() -> None:
 def _on_apply() -> None:
     """Replace the current preset with the chosen row's (undoable, like loading a preset)."""
     ss = st.session_state
-    search: Search | None = ss.get(RESULT)
-    rank = ss.get(ROW_KEY)
+    search: Search | None = ss.get(K.TUNE_RESULT)
+    rank = ss.get(K.TUNE_ROW)
     if search is None or not isinstance(rank, int):
         return
     rows = search.result.top(TOP_ROWS)
@@ -539,8 +480,8 @@ def _on_apply() -> None:
     except ClarityError as exc:
         views.flash(f"Could not apply trial {trial.number}: {exc}")
         return
-    ss["preset:pick"] = None
-    ss[S.NOTICE] = (
+    ss[K.PRESET_PICK] = None
+    ss[K.NOTICE] = (
         f"Applied rank {rank} of the auto-tune (trial {trial.number}, "
-        f"{format_score(search.result.metric, trial.score)}). 'Undo last change' goes back."
+        f"{format_score(search.result.metric, trial.score, short=True)}). 'Undo last change' goes back."
     )

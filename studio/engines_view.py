@@ -17,13 +17,11 @@ from pipeline.metrics import cer
 from pipeline.preset import Preset
 from pipeline.runner import Result
 
+from . import keys as K
 from . import ocr as ocr_view
 
 ENGINES = ("auto", "rapidocr")
 """What is compared: the fastest Tesseract (``auto``) and RapidOCR."""
-
-TOGGLE_KEY = "engines:compare"
-EXPECTED_KEY = "ocr:expected"
 
 
 @dataclass(frozen=True)
@@ -77,21 +75,22 @@ def panel(result: Result | None, preset: Preset) -> None:
         return
     if not st.toggle(
         "Compare Tesseract and RapidOCR",
-        key=TOGGLE_KEY,
-        value=True,
-        help="Read the original and the cleaned image with both engines. RapidOCR takes a few "
-        "seconds on a whole page.",
+        key=K.ENGINES_COMPARE,
+        value=False,
+        help="Read the original and the cleaned image with both engines, to see whether the cleaning "
+        "or the engine matters for this image. Off by default: while on, every change is read four "
+        "times (RapidOCR takes a few seconds on a whole page).",
     ):
         return
     ss = st.session_state
-    expected = ss.get(EXPECTED_KEY) or ""
+    expected = ss.get(K.EXPECTED) or ""
     with st.spinner("Reading with both engines…"):
         table = rows(
             result,
             preset,
             expected,
-            ignore_case=bool(ss.get("ocr:ignore_case")),
-            ignore_spaces=bool(ss.get("ocr:ignore_spaces")),
+            ignore_case=bool(ss.get(K.IGNORE_CASE)),
+            ignore_spaces=bool(ss.get(K.IGNORE_SPACES)),
         )
     st.dataframe([r.as_dict() for r in table], hide_index=True, width="stretch")
     scored = [r for r in table if r.cer is not None]

@@ -60,13 +60,6 @@ PSM_NAMES = {
 }
 """Page segmentation modes with the names the OCR settings show."""
 
-ENGINE_NAMES = {
-    "auto": "Tesseract, automatic (fastest available)",
-    "tesserocr": "Tesseract: tesserocr (in-process library)",
-    "pytesseract": "Tesseract: pytesseract (tesseract program)",
-    "rapidocr": "RapidOCR (learned; best on captchas, digits, short text)",
-}
-
 
 @dataclass(frozen=True)
 class Reading:

@@ -10,16 +10,18 @@ distinct array (see :class:`PreviewCache`).
 
 from __future__ import annotations
 
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
 
+from pipeline.cache import BoundedCache
+from pipeline.image_conventions import INK_LEVEL
 from pipeline.stages._image import to_gray
+
+V = TypeVar("V")
 
 PREVIEW_SIDE = 900
 """Longest side, in pixels, of the images shown in the stage grid."""
@@ -27,9 +29,6 @@ PREVIEW_SIDE = 900
 COMPARE_SIDE = 1400
 """Longest side, in pixels, of the images in the larger compare view (Streamlit itself
 re-encodes images wider than 1460 px, which costs time on every rerun)."""
-
-INK_LEVEL = 128
-"""Pixels darker than this (0..255, on luma) count as ink for the removed-pixels overlay."""
 
 REMOVED_RGB = (230, 20, 20)
 """Colour of removed pixels in the overlay (RGB)."""
@@ -184,8 +183,8 @@ def word_boxes(image: np.ndarray, words: Iterable[Any], max_side: int = PREVIEW_
 # ------------------------------------------------------------------------- preview cache
 
 
-class PreviewCache:
-    """Bounded cache of display bytes keyed by the *identity* of the arrays they were made from.
+class PreviewCache(Generic[V]):
+    """Bounded cache of display values (bytes, digests) keyed by the *identity* of their source arrays.
 
     The runner hands back the very same (read-only) array objects for stages served from its
     cache, so a rerun after a slider move finds every unchanged stage here in O(1) without
@@ -195,35 +194,26 @@ class PreviewCache:
     """
 
     def __init__(self, max_entries: int = 128) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, tuple[tuple[weakref.ref, ...], bytes]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: BoundedCache[tuple[tuple[weakref.ref, ...], V]] = BoundedCache(max_entries=max_entries)
 
-    def get_or_make(self, arrays: tuple[np.ndarray, ...], tag: Hashable, make: Callable[[], bytes]) -> bytes:
-        """The bytes cached for (``arrays``, ``tag``), computing them with ``make`` on a miss."""
+    def get_or_make(self, arrays: tuple[np.ndarray, ...], tag: Hashable, make: Callable[[], V]) -> V:
+        """The value cached for (``arrays``, ``tag``), computing it with ``make`` on a miss."""
         key = (tuple(id(a) for a in arrays), tag)
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is not None and all(ref() is a for ref, a in zip(hit[0], arrays, strict=True)):
-                self._data.move_to_end(key)
-                return hit[1]
+        hit = self._cache.get(key)
+        if hit is not None and all(ref() is a for ref, a in zip(hit[0], arrays, strict=True)):
+            return hit[1]
         value = make()
-        refs = tuple(weakref.ref(a) for a in arrays)
-        with self._lock:
-            self._data[key] = (refs, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+        self._cache.put(key, (tuple(weakref.ref(a) for a in arrays), value))
         return value
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._cache)
 
 
-PREVIEWS = PreviewCache()
+PREVIEWS: PreviewCache[Any] = PreviewCache()
 """The process-wide preview cache used by the studio."""
 
-DIGESTS = PreviewCache(max_entries=256)
+DIGESTS: PreviewCache[str] = PreviewCache(max_entries=256)
 """Content digests of full-resolution images, by identity (OCR cache keys)."""
 
 

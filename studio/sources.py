@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from pipeline.errors import ClarityError, ImageError, PresetError
 from pipeline.imageio import SUFFIXES, count_pages, read_image
 from pipeline.preset import Preset, load_preset, preset_from_data
 from pipeline.registry import all_stages
+from pipeline.shipped import presets_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = "generated"
@@ -36,8 +37,9 @@ GENERATED = "generated"
 
 
 def presets_dir() -> Path:
-    """The folder of shipped presets (``$CLARITY_PRESETS_DIR`` or ``presets/``); read-only from the page."""
-    return Path(os.environ.get("CLARITY_PRESETS_DIR") or ROOT / "presets")
+    """The folder of shipped presets (``$CLARITY_PRESETS_DIR``, else the shipped ``presets/``);
+    read-only from the page."""
+    return Path(os.environ.get("CLARITY_PRESETS_DIR") or presets_folder())
 
 
 def user_presets_dir() -> Path:
@@ -72,7 +74,7 @@ def all_presets() -> dict[str, Path]:
 
 def builtin_preset() -> Preset:
     """A sensible starting preset when no preset file exists: gray, denoise, threshold, despeckle."""
-    wanted = [
+    wanted: list[dict[str, Any]] = [
         {"stage": "grayscale"},
         {"stage": "median_blur", "params": {"ksize_w": 3, "ksize_h": 3}},
         {"stage": "threshold", "params": {"method": "sauvola", "window": 31, "k": 0.2}},
@@ -284,8 +286,6 @@ class LoadedImage:
     pages: int = 1
     page: int = 0
     origin: str = "sample"
-    expected: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 def decode(data: bytes, name: str, page: int = 0, origin: str = "upload") -> LoadedImage:
@@ -301,15 +301,13 @@ def load_sample_image(sample: Sample, folder: Path | None = None) -> LoadedImage
     if sample.file == GENERATED:
         array = generated_image()
         array.flags.writeable = False
-        return LoadedImage("generated.png", array, None, 1, 0, "sample", sample.expected)
+        return LoadedImage("generated.png", array, None, 1, 0, "sample")
     path = (folder or samples_dir()) / sample.file
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImageError(f"{sample.file}: cannot be read: {exc.strerror}") from None
-    loaded = decode(data, sample.file, 0, "sample")
-    loaded.expected = sample.expected
-    return loaded
+    return decode(data, sample.file, 0, "sample")
 
 
 GENERATED_TEXT = "LOT 4471-B\nBEST BEFORE 12/2026"

@@ -1,6 +1,6 @@
 """The studio's session state: the preset being tuned, widget keys, loading, undo.
 
-The preset being tuned lives in ``session_state[STAGES]`` as a list of plain dicts, one per
+The preset being tuned lives in ``session_state[K.STAGES]`` as a list of plain dicts, one per
 stage::
 
     {"uid": "s7", "stage": "median_blur", "enabled": True, "id": None, "source": None,
@@ -33,29 +33,11 @@ from pipeline.ocr.options import OcrOptions, split_languages
 from pipeline.preset import INPUT, Preset, StageSpec, preset_from_data
 from pipeline.registry import get_stage
 
+from . import keys as K
 from .widgets import specs_for
 
-State = MutableMapping[str, Any]
+State = MutableMapping[Any, Any]
 
-STAGES = "stages"
-"""Session key of the stage list (list of dicts, see the module docstring)."""
-LAST_GOOD = "last_good_preset"
-"""Session key of the last valid :class:`Preset` built from the widgets."""
-HISTORY = "history"
-"""Session key of the undo history: preset data dicts, oldest first."""
-OCR_EXTRA = "ocr_extra"
-"""Session key of the OCR options without widgets (oem, blacklist, variables, timeout, dpi)."""
-COUNTER = "uid_counter"
-NOTICE = "notice"
-"""Session key of a one-off message for the user (e.g. a source reset by a removal)."""
-
-NAME_KEY = "preset:name"
-DESC_KEY = "preset:description"
-ENGINE_KEY = "ocr:engine"
-LANG_KEY = "ocr:lang"
-PSM_KEY = "ocr:psm"
-ALT_PSM_KEY = "ocr:alternative_psm"
-WHITELIST_KEY = "ocr:whitelist"
 
 MAX_HISTORY = 50
 _OCR_WIDGET_FIELDS = ("engine", "lang", "psm", "alternative_psm", "whitelist")
@@ -78,14 +60,14 @@ def source_key(uid: str) -> str:
 
 def new_uid(ss: State) -> str:
     """A fresh stage uid, never used before in this session."""
-    n = int(ss.get(COUNTER, 0)) + 1
-    ss[COUNTER] = n
+    n = int(ss.get(K.COUNTER, 0)) + 1
+    ss[K.COUNTER] = n
     return f"s{n}"
 
 
 def entries(ss: State) -> list[dict[str, Any]]:
     """The stage list (an empty list before anything was loaded)."""
-    return ss.setdefault(STAGES, [])
+    return ss.setdefault(K.STAGES, [])
 
 
 def find(ss: State, uid: str) -> dict[str, Any] | None:
@@ -136,22 +118,22 @@ def load_preset(ss: State, preset: Preset, *, keep_history: bool = False) -> Non
     for e in new:
         if e["source"] is not None and e["source"] != INPUT:
             e["source"] = by_id.get(e["source"], INPUT)
-    ss[STAGES] = new
+    ss[K.STAGES] = new
     for e in new:
         seed_entry(ss, e)
-    ss[NAME_KEY] = preset.name
-    ss[DESC_KEY] = preset.description
+    ss[K.NAME_KEY] = preset.name
+    ss[K.DESC_KEY] = preset.description
     ocr = preset.ocr
-    ss[ENGINE_KEY] = ocr.engine
-    ss[LANG_KEY] = split_languages(ocr.lang) or ["eng"]
-    ss[PSM_KEY] = ocr.psm
-    ss[ALT_PSM_KEY] = list(ocr.alternative_psm)
-    ss[WHITELIST_KEY] = ocr.whitelist
+    ss[K.ENGINE_KEY] = ocr.engine
+    ss[K.LANG_KEY] = split_languages(ocr.lang) or ["eng"]
+    ss[K.PSM_KEY] = ocr.psm
+    ss[K.ALT_PSM_KEY] = list(ocr.alternative_psm)
+    ss[K.WHITELIST_KEY] = ocr.whitelist
     extra = ocr.model_dump(mode="json")
-    ss[OCR_EXTRA] = {k: v for k, v in extra.items() if k not in _OCR_WIDGET_FIELDS}
-    ss[LAST_GOOD] = preset
+    ss[K.OCR_EXTRA] = {k: v for k, v in extra.items() if k not in _OCR_WIDGET_FIELDS}
+    ss[K.LAST_GOOD] = preset
     if not keep_history:
-        ss[HISTORY] = []
+        ss[K.HISTORY] = []
     remember(ss)
 
 
@@ -194,7 +176,9 @@ def remove_stage(ss: State, uid: str) -> None:
             ss[source_key(e["uid"])] = INPUT
             reset.append(e["stage"])
     if reset:
-        ss[NOTICE] = f"Removed {gone['stage']}; {', '.join(reset)} now read(s) the original image as source."
+        ss[K.NOTICE] = (
+            f"Removed {gone['stage']}; {', '.join(reset)} now read(s) the original image as source."
+        )
 
 
 def sync_entry(ss: State, entry: dict[str, Any]) -> None:
@@ -251,8 +235,8 @@ def current_data(ss: State) -> dict[str, Any]:
         stages.append(data)
     return {
         "schema_version": 1,
-        "name": str(ss.get(NAME_KEY) or "untitled"),
-        "description": str(ss.get(DESC_KEY) or ""),
+        "name": str(ss.get(K.NAME_KEY) or "untitled"),
+        "description": str(ss.get(K.DESC_KEY) or ""),
         "stages": stages,
         "ocr": ocr_data(ss),
     }
@@ -260,15 +244,15 @@ def current_data(ss: State) -> dict[str, Any]:
 
 def ocr_data(ss: State) -> dict[str, Any]:
     """The ``ocr:`` section from the OCR widgets plus the options without widgets."""
-    langs = ss.get(LANG_KEY) or []
-    data = dict(ss.get(OCR_EXTRA) or {})
+    langs = ss.get(K.LANG_KEY) or []
+    data = dict(ss.get(K.OCR_EXTRA) or {})
     data.update(
-        engine=ss.get(ENGINE_KEY, "auto"),
+        engine=ss.get(K.ENGINE_KEY, "auto"),
         lang="+".join(langs) if isinstance(langs, list | tuple) else str(langs),
-        psm=int(ss.get(PSM_KEY, 3)),
+        psm=int(ss.get(K.PSM_KEY, 3)),
         # The main mode is never its own alternative, whatever the two widgets say.
-        alternative_psm=[int(m) for m in ss.get(ALT_PSM_KEY) or [] if int(m) != int(ss.get(PSM_KEY, 3))],
-        whitelist=str(ss.get(WHITELIST_KEY) or ""),
+        alternative_psm=[int(m) for m in ss.get(K.ALT_PSM_KEY) or [] if int(m) != int(ss.get(K.PSM_KEY, 3))],
+        whitelist=str(ss.get(K.WHITELIST_KEY) or ""),
     )
     return data
 
@@ -278,7 +262,7 @@ def build_preset(ss: State) -> tuple[Preset, str | None]:
 
     An empty language list gets a clear message instead of the validator's.
     """
-    last = ss.get(LAST_GOOD) or Preset(ocr=OcrOptions())
+    last = ss.get(K.LAST_GOOD) or Preset(ocr=OcrOptions())
     data = current_data(ss)
     if not data["ocr"]["lang"]:
         return last, "OCR settings: choose at least one language."
@@ -286,7 +270,7 @@ def build_preset(ss: State) -> tuple[Preset, str | None]:
         preset = preset_from_data(data, "studio")
     except PresetError as exc:
         return last, str(exc).removeprefix("studio: ")
-    ss[LAST_GOOD] = preset
+    ss[K.LAST_GOOD] = preset
     return preset, None
 
 
@@ -295,7 +279,7 @@ def build_preset(ss: State) -> tuple[Preset, str | None]:
 
 def remember(ss: State) -> None:
     """Append the current preset data to the undo history if it changed (bounded)."""
-    history: list[dict[str, Any]] = ss.setdefault(HISTORY, [])
+    history: list[dict[str, Any]] = ss.setdefault(K.HISTORY, [])
     data = current_data(ss)
     if not history or history[-1] != data:
         history.append(data)
@@ -304,7 +288,7 @@ def remember(ss: State) -> None:
 
 def can_undo(ss: State) -> bool:
     """True when there is an earlier state to go back to."""
-    return len(ss.get(HISTORY) or []) >= 2
+    return len(ss.get(K.HISTORY) or []) >= 2
 
 
 def undo(ss: State) -> bool:
@@ -312,7 +296,7 @@ def undo(ss: State) -> bool:
 
     If the previous state does not validate any more it is skipped.
     """
-    history: list[dict[str, Any]] = ss.get(HISTORY) or []
+    history: list[dict[str, Any]] = ss.get(K.HISTORY) or []
     while len(history) >= 2:
         history.pop()
         try:

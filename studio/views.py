@@ -35,12 +35,15 @@ import streamlit as st
 
 from pipeline.auto import read_auto
 from pipeline.errors import ClarityError, ImageError, PresetError, StageError
+from pipeline.export import export_python
 from pipeline.metrics import cer
+from pipeline.ocr.options import ENGINE_LABELS
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
 from pipeline.runner import Result, run
 from pipeline.share import pack, unpack
 
+from . import keys as K
 from . import ocr as ocr_view
 from . import overlays, sources
 from . import state as S
@@ -48,15 +51,12 @@ from .widgets import render_field, specs_for
 
 TITLE = "Clarity — OCR tuning studio"
 INTRO = (
-    "Clean a photo or scan of text step by step until Tesseract reads it: pick a sample or upload "
-    "an image, tune the stages in the sidebar, and compare what the OCR reads before and after."
+    "Clean a photo or scan of text step by step until the OCR (Tesseract or RapidOCR) reads it: pick "
+    "a sample or upload an image, tune the stages in the sidebar, and compare what the OCR reads "
+    "before and after."
 )
 IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
 
-IMAGE = "image"
-"""Session key of the :class:`~studio.sources.LoadedImage` being processed."""
-FLASH = "flash"
-"""Session key of one-off error messages shown on the next run."""
 
 _LOG = logging.getLogger("clarity.studio")
 
@@ -76,14 +76,14 @@ def alert(kind: str, message: str) -> None:
 
 def flash(message: str, level: str = "error") -> None:
     """Show ``message`` (``error`` or ``warning``) on the next run (callbacks cannot draw)."""
-    st.session_state.setdefault(FLASH, []).append((level, message))
+    st.session_state.setdefault(K.FLASH, []).append((level, message))
 
 
 def show_flashes() -> None:
     """Draw and forget the one-off messages."""
-    for level, message in st.session_state.pop(FLASH, []):
+    for level, message in st.session_state.pop(K.FLASH, []):
         alert("warning" if level == "warning" else "error", message)
-    notice = st.session_state.pop(S.NOTICE, None)
+    notice = st.session_state.pop(K.NOTICE, None)
     if notice:
         alert("info", notice)
 
@@ -116,7 +116,7 @@ def init_session() -> None:
     ss["initialised"] = True
     samples = sources.one_per_scenario(sources.load_samples())
     sample = samples[0]
-    ss["input:sample"] = sample.file
+    ss[K.INPUT_SAMPLE] = sample.file
     _load_sample(sample)
     shared = st.query_params.get("p")
     if shared:
@@ -126,17 +126,17 @@ def init_session() -> None:
             flash(f"The share link could not be opened: {exc}. The default settings are shown instead.")
         else:
             S.load_preset(ss, preset)
-            ss["preset:pick"] = None
+            ss[K.PRESET_PICK] = None
 
 
 def _load_sample(sample: sources.Sample) -> None:
     ss = st.session_state
     try:
-        ss[IMAGE] = sources.load_sample_image(sample)
+        ss[K.IMAGE] = sources.load_sample_image(sample)
     except ImageError as exc:
         flash(str(exc))
-        if IMAGE not in ss:
-            ss[IMAGE] = sources.load_sample_image(sources.Sample(sources.GENERATED, "generated", "demo"))
+        if K.IMAGE not in ss:
+            ss[K.IMAGE] = sources.load_sample_image(sources.Sample(sources.GENERATED, "generated", "demo"))
     names = sources.list_presets()
     pick = next((n for n, p in names.items() if _same_file(p, sample.preset)), None)
     try:
@@ -148,9 +148,9 @@ def _load_sample(sample: sources.Sample) -> None:
         if sample.preset is None:
             preset, pick = sources.default_preset()
     S.load_preset(ss, preset)
-    ss["preset:pick"] = pick
-    ss["ocr:expected"] = sample.expected
-    ss["input:page"] = 1
+    ss[K.PRESET_PICK] = pick
+    ss[K.EXPECTED] = sample.expected
+    ss[K.INPUT_PAGE] = 1
 
 
 def _same_file(path: Any, ref: Any) -> bool:
@@ -158,7 +158,7 @@ def _same_file(path: Any, ref: Any) -> bool:
 
 
 def _on_sample() -> None:
-    file = st.session_state.get("input:sample")
+    file = st.session_state.get(K.INPUT_SAMPLE)
     for sample in sources.load_samples():
         if sample.file == file:
             _load_sample(sample)
@@ -169,7 +169,7 @@ def _on_sample() -> None:
 
 
 def _on_preset_pick() -> None:
-    name = st.session_state.get("preset:pick")
+    name = st.session_state.get(K.PRESET_PICK)
     path = sources.all_presets().get(name) if name else None
     if path is None:
         return
@@ -181,7 +181,7 @@ def _on_preset_pick() -> None:
 
 def _on_preset_upload() -> None:
     ss = st.session_state
-    file = ss.get("preset:upload")
+    file = ss.get(K.PRESET_UPLOAD)
     if file is None:
         return
     try:
@@ -194,11 +194,11 @@ def _on_preset_upload() -> None:
         flash(f"{exc} The current settings are kept.")
         return
     S.load_preset(ss, preset, keep_history=True)
-    ss["preset:pick"] = None
+    ss[K.PRESET_PICK] = None
 
 
 def _on_add() -> None:
-    name = st.session_state.get("add:stage")
+    name = st.session_state.get(K.ADD_STAGE)
     if name:
         entry = S.add_stage(st.session_state, name)
         st.session_state["just_added"] = entry["uid"]
@@ -214,12 +214,12 @@ def sidebar_preset() -> None:
     ss = st.session_state
     st.header("Preset")
     names = list(sources.all_presets())
-    if ss.get("preset:pick") not in names:
-        ss["preset:pick"] = None
+    if ss.get(K.PRESET_PICK) not in names:
+        ss[K.PRESET_PICK] = None
     st.selectbox(
         "Start from a preset",
         names,
-        key="preset:pick",
+        key=K.PRESET_PICK,
         index=None,
         placeholder="Choose a preset…" if names else "No presets in the presets folder",
         on_change=_on_preset_pick,
@@ -228,7 +228,7 @@ def sidebar_preset() -> None:
     st.file_uploader(
         "…or open a preset file",
         type=["yaml", "yml"],
-        key="preset:upload",
+        key=K.PRESET_UPLOAD,
         on_change=_on_preset_upload,
         help="A preset saved from the studio or written by hand (YAML).",
     )
@@ -240,8 +240,8 @@ def sidebar_preset() -> None:
         disabled=not S.can_undo(ss),
         width="stretch",
     )
-    st.text_input("Name", key=S.NAME_KEY, max_chars=200)
-    st.text_area("Description", key=S.DESC_KEY, height=80, max_chars=5000)
+    st.text_input("Name", key=K.NAME_KEY, max_chars=200)
+    st.text_area("Description", key=K.DESC_KEY, height=80, max_chars=5000)
 
 
 def sidebar_stages() -> None:
@@ -302,17 +302,17 @@ def sidebar_stages() -> None:
     ss.pop("just_added", None)
     st.divider()
     names = list(registry)
-    if ss.get("add:stage") not in names:
-        ss["add:stage"] = names[0]
+    if ss.get(K.ADD_STAGE) not in names:
+        ss[K.ADD_STAGE] = names[0]
     st.selectbox(
         "Add a stage",
         names,
-        key="add:stage",
+        key=K.ADD_STAGE,
         format_func=lambda n: f"{registry[n].category.capitalize()} › {n}",
         help="Stages grouped by category; the new stage is added at the end.",
     )
-    st.button("Add stage", key="add:go", icon=":material/add:", on_click=_on_add, width="stretch")
-    summary = registry[ss["add:stage"]].summary
+    st.button("Add stage", key=K.ADD_GO, icon=":material/add:", on_click=_on_add, width="stretch")
+    summary = registry[ss[K.ADD_STAGE]].summary
     if summary:
         st.caption(summary)
 
@@ -322,37 +322,37 @@ def sidebar_ocr() -> None:
     ss = st.session_state
     st.header("OCR")
     engines = ocr_view.engines()
-    if ss.get(S.ENGINE_KEY) not in engines:
-        engines = [*engines, ss.get(S.ENGINE_KEY, "auto")]
+    if ss.get(K.ENGINE_KEY) not in engines:
+        engines = [*engines, ss.get(K.ENGINE_KEY, "auto")]
     st.selectbox(
         "Engine",
         engines,
-        key=S.ENGINE_KEY,
-        format_func=lambda e: ocr_view.ENGINE_NAMES.get(e, f"{e} (not available)"),
+        key=K.ENGINE_KEY,
+        format_func=lambda e: ENGINE_LABELS.get(e, f"{e} (not available)"),
         help="Which engine reads the text. Tesseract (either binding gives the same result) is fast "
         "on pages and knows 100+ languages; RapidOCR is a learned engine that reads captchas, digits "
         "and short lines far better, often with no cleaning at all.",
     )
-    wanted = list(ss.get(S.LANG_KEY) or [])
+    wanted = list(ss.get(K.LANG_KEY) or [])
     installed = ocr_view.languages()
     st.multiselect(
         "Languages",
         sorted(set(installed) | set(wanted)),
-        key=S.LANG_KEY,
+        key=K.LANG_KEY,
         format_func=lambda code: code if code in installed else f"{code} (not installed)",
         help="Tesseract language data to use; several are joined with '+'.",
     )
     st.selectbox(
         "Page segmentation",
         list(ocr_view.PSM_NAMES),
-        key=S.PSM_KEY,
+        key=K.PSM_KEY,
         format_func=lambda m: ocr_view.PSM_NAMES[m],
         help="How Tesseract looks for text: a whole page, a block, one line, one word…",
     )
     st.multiselect(
         "Also try",
         [m for m in ocr_view.PSM_NAMES if m != 0],
-        key=S.ALT_PSM_KEY,
+        key=K.ALT_PSM_KEY,
         max_selections=4,
         format_func=lambda m: ocr_view.PSM_NAMES[m],
         help="Read with these page segmentation modes too and keep the most confident reading "
@@ -360,7 +360,7 @@ def sidebar_ocr() -> None:
     )
     st.text_input(
         "Allowed characters",
-        key=S.WHITELIST_KEY,
+        key=K.WHITELIST_KEY,
         placeholder="any",
         help="Only these characters may be read, e.g. 0123456789 for a meter; empty = any.",
     )
@@ -378,22 +378,22 @@ def input_section() -> None:
     left, mid, right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
     # The upload and camera are handled before the sample picker is drawn (in its column to the
     # left), so that a new upload can clear the picker: picking any sample then reloads it.
-    upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key="input:upload")
+    upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key=K.INPUT_UPLOAD)
     camera_on = right.toggle(
-        "Use camera", key="input:camera_on", help="Take a photo with this device's camera."
+        "Use camera", key=K.INPUT_CAMERA_ON, help="Take a photo with this device's camera."
     )
     _take_new_file(upload, "upload")
     if camera_on:
-        _take_new_file(st.camera_input("Take a photo of the text", key="input:camera"), "camera")
-    image: sources.LoadedImage = ss[IMAGE]
+        _take_new_file(st.camera_input("Take a photo of the text", key=K.INPUT_CAMERA), "camera")
+    image: sources.LoadedImage = ss[K.IMAGE]
     if image.origin != "sample":
-        ss["input:sample"] = None
-    elif ss.get("input:sample") not in files:
-        ss["input:sample"] = files[0]
+        ss[K.INPUT_SAMPLE] = None
+    elif ss.get(K.INPUT_SAMPLE) not in files:
+        ss[K.INPUT_SAMPLE] = files[0]
     left.selectbox(
         "Sample",
         files,
-        key="input:sample",
+        key=K.INPUT_SAMPLE,
         index=None,
         placeholder="Choose a sample…",
         format_func=lambda f: labels.get(f, f),
@@ -401,12 +401,12 @@ def input_section() -> None:
         help="One sample per scenario, each with the preset made for it.",
     )
     if image.pages > 1 and image.data is not None:
-        if not 1 <= int(ss.get("input:page", 1)) <= image.pages:
-            ss["input:page"] = 1
-        page = st.number_input(f"Page (1–{image.pages})", 1, image.pages, step=1, key="input:page")
+        if not 1 <= int(ss.get(K.INPUT_PAGE, 1)) <= image.pages:
+            ss[K.INPUT_PAGE] = 1
+        page = st.number_input(f"Page (1–{image.pages})", 1, image.pages, step=1, key=K.INPUT_PAGE)
         if page - 1 != image.page:
             try:
-                ss[IMAGE] = image = sources.decode(image.data, image.name, page - 1, image.origin)
+                ss[K.IMAGE] = image = sources.decode(image.data, image.name, page - 1, image.origin)
             except ImageError as exc:
                 alert("error", str(exc))
     error = ss.get("upload_error")
@@ -423,7 +423,7 @@ def input_section() -> None:
 def _current_file_ids() -> dict[str, bool]:
     ss = st.session_state
     out = {}
-    for key in ("input:upload", "input:camera"):
+    for key in (K.INPUT_UPLOAD, K.INPUT_CAMERA):
         f = ss.get(key)
         if f is not None:
             out[f.file_id] = True
@@ -438,7 +438,7 @@ def _take_new_file(file: Any, origin: str) -> None:
     ss[f"seen:{origin}"] = file.file_id
     name = file.name if origin == "upload" else "camera photo"
     try:
-        ss[IMAGE] = sources.decode(file.getvalue(), name, 0, origin)
+        ss[K.IMAGE] = sources.decode(file.getvalue(), name, 0, origin)
     except ImageError as exc:
         ss["upload_error"] = (
             file.file_id,
@@ -446,32 +446,31 @@ def _take_new_file(file: Any, origin: str) -> None:
         )
         return
     ss.pop("upload_error", None)
-    ss["input:page"] = 1
-    ss["ocr:expected"] = ""
-    ss[AUTO_PENDING] = True
-    st.rerun()  # the sidebar is drawn already: choose the preset before it is drawn again
-
-
-AUTO_PENDING = "auto:pending"
+    ss[K.INPUT_PAGE] = 1
+    ss[K.EXPECTED] = ""
+    if ss.get(K.PRESET_PICK):  # a shipped preset or a sample's is loaded, not settings someone shared
+        ss[K.AUTO_PENDING] = True
+        st.rerun()  # the sidebar is drawn already: choose the preset before it is drawn again
 
 
 def apply_auto_choice() -> None:
     """After a new upload (call before the sidebar is drawn): load the preset ``auto`` chooses.
 
-    The choice is named in a notice ("Cleaned as: captcha, read by RapidOCR"); Undo or the
-    preset picker change it.
+    Only when a shipped or sample preset was loaded: settings opened from a share link or a
+    preset file are kept for the new image. The choice is named in a notice ("Cleaned as:
+    captcha, read by RapidOCR"); Undo or the preset picker change it.
     """
     ss = st.session_state
-    if not ss.pop(AUTO_PENDING, False) or IMAGE not in ss:
+    if not ss.pop(K.AUTO_PENDING, False) or K.IMAGE not in ss:
         return
     try:
-        reading = read_auto(ss[IMAGE].array)
+        reading = read_auto(ss[K.IMAGE].array)
     except ClarityError as exc:
         flash(f"Could not choose a preset for this image ({exc}); the current settings are kept.", "warning")
         return
     S.load_preset(st.session_state, reading.preset, keep_history=True)
-    st.session_state["preset:pick"] = reading.stem if reading.stem in sources.list_presets() else None
-    st.session_state[S.NOTICE] = (
+    st.session_state[K.PRESET_PICK] = reading.stem if reading.stem in sources.list_presets() else None
+    st.session_state[K.NOTICE] = (
         f"Cleaned as: {reading.label} ({reading.reason}). Pick another preset in the sidebar to change "
         "it, or Undo."
     )
@@ -498,7 +497,7 @@ def process(preset: Preset) -> Result | None:
     stage time limit (``CLARITY_MAX_STAGE_TIME_S``) can stop a run at once; small ones here,
     with the shared stage cache.
     """
-    image: sources.LoadedImage = st.session_state[IMAGE]
+    image: sources.LoadedImage = st.session_state[K.IMAGE]
     try:
         big = ocr_view.is_big(image.array)
         if big:
@@ -536,13 +535,14 @@ def show_image(where: Any, data: bytes, caption: str, width: Any = "stretch") ->
 
 def _tile_bytes(tile: Tile, show_removed: bool, max_side: int = overlays.PREVIEW_SIDE) -> tuple[bytes, str]:
     """Display bytes of a tile and a caption suffix (the removed-pixel count)."""
-    if show_removed and tile.before is not None and (tile.binary or overlays.is_binary(tile.image)):
+    before = tile.before
+    if show_removed and before is not None and (tile.binary or overlays.is_binary(tile.image)):
 
         def make() -> tuple[bytes, int] | None:
-            made = overlays.removed_overlay(tile.before, tile.image, max_side)
+            made = overlays.removed_overlay(before, tile.image, max_side)
             return None if made is None else (overlays.encode_rgb(made[0]), made[1])
 
-        hit = overlays.PREVIEWS.get_or_make((tile.before, tile.image), ("removed", max_side), make)
+        hit = overlays.PREVIEWS.get_or_make((before, tile.image), ("removed", max_side), make)
         if hit is not None:
             return hit[0], f" · {hit[1]:,} px removed"
         return overlays.preview_bytes(tile.image, max_side), " · size changed, no overlay"
@@ -553,17 +553,17 @@ def grid(result: Result | None, preset: Preset) -> None:
     """The stage images in rows of adjustable width, with the total time."""
     ss = st.session_state
     a, b, c = st.columns([2, 2, 1.2], vertical_alignment="bottom")
-    ss.setdefault("view:cols", 3)
-    a.slider("Images per row", 1, 6, key="view:cols")
+    ss.setdefault(K.VIEW_COLS, 3)
+    a.slider("Images per row", 1, 6, key=K.VIEW_COLS)
     b.toggle(
         "Show removed pixels",
-        key="view:removed",
+        key=K.VIEW_REMOVED,
         help="On stages that output black and white: red marks the dark pixels of the stage's input "
         "that it turned white (removed ink).",
     )
     if result is None:
         c.metric("Processing time", "—")
-        image = ss[IMAGE].array
+        image = ss[K.IMAGE].array
         show_image(st, overlays.preview_bytes(image), "0. original")
         return
     c.metric(
@@ -573,8 +573,8 @@ def grid(result: Result | None, preset: Preset) -> None:
         "the rest came from the cache.",
     )
     tiles = tiles_of(result)
-    ncols = int(ss.get("view:cols") or 3)
-    show_removed = bool(ss.get("view:removed"))
+    ncols = int(ss.get(K.VIEW_COLS) or 3)
+    show_removed = bool(ss.get(K.VIEW_REMOVED))
     for start in range(0, len(tiles), ncols):
         cols = st.columns(ncols)
         for col, tile in zip(cols, tiles[start : start + ncols], strict=False):
@@ -588,17 +588,23 @@ def compare(tiles: Sequence[Tile]) -> None:
     ss = st.session_state
     keys = [t.key for t in tiles]
     by_key = {t.key: t for t in tiles}
-    if ss.get("cmp:a") not in keys:
-        ss["cmp:a"] = keys[0]
-    if ss.get("cmp:b") not in keys:
-        ss["cmp:b"] = keys[-1]
+    if ss.get(K.CMP_A) not in keys:
+        ss[K.CMP_A] = keys[0]
+    if ss.get(K.CMP_B) not in keys:
+        ss[K.CMP_B] = keys[-1]
     left, right = st.columns(2)
     names = {t.key: t.caption.split(" — ")[0] for t in tiles}
-    a = left.selectbox("Left image", keys, key="cmp:a", format_func=names.get)
-    b = right.selectbox("Right image", keys, key="cmp:b", format_func=names.get)
+
+    def name_of(key: str) -> str:
+        return names[key]
+
+    a = left.selectbox("Left image", keys, key=K.CMP_A, format_func=name_of)
+    b = right.selectbox("Right image", keys, key=K.CMP_B, format_func=name_of)
     for col, key in ((left, a), (right, b)):
+        if key is None:  # only when there are no options, and there always are
+            continue
         tile = by_key[key]
-        data, _ = _tile_bytes(tile, bool(ss.get("view:removed")), overlays.COMPARE_SIDE)
+        data, _ = _tile_bytes(tile, bool(ss.get(K.VIEW_REMOVED)), overlays.COMPARE_SIDE)
         show_image(col, data, tile.caption)
 
 
@@ -607,7 +613,7 @@ def compare(tiles: Sequence[Tile]) -> None:
 
 def ocr_panel(result: Result | None, preset: Preset) -> None:
     """What the engine reads from the original and the cleaned image, with word boxes."""
-    image = st.session_state[IMAGE].array
+    image = st.session_state[K.IMAGE].array
     original_image = result.input if result is not None else image
     final_image = result.final if result is not None else image
     with st.spinner("Reading the text…"):
@@ -620,11 +626,12 @@ def ocr_panel(result: Result | None, preset: Preset) -> None:
     with right:
         st.markdown("**Cleaned image**")
         _reading(cleaned, original)
-    if cleaned.result is not None and cleaned.result.words:
+    words = cleaned.result.words if cleaned.result is not None else ()
+    if words:
         data = overlays.PREVIEWS.get_or_make(
             (final_image,),
             ("boxes", preset.ocr.model_dump_json()),
-            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, cleaned.result.words)),
+            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, words)),
         )
         show_image(
             st,
@@ -661,15 +668,15 @@ def expected_panel(original: ocr_view.Reading, cleaned: ocr_view.Reading) -> Non
     ss = st.session_state
     st.text_area(
         "Expected text (optional)",
-        key="ocr:expected",
+        key=K.EXPECTED,
         height=90,
         placeholder="Type what the image says to score the reading.",
         help="The character error rate (CER) is the share of characters to fix: 0% is perfect.",
     )
-    expected = ss.get("ocr:expected") or ""
+    expected = ss.get(K.EXPECTED) or ""
     a, b = st.columns(2)
-    ignore_case = a.checkbox("Ignore case", key="ocr:ignore_case")
-    ignore_spaces = b.checkbox("Ignore spaces", key="ocr:ignore_spaces")
+    ignore_case = a.checkbox("Ignore case", key=K.IGNORE_CASE)
+    ignore_spaces = b.checkbox("Ignore spaces", key=K.IGNORE_SPACES)
     if not expected.strip():
         return
     texts = {
@@ -714,31 +721,29 @@ def save_and_share(preset: Preset) -> str:
             data=preset.to_yaml(),
             file_name=f"{slug}.yaml",
             mime="application/x-yaml",
-            key="dl:yaml",
+            key=K.DL_YAML,
             icon=":material/download:",
             on_click="ignore",
             width="stretch",
         )
-        exporter = _exporter()
-        if exporter is not None:
 
-            def script() -> str:  # generated on click only: exporting costs tens of ms per rerun
-                try:
-                    return exporter(preset)
-                except Exception as exc:  # an exporter bug must not break the page
-                    return f"# Clarity could not export this preset as Python: {exc}\n"
+        def script() -> str:  # generated on click only: exporting costs tens of ms per rerun
+            try:
+                return export_python(preset)
+            except Exception as exc:  # an exporter bug must not break the page
+                return f"# Clarity could not export this preset as Python: {exc}\n"
 
-            st.download_button(
-                "Export as Python script",
-                data=script,
-                file_name=f"{slug.replace('-', '_')}.py",
-                mime="text/x-python",
-                key="dl:python",
-                icon=":material/code:",
-                on_click="ignore",
-                width="stretch",
-                help="A standalone script that applies these stages to images.",
-            )
+        st.download_button(
+            "Export as Python script",
+            data=script,
+            file_name=f"{slug.replace('-', '_')}.py",
+            mime="text/x-python",
+            key=K.DL_PYTHON,
+            icon=":material/code:",
+            on_click="ignore",
+            width="stretch",
+            help="A standalone script that applies these stages to images.",
+        )
         st.markdown("**Share link**")
         base = st.context.url or ""
         st.code(f"{base}?p={packed}", language=None)
@@ -746,48 +751,36 @@ def save_and_share(preset: Preset) -> str:
     with col2:
         st.text_input(
             "Save as",
-            key="save:name",
+            key=K.SAVE_NAME,
             placeholder=slug,
             help="File name in the saved-presets folder: letters, digits and dashes. "
             "Shipped presets cannot be replaced.",
         )
-        st.checkbox("Replace the existing file", key="save:overwrite")
+        st.checkbox("Replace the existing file", key=K.SAVE_OVERWRITE)
         st.button(
             "Save to the presets folder",
-            key="save:go",
+            key=K.SAVE_GO,
             icon=":material/save:",
             on_click=_on_save,
             args=(preset,),
         )
-        message = ss.pop(SAVE_MESSAGE, None)
+        message = ss.pop(K.SAVE_MESSAGE, None)
         if message:
             alert(*message)
     return packed
 
 
-SAVE_MESSAGE = "save:message"
-"""Session key of the outcome of the last Save click: (level, message)."""
-
-
 def _on_save(preset: Preset) -> None:
     """Save to the user presets folder; the "replace" box is unticked after every attempt."""
     ss = st.session_state
-    name = (ss.get("save:name") or "").strip() or sources.slugify(preset.name) or "preset"
+    name = (ss.get(K.SAVE_NAME) or "").strip() or sources.slugify(preset.name) or "preset"
     try:
-        path = sources.save_preset_file(preset, name, overwrite=bool(ss.get("save:overwrite")))
+        path = sources.save_preset_file(preset, name, overwrite=bool(ss.get(K.SAVE_OVERWRITE)))
     except sources.SaveError as exc:
-        ss[SAVE_MESSAGE] = ("error", str(exc))
+        ss[K.SAVE_MESSAGE] = ("error", str(exc))
     else:
-        ss[SAVE_MESSAGE] = ("success", f"Saved as {path.name} in the saved-presets folder.")
-    ss["save:overwrite"] = False
-
-
-def _exporter() -> Any:
-    try:
-        from pipeline.export import export_python
-    except ImportError:
-        return None
-    return export_python
+        ss[K.SAVE_MESSAGE] = ("success", f"Saved as {path.name} in the saved-presets folder.")
+    ss[K.SAVE_OVERWRITE] = False
 
 
 def sync_url(packed: str) -> None:

@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pipeline.params import bounds_of, choices_of, describe_range, is_odd_field, step_of
@@ -166,8 +167,8 @@ def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
             step = float(step)
             low = None if low is None else float(low)
             high = None if high is None else float(high)
-        bounded = low is not None and high is not None
-        kind: WidgetKind = "slider" if bounded and (high - low) / step <= MAX_SLIDER_STEPS else "number"
+        few_steps = low is not None and high is not None and (high - low) / step <= MAX_SLIDER_STEPS
+        kind: WidgetKind = "slider" if few_steps else "number"
         return WidgetSpec(
             field,
             label,
@@ -182,7 +183,7 @@ def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
     return WidgetSpec(field, label, "text", "" if default is None else str(default), help_text)
 
 
-def specs_for(model: type) -> list[WidgetSpec]:
+def specs_for(model: type[BaseModel]) -> list[WidgetSpec]:
     """The widget descriptions of every field of a params model, in declaration order."""
     return [widget_spec(name, info) for name, info in model.model_fields.items()]
 

@@ -6,7 +6,6 @@ import html
 import io
 import os
 import re
-import sys
 import time
 import types
 from pathlib import Path
@@ -25,6 +24,7 @@ from pipeline.ocr import OcrOptions
 from pipeline.preset import Preset, parse_preset
 from pipeline.registry import all_stages
 from pipeline.share import pack, unpack
+from studio import keys as K
 from studio import ocr as studio_ocr
 from studio import overlays, sources
 from studio import state as S
@@ -464,7 +464,7 @@ def test_ocr_timeout_is_reported_and_the_page_stays_usable(dirs: tuple[Path, Pat
     elapsed = time.monotonic() - start
     assert_ok(at)
     messages = errors(at)
-    assert messages and any("timed out" in m for m in messages), messages
+    assert messages and any("took longer than 0.5 s" in m for m in messages), messages
     assert elapsed < 20, f"the page waited {elapsed:.1f} s for a 0.5 s OCR timeout"
     assert grid_captions(at)[0].startswith(f"0. original — {page.shape[1]} × {page.shape[0]} px")
     # still usable: a slider changes the threshold stage
@@ -640,18 +640,8 @@ def test_shipped_presets_cannot_be_replaced_from_the_page(app: AppTest, dirs: tu
     assert fresh.text_input(key="preset:name").value == parse_preset(before).name
 
 
-def test_python_export_button_only_when_the_exporter_exists(
-    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "pipeline.export", None)  # import fails
+def test_python_export_button_is_generated_on_click(dirs: tuple[Path, Path]) -> None:
     at = new_app().run()
-    assert_ok(at)
-    assert [b.proto.label for b in at.get("download_button")] == ["Download preset (YAML)"]
-
-    fake = types.ModuleType("pipeline.export")
-    fake.export_python = lambda preset: f"# {preset.name}\n"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pipeline.export", fake)
-    at.run()
     assert_ok(at)
     buttons = at.get("download_button")
     assert [b.proto.label for b in buttons] == ["Download preset (YAML)", "Export as Python script"]
@@ -816,31 +806,31 @@ def test_state_round_trips_a_preset_and_keys_follow_uids() -> None:
     S.load_preset(ss, preset)
     built, problem = S.build_preset(ss)
     assert problem is None and built.to_dict() == preset.to_dict()
-    uids = [e["uid"] for e in ss[S.STAGES]]
+    uids = [e["uid"] for e in ss[K.STAGES]]
     assert len(set(uids)) == 5
     ss[S.param_key(uids[1], "ksize_w")] = 9
     S.move_stage(ss, uids[1], 1)
-    assert [e["uid"] for e in ss[S.STAGES]][2] == uids[1]
+    assert [e["uid"] for e in ss[K.STAGES]][2] == uids[1]
     built, _ = S.build_preset(ss)
     assert built.stages[2].stage == "median_blur" and built.stages[2].params.ksize_w == 9
     S.load_preset(ss, preset)  # reloading never reuses uids
-    assert not set(uids) & {e["uid"] for e in ss[S.STAGES]}
+    assert not set(uids) & {e["uid"] for e in ss[K.STAGES]}
 
 
 def test_removing_a_source_resets_readers_to_the_input() -> None:
     ss: dict = {}
     S.load_preset(ss, parse_preset(TEST_PRESET))
-    gray = ss[S.STAGES][0]["uid"]
+    gray = ss[K.STAGES][0]["uid"]
     S.remove_stage(ss, gray)
     built, problem = S.build_preset(ss)
     assert problem is None and built.stages[-1].source == "input"
-    assert "hull_mask" in ss[S.NOTICE]
+    assert "hull_mask" in ss[K.NOTICE]
 
 
 def test_invalid_edit_keeps_the_last_valid_preset_and_undo() -> None:
     ss: dict = {}
     S.load_preset(ss, parse_preset(TEST_PRESET))
-    cf = ss[S.STAGES][3]["uid"]
+    cf = ss[K.STAGES][3]["uid"]
     ss[S.param_key(cf, "min_area")] = 50
     good, problem = S.build_preset(ss)
     assert problem is None and good.stages[3].params.min_area == 50

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
+import ast
 import re
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit
-from streamlit.runtime.scriptrunner import StopException
 from streamlit.testing.v1 import AppTest
 
 from pipeline.preset import Preset, parse_preset
 from pipeline.share import pack, unpack
+from pipeline.tuning import format_score
 from studio import autotune
+from studio import keys as K
 from studio import state as S
 from tests.test_app import TEST_PRESET, assert_ok, dirs, errors, grid_captions, new_app, png_bytes, uid_of
 
@@ -44,10 +42,27 @@ def plain(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def start(at: AppTest, trials: int = TRIALS) -> None:
+def start(at: AppTest, trials: int = TRIALS, *, wait: bool = True) -> None:
+    """Click Start; with ``wait``, rerun the page (as the progress fragment does) until the search is kept."""
     at.slider(key="tune:trials").set_value(trials)
     at.button(key="tune:start").click().run()
     assert_ok(at)
+    if wait:
+        wait_for_search(at)
+
+
+def running_job(at: AppTest) -> Any:
+    return at.session_state[K.TUNE_JOB] if K.TUNE_JOB in at.session_state else None  # noqa: SIM401 (no .get)
+
+
+def wait_for_search(at: AppTest, timeout_s: float = 120.0) -> None:
+    """Rerun the page until the search thread has ended and a run has collected its result."""
+    job = running_job(at)
+    assert job is not None, "no search was started"
+    assert job.wait(timeout_s), "the search did not end in time"
+    at.run()
+    assert_ok(at)
+    assert running_job(at) is None  # collected
 
 
 def stage_values(preset: Preset) -> list[tuple[str, bool, dict[str, Any]]]:
@@ -59,13 +74,17 @@ def test_tunes_the_current_image_for_the_cer_and_applies_a_row_undoably(app: App
     assert ranked_table(app) is None
     assert app.button(key="tune:stop").disabled
     before = unpack(app.query_params["p"])
-    start(app)
-
-    bar = app.get("progress")
-    assert len(bar) == 1 and bar[0].proto.value == 100  # the final state: all trials run
-    assert plain(bar[0].proto.text).startswith(
-        "Done: Tuned 'test line' on the image label.png: all 10 trials"
+    start(app, wait=False)
+    bar = app.get("progress")  # drawn by the fragment while the search runs
+    assert len(bar) == 1 and "Trial" in bar[0].proto.text
+    assert not app.button(key="tune:stop").disabled
+    wait_for_search(app)
+    assert not app.get("progress")  # the search is over: its summary replaces the bar
+    assert any(
+        plain(c.value).startswith("Tuned 'test line' on the image label.png: all 10 trials")
+        for c in app.caption
     )
+    assert app.button(key="tune:stop").disabled
     table = ranked_table(app)
     assert table is not None and list(table.columns) == [
         "Rank", "Trial", "Mean CER", "vs. current", "Changes from the current preset",
@@ -73,7 +92,7 @@ def test_tunes_the_current_image_for_the_cer_and_applies_a_row_undoably(app: App
     assert list(table["Rank"]) == list(range(1, len(table) + 1)) and len(table) >= 2
     scores = list(table["Mean CER"])
     assert scores == sorted(scores)  # best first
-    search = app.session_state[autotune.RESULT]
+    search = app.session_state[K.TUNE_RESULT]
     assert search.result.metric == "cer" and len(search.result.trials) == TRIALS
     assert search.result.base.number == 0
 
@@ -110,67 +129,66 @@ def test_without_expected_text_it_maximises_the_confidence_and_says_it_is_a_prox
     app.text_area(key="ocr:expected").input("").run()
     assert any("proxy" in i.value for i in app.info)
     start(app)
-    bar = app.get("progress")[0].proto
-    assert bar.value == 100 and "confidence" in plain(bar.text)
+    assert any("confidence" in plain(c.value) and "Tuned" in c.value for c in app.caption)
     table = ranked_table(app)
     assert table is not None and "Mean confidence" in table.columns
     scores = list(table["Mean confidence"])
     assert scores == sorted(scores, reverse=True)
-    assert app.session_state[autotune.RESULT].result.metric == "confidence"
+    assert app.session_state[K.TUNE_RESULT].result.metric == "confidence"
     assert any("proxy" in c.value for c in app.caption)
 
 
-def test_a_click_during_the_search_stops_it_and_keeps_the_trials(
-    app: AppTest, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Streamlit delivers a click during a run as an exception at the next st call: simulated here."""
-    real = streamlit.progress
-
-    class Bar:
-        def __init__(self, bar: Any) -> None:
-            self.bar, self.calls = bar, 0
-
-        def progress(self, value: float, text: str | None = None) -> Any:
-            self.calls += 1
-            if self.calls == 3:  # the third trial's update
-                raise StopException()
-            return self.bar.progress(value, text=text)
-
-        def empty(self) -> Any:
-            return self.bar.empty()
-
-    monkeypatch.setattr(streamlit, "progress", lambda *a, **k: Bar(real(*a, **k)))
-    start(app)
-    monkeypatch.setattr(streamlit, "progress", real)
-    assert ranked_table(app) is None  # this run was stopped
-    live = app.session_state[autotune.LIVE]
-    assert live["running"] is False and live["stop"] is True
-    app.run()  # the run the click asked for takes the trials over
+def test_the_page_works_during_the_search_and_stop_keeps_the_trials(app: AppTest) -> None:
+    """The search runs in a worker thread: other widgets answer meanwhile; Stop ends it early."""
+    start(app, trials=autotune.TRIALS_MAX, wait=False)
+    job = running_job(app)
+    assert job is not None and job.running
+    app.toggle(key="view:removed").set_value(True).run()  # another widget, while the search runs
     assert_ok(app)
-    result = app.session_state[autotune.RESULT].result
-    assert result.stop_reason == "stopped" and len(result.trials) == 4  # the batch of 2 ends
+    assert running_job(app) is job and (job.running or job.search is not None)
+    assert len(grid_captions(app)) == 6
+    app.button(key="tune:stop").click().run()
+    assert_ok(app)
+    wait_for_search(app)
+    result = app.session_state[K.TUNE_RESULT].result
+    assert result.stop_reason == "stopped"
+    assert 2 <= len(result.trials) < autotune.TRIALS_MAX  # the first batch always runs
     assert ranked_table(app) is not None
-    assert any("stopped after 4 of 10 trials by a click" in plain(c.value) for c in app.caption)
+    n = len(result.trials)
+    assert any(
+        f"stopped after {n} of {autotune.TRIALS_MAX} trials with the Stop button" in plain(c.value)
+        for c in app.caption
+    )
 
-    # with fast reruns the new run starts while the search still runs: it asks it to stop and waits
-    live = {"running": True, "stop": False, "search": None}
-    handed = dataclasses.replace(app.session_state[autotune.RESULT], on="the handed-over image")
 
-    def searching() -> None:
-        while not live["stop"]:
-            time.sleep(0.01)
-        time.sleep(0.2)  # the current trial ends
-        live["search"] = handed
-        live["running"] = False
+def test_the_search_thread_never_calls_streamlit() -> None:
+    """The worker module imports nothing from Streamlit (nor from the studio modules that do)."""
+    from studio import tune_job
 
-    app.session_state[autotune.LIVE] = live
-    thread = threading.Thread(target=searching, daemon=True)
-    thread.start()
-    app.run()
-    thread.join(5)
-    assert_ok(app)
-    assert app.session_state[autotune.RESULT].on == "the handed-over image"
-    assert any("handed-over" in plain(c.value) for c in app.caption)
+    tree = ast.parse(Path(tune_job.__file__).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+    assert imported and not any(m.split(".")[0] == "streamlit" for m in imported)
+    assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))  # no studio module
+
+
+def test_a_job_runs_and_stops_without_streamlit() -> None:
+    from studio import sources
+    from studio.tune_job import JobSettings, TuneJob
+
+    image = sources.generated_image(width=500, seed=3)
+    preset = parse_preset(TEST_PRESET)
+    settings = JobSettings(
+        trials=200, seed=0, ignore_case=False, ignore_spaces=False, patience=200, time_limit_s=60
+    )
+    job = TuneJob(preset, [(image, sources.GENERATED_TEXT)], "a test image", settings).start()
+    job.stop()
+    assert job.wait(60)
+    assert job.error is None and job.search is not None
+    result = job.search.result
+    assert result.stop_reason == "stopped" and len(result.trials) == 2  # the first batch always runs
+    progress = job.progress()
+    assert not progress.running and progress.latest is result.trials[-1] and progress.best is not None
 
 
 def test_ocr_errors_are_shown_and_the_page_keeps_working(dirs: tuple[Path, Path]) -> None:
@@ -194,13 +212,14 @@ def test_uploaded_images_with_named_texts_and_a_bad_file(app: AppTest) -> None:
     text = sources.GENERATED_TEXT.replace("\n", " ")
     app.text_area(key="tune:texts").input(f"<b>bad</b>.png: x\na.png: {text}").run()
     assert_ok(app)
-    preview = next(d.value for d in app.dataframe if "Image" in d.value.columns)
+    preview = next(d.value for d in app.dataframe if "Expected text" in d.value.columns)
     assert list(preview["Image"]) == ["a.png", "<b>bad</b>.png"]  # shown as plain text
     assert list(preview["Expected text"]) == [text, "x"]
-    start(app)
-    messages = errors(app)
+    start(app, wait=False)
+    messages = errors(app)  # shown by the run that starts the search
     assert len(messages) == 1 and "Left out" in messages[0] and "<b>bad</b>.png" in messages[0]
-    search = app.session_state[autotune.RESULT]
+    wait_for_search(app)
+    search = app.session_state[K.TUNE_RESULT]
     assert search.on == "1 uploaded image" and search.result.n_images == 1
     assert ranked_table(app) is not None
 
@@ -225,5 +244,6 @@ def test_parse_expected_by_order_and_by_name() -> None:
 
 def test_patience_and_scores() -> None:
     assert autotune.patience_for(10) == 30 and autotune.patience_for(300) == 100
-    assert autotune.format_score("cer", 0.0333) == "CER 3.3%"
-    assert autotune.format_score("confidence", 87.44) == "confidence 87.4"
+    assert format_score("cer", 0.0333, short=True) == "CER 3.3%"
+    assert format_score("confidence", 87.44, short=True) == "confidence 87.4"
+    assert format_score("cer", 0.0333) == "mean CER 0.033"

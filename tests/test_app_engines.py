@@ -15,8 +15,15 @@ def comparison(at: AppTest) -> list[dict]:
     return frames[0].to_dict("records")
 
 
+def compare_on(at: AppTest) -> AppTest:
+    assert not at.dataframe  # off by default: RapidOCR would read every change of a slider
+    at.toggle(key="engines:compare").set_value(True).run()
+    assert_ok(at)
+    return at
+
+
 def test_comparison_reads_both_engines_on_both_images(app: AppTest) -> None:  # noqa: F811
-    rows = comparison(app)
+    rows = comparison(compare_on(app))
     assert [(r["Engine"], r["Image"]) for r in rows] == [
         ("Tesseract", "original"),
         ("Tesseract", "cleaned"),
@@ -29,7 +36,7 @@ def test_comparison_reads_both_engines_on_both_images(app: AppTest) -> None:  # 
 
 
 def test_comparison_without_expected_text_and_toggled_off(app: AppTest) -> None:  # noqa: F811
-    app.text_area(key="ocr:expected").input("").run()
+    compare_on(app).text_area(key="ocr:expected").input("").run()
     assert_ok(app)
     assert all(r["CER %"] is None or r["CER %"] != r["CER %"] for r in comparison(app))  # None or NaN
     assert any("Type the expected text" in c.value for c in app.caption)

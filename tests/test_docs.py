@@ -27,6 +27,10 @@ def test_readme_quick_start_and_cli() -> None:
     text = README.read_text(encoding="utf-8")
     assert "make run" in text and "make test" in text
     for command in (
+        "clarity run",
+        "clarity eval",
+        "--scheduler",
+        "--clarity-preset",
         "python -m pipeline run",
         "python -m pipeline eval",
         "python -m pipeline check",

@@ -26,6 +26,8 @@ from pipeline.ocr import (
     recognize,
 )
 from pipeline.ocr import engine as engine_module
+from pipeline.ocr import options as options_module
+from pipeline.ocr import tesseract as tesseract_module
 from pipeline.ocr.result import char_confidence, mean_confidence
 
 from .conftest import text_image
@@ -217,7 +219,7 @@ def test_auto_engine_and_available():
     available = available_engines()
     if not available:
         pytest.skip("NO OCR ENGINE AVAILABLE")
-    assert set(available) <= set(engine_module.ENGINE_NAMES)
+    assert set(available) <= set(options_module.ENGINE_NAMES)
     assert get_engine("auto").name == available[0] in ENGINES
     assert isinstance(get_engine("auto"), OcrEngine)
     assert get_engine(available[0]) is get_engine(available[0])  # shared
@@ -465,12 +467,12 @@ def test_image_inputs(engine):
 
 def test_prepare_image_turns_bgr_into_rgb(rng):
     bgr = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
-    prepared = engine_module.prepare_image(bgr)
+    prepared = tesseract_module.prepare_image(bgr)
     assert prepared.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(prepared, bgr[:, :, ::-1])
-    np.testing.assert_array_equal(engine_module.prepare_image(bgr[:, :, :1]), bgr[:, :, 0])
+    np.testing.assert_array_equal(tesseract_module.prepare_image(bgr[:, :, :1]), bgr[:, :, 0])
     transparent = np.dstack([bgr, np.zeros((7, 9), np.uint8)])
-    assert (engine_module.prepare_image(transparent) == 255).all()  # transparent = white paper
+    assert (tesseract_module.prepare_image(transparent) == 255).all()  # transparent = white paper
 
 
 def test_tesserocr_threads_agree():

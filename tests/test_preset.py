@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from pipeline.errors import PresetError
 from pipeline.preset import SCHEMA_VERSION, Preset, StageSpec, load_preset, parse_preset, save_preset
@@ -151,3 +152,18 @@ def test_load_preset_file_errors(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00\x01")
     with pytest.raises(PresetError, match="not a text file"):
         load_preset(binary)
+
+
+def test_preset_rules_hold_for_models_built_in_code() -> None:
+    """The id pattern and `source` naming an earlier stage are the models' rules, not only the parser's."""
+    with pytest.raises(ValidationError, match="not a valid id"):
+        StageSpec(stage="grayscale", id="Bad Id")
+    with pytest.raises(ValidationError, match="reads only the previous image"):
+        StageSpec(stage="grayscale", source="input")
+    hull = StageSpec(stage="hull_mask", source="gray")
+    with pytest.raises(ValidationError, match="names no earlier stage"):
+        Preset(stages=(hull, StageSpec(stage="grayscale", id="gray")))
+    with pytest.raises(ValidationError, match="already used"):
+        Preset(stages=(StageSpec(stage="grayscale", id="a"), StageSpec(stage="invert", id="a")))
+    ok = Preset(stages=(StageSpec(stage="grayscale", id="gray"), hull))
+    assert ok.stages[1].source == "gray"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
 from pipeline import registry
 from pipeline.cache import BoundedCache
 from pipeline.errors import StageError
+from pipeline.imageio import read_image
 from pipeline.preset import Preset, StageSpec, parse_preset
 from pipeline.runner import run
 
@@ -178,3 +182,17 @@ def test_bad_input_image_is_a_clear_error() -> None:
         run(np.zeros((4, 4), np.float32), Preset())
     with pytest.raises(StageError, match="shape"):
         run(np.zeros((4, 4, 2), np.uint8), Preset())
+
+
+def test_a_bgra_array_runs_as_the_same_png_reads(tmp_path: Path) -> None:
+    """Alpha is flattened onto white the same way for an array and for a file (one convention)."""
+    rng = np.random.default_rng(5)
+    bgra = rng.integers(0, 256, (12, 17, 4), dtype=np.uint8)
+    bgra[0, 0, 3], bgra[0, 1, 3] = 0, 255  # fully transparent: paper; opaque: the colour itself
+    path = tmp_path / "alpha.png"
+    assert cv2.imwrite(str(path), bgra)
+    preset = Preset(name="none")
+    from_array = run(bgra, preset, cache=None).final
+    from_file = run(read_image(path), preset, cache=None).final
+    np.testing.assert_array_equal(from_array, from_file)
+    assert (from_array[0, 0] == 255).all() and (from_array[0, 1] == bgra[0, 1, :3]).all()

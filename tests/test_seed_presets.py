@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from scipy import ndimage
+from scipy import signal
 
 from pipeline import load_preset, read_image, run
 
@@ -65,7 +65,7 @@ def reference_000(gray: np.ndarray) -> np.ndarray:
 
 
 def reference_001(gray: np.ndarray) -> np.ndarray:
-    """Largest-line answer: the steps of answer 001 in order (median with a replicated border)."""
+    """Largest-line answer: the steps of answer 001 in order (a 3x5 median padded with zeros)."""
     _, t = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(t, connectivity=8)
     small = (stats[:, cv2.CC_STAT_WIDTH] <= 10) & (stats[:, cv2.CC_STAT_HEIGHT] <= 10)
@@ -82,8 +82,23 @@ def reference_001(gray: np.ndarray) -> np.ndarray:
     small[0] = False
     t[small[labels]] = 0
     t = cv2.morphologyEx(t, cv2.MORPH_CLOSE, np.ones((1, 15), np.uint8))
-    t = ndimage.median_filter(t, size=(3, 5), mode="nearest")
+    t = signal.medfilt(t, (3, 5)).astype(np.uint8)  # zero-padded, as the answer's medfilt
     return 255 - t
+
+
+def test_zero_border_median_matches_scipy_medfilt() -> None:
+    """The median stage's zero border equals scipy.signal.medfilt, which the replicated border does not."""
+    from pipeline.registry import get_stage
+
+    rng = np.random.default_rng(1)
+    image = np.where(rng.random((40, 60)) < 0.5, 255, 0).astype(np.uint8)
+    stage = get_stage("median_blur")
+    for kh, kw in ((3, 5), (5, 3), (3, 3), (1, 5)):
+        expected = signal.medfilt(image, (kh, kw)).astype(np.uint8)
+        zero = stage.func(image, stage.params(ksize_w=kw, ksize_h=kh, border="zero"))
+        np.testing.assert_array_equal(zero, expected)
+        replicated = stage.func(image, stage.params(ksize_w=kw, ksize_h=kh))
+        assert np.count_nonzero(replicated != expected) > 0  # the border makes a difference here
 
 
 def reference_002(gray: np.ndarray) -> np.ndarray:

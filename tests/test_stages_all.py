@@ -12,9 +12,29 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from pipeline.params import bounds_of, choices_of, is_odd_field
-from pipeline.registry import CATEGORIES, all_stages
+from pipeline.registry import CATEGORIES, all_stages, get_stage
+from pipeline.stages._image import is_binary
+from pipeline.stages.binarise import ThresholdParams
+from pipeline.stages.colour import ColorRangeParams
+from pipeline.stages.components import (
+    ComponentFilterParams,
+    HullMaskParams,
+    StrokeWidthFilterParams,
+    stroke_widths,
+)
+from pipeline.stages.denoise import GaussianBlurParams, MedianBlurParams, NlMeansParams
+from pipeline.stages.geometry import CropParams, DeskewParams, PadParams, RescaleParams
+from pipeline.stages.morphology import MorphologyParams
+from pipeline.stages.tone import BackgroundFlattenParams, NormalizeParams
 
 from .conftest import text_image
+from .stage_images import (
+    BINARY_OUTPUT,
+    CASES,
+    GRAY_OUTPUT,
+    lines_image,
+    random_gray,
+)
 
 STAGES = all_stages()
 
@@ -106,3 +126,151 @@ def test_random_valid_params_and_sizes_never_raise(case: tuple[str, Any, np.ndar
     name, params, image = case
     out = STAGES[name](image, params, source=image)
     assert out.dtype == np.uint8 and out.ndim in (2, 3) and min(out.shape[:2]) >= 1
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (1, 1, 3), (2, 3, 3), (17, 26), (17, 26, 3)])
+@pytest.mark.parametrize(("name", "params"), CASES)
+def test_stage_keeps_shape_dtype_and_input(name: str, params: dict[str, Any], shape: tuple[int, ...]) -> None:
+    stage = get_stage(name)
+    image = random_gray(shape, seed=len(shape) * 100 + shape[0])
+    before = image.copy()
+    out = stage(image, stage.params(**params))
+    assert out.dtype == np.uint8
+    assert np.array_equal(image, before), "the stage modified its input"
+    expected = shape[:2] if name in GRAY_OUTPUT else shape
+    assert out.shape == expected
+    if name in BINARY_OUTPUT:
+        assert is_binary(out)
+
+
+def test_stages_are_registered_with_expected_returns() -> None:
+    returns = {
+        "color_range": "binary 0/255",
+        "normalize": "same as input",
+        "background_flatten": "gray",
+        "gaussian_blur": "same as input",
+        "median_blur": "same as input",
+        "bilateral": "same as input",
+        "nl_means": "same as input",
+        "threshold": "binary 0/255",
+        "morphology": "same as input",
+    }
+    for name, what in returns.items():
+        stage = get_stage(name)
+        assert stage.returns == what
+        assert stage.summary, f"{name} has no one-line summary"
+        for field, info in stage.params.model_fields.items():
+            assert info.description, f"{name}.{field} has no description"
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs"),
+    [
+        (GaussianBlurParams, {"ksize_w": 4}),
+        (GaussianBlurParams, {"ksize_h": 0}),
+        (MedianBlurParams, {"ksize_w": 6}),
+        (NlMeansParams, {"template_window": 8}),
+        (NlMeansParams, {"template_window": 21, "search_window": 7}),
+        (ThresholdParams, {"window": 30}),
+        (ThresholdParams, {"value": 256}),
+        (ThresholdParams, {"method": "bernsen"}),
+        (BackgroundFlattenParams, {"size": 50}),
+        (BackgroundFlattenParams, {"size": 303}),
+        (ColorRangeParams, {"c0_min": 200, "c0_max": 100}),
+        (ColorRangeParams, {"c2_min": 11, "c2_max": 10}),
+        (ColorRangeParams, {"c1_max": 256}),
+        (NormalizeParams, {"low_percentile": 60}),
+        (MorphologyParams, {"width": 0}),
+        (MorphologyParams, {"iterations": 11}),
+        (MorphologyParams, {"ink": "grey"}),
+        (MorphologyParams, {"kernel": 3}),
+    ],
+)
+def test_invalid_pixel_stage_params_raise(model: type, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        model(**kwargs)
+
+
+def test_params_are_frozen() -> None:
+    p = ThresholdParams()
+    with pytest.raises(ValidationError):
+        p.window = 5  # type: ignore[misc]
+
+
+def test_stroke_widths_estimate() -> None:
+    labels, widths = stroke_widths(lines_image() < 128)
+    by_row = {row: widths[labels[row, 100]] for row in (14, 40, 61)}
+    assert by_row == {14: 9.0, 40: 1.0, 61: 3.0}
+    assert 5.5 < widths[labels[95, 85]] < 7.5  # the ring
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs"),
+    [
+        (ComponentFilterParams, {"min_area": 10, "max_area": 5}),
+        (ComponentFilterParams, {"min_width": 10, "max_width": 5}),
+        (ComponentFilterParams, {"min_height": 10, "max_height": 5}),
+        (ComponentFilterParams, {"min_aspect": 2.0, "max_aspect": 1.0}),
+        (ComponentFilterParams, {"min_fill": 0.8, "max_fill": 0.2}),
+        (ComponentFilterParams, {"min_area": -1}),
+        (ComponentFilterParams, {"size_rule": "all"}),
+        (StrokeWidthFilterParams, {"min_width": 9, "max_width": 3}),
+        (HullMaskParams, {"margin": 201}),
+        (RescaleParams, {"factor": 0.05}),
+        (RescaleParams, {"target_height": 500}),
+        (DeskewParams, {"max_angle": 50}),
+        (DeskewParams, {"max_angle": 1.0, "resolution": 2.0}),
+        (CropParams, {"unit": "percent", "top": 150}),
+        (PadParams, {"size": 501}),
+        (PadParams, {"colour": "white"}),
+    ],
+)
+def test_invalid_component_and_geometry_params_raise(model: type, kwargs: dict) -> None:
+    with pytest.raises(ValidationError):
+        model(**kwargs)
+
+
+SMALL_IMAGE_STAGES = [
+    "component_filter",
+    "stroke_width_filter",
+    "hull_mask",
+    "rescale",
+    "deskew",
+    "crop",
+    "pad",
+]
+"""Component and geometry stages, checked on tiny and empty images."""
+
+
+@pytest.mark.parametrize("name", SMALL_IMAGE_STAGES)
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((1, 1), np.uint8),
+        np.full((1, 1), 255, np.uint8),
+        np.full((5, 7, 3), 255, np.uint8),
+        np.zeros((3, 4), np.uint8),
+    ],
+)
+def test_tiny_and_empty_images(name: str, image: np.ndarray) -> None:
+    stage = get_stage(name)
+    before = image.copy()
+    out = stage(image, stage.params())
+    binary_out = name in ("component_filter", "stroke_width_filter")  # always 2-D 0/255
+    assert out.dtype == np.uint8 and out.size > 0 and out.ndim == (2 if binary_out else image.ndim)
+    assert np.array_equal(image, before)
+
+
+def test_registered_metadata() -> None:
+    for name in SMALL_IMAGE_STAGES:
+        stage = get_stage(name)
+        assert stage.summary and stage.returns
+        for field_name, info in stage.params.model_fields.items():
+            assert info.description, f"{name}.{field_name} has no description"
+    assert get_stage("hull_mask").takes_source and not get_stage("component_filter").takes_source

@@ -1,4 +1,4 @@
-"""Invariants of the tone stages: tone_band finds the glyphs' band, auto_polarity makes text dark."""
+"""Tone stages (pipeline/stages/tone.py): normalize, background_flatten, tone_band, auto_polarity."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ import pytest
 
 from pipeline.stages.tone import (
     AutoPolarityParams,
+    BackgroundFlattenParams,
+    NormalizeParams,
     ToneBandParams,
     auto_polarity,
+    background_flatten,
     find_tone_band,
+    normalize,
     text_is_light,
     tone_band,
+)
+
+from .stage_images import (
+    page,
+    shaded_page,
 )
 
 
@@ -127,3 +136,110 @@ def test_auto_polarity_flat_and_tiny_images_unchanged() -> None:
     for img in (np.full((5, 5), 9, np.uint8), np.zeros((1, 1), np.uint8), np.zeros((1, 1, 3), np.uint8)):
         for method in ("border", "minority", "centre"):
             assert np.array_equal(auto_polarity(img, AutoPolarityParams(method=method, centre=45)), img)
+
+
+# --- normalize ---------------------------------------------------------------------------------
+
+
+def test_minmax_stretches_to_full_range_monotonically() -> None:
+    gray = np.tile(np.arange(50, 151, dtype=np.uint8), (5, 1))
+    out = normalize(gray, NormalizeParams())
+    assert out.min() == 0
+    assert out.max() == 255
+    assert (np.diff(out[0].astype(int)) >= 0).all()
+    assert abs(int(out[0, 50]) - 128) <= 1
+
+
+def test_minmax_percentiles_ignore_outliers() -> None:
+    rng = np.random.default_rng(5)
+    gray = rng.integers(100, 141, (50, 50), dtype=np.uint8)
+    gray[0, :5] = 0
+    gray[1, :5] = 255
+    plain = normalize(gray, NormalizeParams())
+    clipped = normalize(gray, NormalizeParams(low_percentile=1, high_percentile=99))
+    bulk = (slice(2, None), slice(None))
+    assert np.ptp(plain[bulk]) <= 41  # outliers at 0 and 255 leave the bulk unstretched
+    assert np.ptp(clipped[bulk]) >= 240
+
+
+def test_minmax_leaves_a_flat_image_unchanged() -> None:
+    flat = np.full((5, 7), 77, np.uint8)
+    assert np.array_equal(normalize(flat, NormalizeParams()), flat)
+
+
+def test_clahe_equals_opencv_and_raises_contrast() -> None:
+    dull = np.random.default_rng(6).integers(120, 136, (64, 64), dtype=np.uint8)
+    out = normalize(dull, NormalizeParams(method="clahe", clip_limit=3.0, tiles=4))
+    assert np.array_equal(out, cv2.createCLAHE(clipLimit=3.0, tileGridSize=(4, 4)).apply(dull))
+    assert out.std() > dull.std() * 3
+
+
+def test_normalize_colour_keeps_the_colour() -> None:
+    img = np.zeros((10, 20, 3), np.uint8)
+    img[:, :10] = (40, 40, 120)  # dim red
+    img[:, 10:] = (110, 110, 110)  # gray
+    out = normalize(img, NormalizeParams())
+    assert out.shape == img.shape
+    red = out[0, 0].astype(int)
+    assert red[2] > red[0] + 40 and red[2] > red[1] + 40  # still red
+    assert np.ptp(out[0, 15].astype(int)) <= 3  # still neutral
+    assert int(cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[:, :, 0].max()) == 255
+
+
+# --- background_flatten ------------------------------------------------------------------------
+
+
+# Sizes above 31 px take the downscaled path.
+@pytest.mark.parametrize(("method", "size"), [("median", 31), ("morph", 31), ("median", 151), ("morph", 101)])
+def test_background_flatten_evens_out_lighting(method: str, size: int) -> None:
+    shaded, ink = shaded_page()
+    out = background_flatten(shaded, BackgroundFlattenParams(method=method, size=size))
+    assert out.shape == shaded.shape
+    paper = ~cv2.dilate(ink.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert shaded[paper].std() > 30
+    if method == "morph":  # documented: a closing overestimates the background near the edge
+        paper[:, : size // 2] = paper[:, -(size // 2) :] = False
+    assert out[paper].std() < 3
+    assert out[paper].mean() > 240
+    assert out[ink].mean() < 110  # the text keeps its contrast
+
+
+@pytest.mark.parametrize("method", ["median", "morph"])
+def test_background_flatten_divides_by_the_paper_level(method: str) -> None:
+    ink = page() == 0
+    dim = np.where(ink, 50, 200).astype(np.uint8)
+    out = background_flatten(dim, BackgroundFlattenParams(method=method, size=31))
+    assert (out[~ink] == 255).all()
+    assert (out[ink] == round(50 / 200 * 255)).all()
+
+
+def test_background_flatten_erase_keeps_bold_dense_text_dark() -> None:
+    # Bars 9 px wide with 3 px gaps: ink fills 75% of any 31 px window, so a plain median
+    # takes the ink for the background and washes the text out.
+    dense = np.full((120, 240), 200, np.uint8)
+    for x in range(40, 200, 12):
+        dense[30:90, x : x + 9] = 60
+    ink = dense == 60
+    plain = background_flatten(dense, BackgroundFlattenParams(size=31))
+    erased = background_flatten(dense, BackgroundFlattenParams(size=31, erase=11))
+    assert plain[ink].mean() > 200  # washed out
+    assert erased[ink].mean() < 90  # about 60 / 200 * 255 = 77
+    assert (erased[~ink] >= 250).mean() > 0.99  # the paper stays white
+    # Strokes wider than the closing are not erased from the estimate.
+    too_narrow = background_flatten(dense, BackgroundFlattenParams(size=31, erase=7))
+    assert too_narrow[ink].mean() > 200
+
+
+def test_background_flatten_erase_ignored_by_morph() -> None:
+    shaded, _ = shaded_page()
+    a = background_flatten(shaded, BackgroundFlattenParams(method="morph", size=31))
+    b = background_flatten(shaded, BackgroundFlattenParams(method="morph", size=31, erase=15))
+    assert np.array_equal(a, b)
+
+
+def test_background_flatten_colour_gives_gray() -> None:
+    shaded, _ = shaded_page()
+    bgr = cv2.cvtColor(shaded, cv2.COLOR_GRAY2BGR)
+    out = background_flatten(bgr, BackgroundFlattenParams(size=31))
+    assert out.ndim == 2
+    assert np.array_equal(out, background_flatten(shaded, BackgroundFlattenParams(size=31)))

@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main
+from pipeline.errors import TuneError, TuneUsageError
 from pipeline.metrics import cer
 from pipeline.ocr import OcrOptions, recognize
 from pipeline.params import Odd, StageParams, number, odd_int
 from pipeline.preset import Preset, parse_preset
 from pipeline.runner import run
-from pipeline.tune import TuneError, TuneUsageError, _changes, _support, tune
+from pipeline.tuning import tune
 from pipeline.tuning.local import Mutator, full_params
+from pipeline.tuning.search import _changes, _support
 from pipeline.tuning.space import FROZEN_FIELDS, InvalidCombination, field_dimension, search_space
 
 from .conftest import text_image

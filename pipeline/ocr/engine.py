@@ -14,7 +14,9 @@ An engine turns an image into an :class:`~pipeline.ocr.result.OcrResult` followi
     see :mod:`pipeline.ocr.rapidocr_engine` for how the options map onto it.
 
 ``"auto"`` is the fastest Tesseract available: tesserocr, else pytesseract. Engines are created once and
-shared; each is safe to call from several threads at once.
+shared; each is safe to call from several threads at once. The names are declared once, in
+:mod:`pipeline.ocr.options`; what the Tesseract engines share sits in :mod:`pipeline.ocr.tesseract`
+(the engine modules never import this module, which imports them).
 """
 
 from __future__ import annotations
@@ -30,15 +32,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import EngineNotAvailable, ImageError, TesseractNotFound
+from ..errors import EngineNotAvailable, TesseractNotFound
 from . import probe
-from .options import OcrOptions
+from .options import ENGINE_NAMES, TESSERACT_ENGINES, OcrOptions
 from .result import OcrResult, char_confidence
-
-ENGINE_NAMES = ("tesserocr", "pytesseract", "rapidocr")
-"""Every engine name, in the order ``auto`` considers the Tesseract ones; ``"auto"`` is not one."""
-TESSERACT_ENGINES = ("tesserocr", "pytesseract")
-"""The engines that run Tesseract (``auto`` picks the first that can run)."""
 
 
 @runtime_checkable
@@ -54,36 +51,6 @@ class OcrEngine(Protocol):
         ``LanguageNotInstalled``, ``OcrTimeout``; ``ImageError`` for an unusable array.
         """
         ...
-
-
-def prepare_image(image: np.ndarray) -> np.ndarray:
-    """The image as Tesseract wants it: C-contiguous uint8, gray ``(H, W)`` or RGB ``(H, W, 3)``.
-
-    Accepts uint8 gray, ``(H, W, 1)``, BGR and BGRA (OpenCV's channel order; alpha is
-    composited onto white as transparent regions are paper), and boolean masks (True = white).
-
-    Raises
-    ------
-    ImageError
-        For other dtypes or shapes and for empty images.
-    """
-    array = np.asarray(image)
-    if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
-    if array.dtype != np.uint8:
-        raise ImageError(f"OCR needs an 8-bit image (uint8), got dtype {array.dtype}")
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim == 3 and array.shape[2] == 4:
-        alpha = array[:, :, 3:4].astype(np.uint16)
-        array = ((array[:, :, :3] * alpha + 255 * (255 - alpha)) // 255).astype(np.uint8)
-    if array.ndim == 3 and array.shape[2] == 3:
-        array = array[:, :, ::-1]  # BGR -> RGB
-    elif array.ndim != 2:
-        raise ImageError(f"OCR needs a gray (H, W) or colour (H, W, 3) image, got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ImageError(f"cannot read text in an empty image ({array.shape[1]} x {array.shape[0]} pixels)")
-    return np.ascontiguousarray(array)
 
 
 def tesserocr_importable() -> bool:

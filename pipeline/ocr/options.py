@@ -19,7 +19,7 @@ and both engines honour every field the same way.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -75,6 +75,33 @@ def split_languages(lang: str) -> list[str]:
     return [part for part in lang.split("+") if part and not part.startswith("~")]
 
 
+EngineName = Literal["tesserocr", "pytesseract", "rapidocr"]
+"""An OCR engine's name: the one list of names (the other engine types below build on it)."""
+
+EngineChoice = Literal["auto", EngineName]
+"""An engine name, or ``"auto"`` (the ``engine`` of :class:`OcrOptions`)."""
+
+ENGINE_NAMES: tuple[str, ...] = get_args(EngineName)
+"""Every engine name, in the order ``auto`` considers the Tesseract ones; ``"auto"`` is not one."""
+
+TESSERACT_ENGINES: tuple[str, ...] = ENGINE_NAMES[:2]
+"""The engines that run Tesseract (``auto`` picks the first that can run)."""
+
+ENGINE_LABELS: dict[str, str] = dict(
+    zip(
+        get_args(EngineChoice),
+        (
+            "Tesseract, automatic (fastest available)",
+            "Tesseract: tesserocr (in-process library)",
+            "Tesseract: pytesseract (tesseract program)",
+            "RapidOCR (learned; best on captchas, digits, short text)",
+        ),
+        strict=True,
+    )
+)
+"""What the studio's engine menu shows for each :data:`EngineChoice`."""
+
+
 class OcrOptions(BaseModel):
     """How Tesseract reads the cleaned image (the ``ocr:`` section of a preset).
 
@@ -84,7 +111,7 @@ class OcrOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    engine: Literal["auto", "tesserocr", "pytesseract", "rapidocr"] = Field(
+    engine: EngineChoice = Field(
         "auto",
         description=(
             "Which OCR engine reads: 'tesserocr' calls the Tesseract library in-process "

@@ -209,9 +209,9 @@ def _tessdata_dir(prefix: str | None, cmd: str | None) -> Path | None:
         if match and _has_traineddata(Path(match.group(1))):
             return Path(match.group(1)).resolve()
     for pattern in _FALLBACK_TESSDATA:
-        for candidate in sorted(glob.glob(pattern), key=_version_key, reverse=True):
-            if _has_traineddata(Path(candidate)):
-                return Path(candidate).resolve()
+        for found in sorted(glob.glob(pattern), key=_version_key, reverse=True):
+            if _has_traineddata(Path(found)):
+                return Path(found).resolve()
     return None
 
 
@@ -277,21 +277,6 @@ def check_languages(lang: str, *, need_osd: bool = False) -> Path:
             "into that directory."
         )
     return directory
-
-
-def describe() -> dict[str, object]:
-    """What is installed, for the studio's about box and ``--version``: never raises."""
-    info: dict[str, object] = {}
-    try:
-        info["tesseract"] = find_tesseract()
-        info["version"] = tesseract_version()
-    except TesseractNotFound as exc:
-        info["tesseract"] = None
-        info["error"] = str(exc)
-    directory = tessdata_dir()
-    info["tessdata"] = str(directory) if directory else None
-    info["languages"] = installed_languages(tessdata=directory) if directory else []
-    return info
 
 
 def clear_cache() -> None:

@@ -26,9 +26,9 @@ from PIL import Image
 
 from ..errors import LanguageNotInstalled, OcrError, OcrTimeout, TesseractNotFound
 from . import probe
-from .engine import needs_osd, prepare_image
 from .options import OcrOptions
 from .result import OcrResult, Word
+from .tesseract import needs_osd, prepare_image
 
 _CMD_LOCK = threading.Lock()
 _TSV_COLUMNS = 12  # level page block par line word left top width height conf text

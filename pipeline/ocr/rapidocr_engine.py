@@ -232,7 +232,10 @@ def open_reader(paths: dict[str, Path], threads: int = -1) -> Any:
     params.update({f"{section}.model_path": str(path) for section, path in paths.items()})
     reader = RapidOCR(params=params)
     reader(np.full((32, 64, 3), 255, np.uint8), use_det=False, use_cls=False, use_rec=True)
-    reader.text_rec.postprocess_op = _MaskedDecoder(reader.text_rec.postprocess_op)
+    recogniser = reader.text_rec
+    if recogniser is None:  # pragma: no cover - RapidOCR always builds its recogniser
+        raise RuntimeError("RapidOCR started without its text recogniser")
+    recogniser.postprocess_op = _MaskedDecoder(recogniser.postprocess_op)
     return reader
 
 
@@ -356,7 +359,9 @@ def _rect_edges(points: np.ndarray) -> tuple[float, float, float, float]:
     )
 
 
-def _piece_words(text: str, score: float, words: Any, box: np.ndarray) -> list[tuple[str, float, tuple]]:
+def _piece_words(
+    text: str, score: float, words: Any, box: np.ndarray
+) -> list[tuple[str, float, tuple[int, int, int, int]]]:
     """``(text, conf, (left, top, width, height))`` for each word of one detected piece."""
     found = []
     for entry in words or ():

@@ -40,9 +40,9 @@ import tesserocr
 
 from ..errors import OcrError, OcrTimeout
 from . import probe
-from .engine import needs_osd, prepare_image
 from .options import OcrOptions
 from .result import OcrResult, Word
+from .tesseract import needs_osd, prepare_image
 
 GRACE_S = 1.0
 """How long past ``timeout_s`` the watchdog waits for Tesseract's own deadline to stop the call."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 from pydantic import Field
 
+from ..image_conventions import INK_LEVEL
+
 KernelShape = Literal["rect", "ellipse", "cross"]
 
 _SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
 
 
-OUTPUT_CHECK = None
+OUTPUT_CHECK: Callable[[int, int, str], None] | None = None
 """``check(width, height, what)`` that raises when a stage may not make an image that large; Clarity's
 runner sets it (:func:`pipeline.limits.check_stage_pixels`). ``None`` (e.g. in an exported script):
 no bound."""
@@ -78,7 +81,7 @@ def ink_mask(image: np.ndarray, ink: Ink = "dark") -> np.ndarray:
     above 128; for a 0/255 image this is exactly the 0 (dark) or 255 (light) pixels.
     """
     gray = to_gray(image)
-    return gray < 128 if ink == "dark" else gray >= 128
+    return gray < INK_LEVEL if ink == "dark" else gray >= INK_LEVEL
 
 
 def ink_image(mask: np.ndarray, ink: Ink = "dark") -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Colour stages: channel selection, colour bands, inversion, contrast and background."""
+"""Colour stages: pick a channel or a colour band, invert, or measure the distance to the background colour.
+
+``background_distance``: captchas print their glyphs in any colour on any background, light or
+dark. Measuring how far each pixel's colour lies from the background colour (sampled on the
+image's border) gives one gray image in which the text is dark and the background white,
+whatever the two colours are.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..params import Odd, StageParams, number, odd_int
+from ..params import StageParams, number
 from ..registry import register
-from ._image import fit_odd, to_bgr, to_gray, whole_image_window
+from ._image import frame_pixels, to_bgr, to_gray
 
 Channel = Literal["luma", "blue", "green", "red", "hue", "saturation", "value", "lightness", "a", "b"]
 
@@ -123,140 +129,50 @@ def color_range(image: np.ndarray, p: ColorRangeParams) -> np.ndarray:
     return cv2.bitwise_not(mask) if p.output == "ink" else mask
 
 
-# --- normalize ---------------------------------------------------------------------------------
+# --- background_distance ----------------------------------------------------------------------
 
 
-class NormalizeParams(StageParams):
-    method: Literal["minmax", "clahe"] = Field(
-        "minmax",
-        description="minmax: stretch levels linearly to 0-255; clahe: contrast-limited adaptive "
-        "histogram equalisation.",
+class BackgroundDistanceParams(StageParams):
+    border: int = Field(
+        3, ge=1, le=500, description="Width of the image frame the background colour is sampled from (px)."
     )
-    low_percentile: float = number(
-        0.0, 0.0, 49.0, "minmax: % of darkest pixels clipped to 0 before stretching, percent.", step=0.5
+    space: Literal["lab", "bgr"] = Field(
+        "lab",
+        description="Colour space distances are measured in: lab (close to perceived difference) or bgr.",
     )
-    high_percentile: float = number(
-        100.0, 51.0, 100.0, "minmax: pixels above this percentile are clipped to 255, percent.", step=0.5
+    percentile: float = number(
+        99.5,
+        50.0,
+        100.0,
+        "Distance mapped to black: this percentile of all distances; farther pixels are clipped (percent).",
+        step=0.5,
     )
-    clip_limit: float = number(
-        2.0, 0.1, 40.0, "clahe: contrast limit, factor of a flat histogram's bin height.", step=0.1
-    )
-    tiles: int = Field(8, ge=1, le=64, description="clahe: tiles per side of the grid, tiles.")
 
 
-def _stretch(gray: np.ndarray, low_pct: float, high_pct: float) -> np.ndarray:
-    counts = np.bincount(gray.ravel(), minlength=256)
-    cdf = np.cumsum(counts)
-    total = cdf[-1]
-    # Nearest-rank percentiles from the histogram (0 % = darkest level, 100 % = lightest).
-    low = int(np.searchsorted(cdf, low_pct / 100.0 * total, side="right"))
-    high = int(np.searchsorted(cdf, high_pct / 100.0 * total, side="left"))
-    low, high = min(low, 255), min(high, 255)
-    if high <= low:
-        return gray.copy()
-    levels = (np.arange(256, dtype=np.float64) - low) * (255.0 / (high - low))
-    lut = np.clip(np.rint(levels), 0, 255).astype(np.uint8)
-    return cv2.LUT(gray, lut)
+def _background_colour(pixels: np.ndarray, border: int) -> np.ndarray:
+    """Per-channel median of the pixels in a frame ``border`` px wide (of all pixels if thinner)."""
+    return np.median(frame_pixels(pixels, border).reshape(-1, pixels.shape[2]), axis=0)
 
 
-@register("normalize", category="colour", returns="same as input")
-def normalize(image: np.ndarray, p: NormalizeParams) -> np.ndarray:
-    """Spread the gray levels over 0-255: linear min-max stretch or CLAHE.
+@register("background_distance", category="colour", returns="gray")
+def background_distance(image: np.ndarray, p: BackgroundDistanceParams) -> np.ndarray:
+    """Make pixels dark by how far their colour is from the background's: text dark on white.
 
-    ``minmax`` maps the ``low_percentile`` level to 0 and the ``high_percentile`` level to 255,
-    linearly, clipping what lies outside (percentiles by nearest rank; 0 and 100 give the
-    plain minimum and maximum). An image with a single level is returned unchanged.
-    ``clahe`` equalises histograms in a ``tiles`` x ``tiles`` grid, limiting contrast gain to
-    ``clip_limit`` (Zuiderveld 1994, via ``cv2.createCLAHE``).
-
-    A colour image keeps its colour: the method is applied to the lightness channel of Lab
-    and the result converted back to BGR.
+    The background colour is the per-channel median of the frame ``border`` px wide around the
+    image. Each pixel's Euclidean distance to it (in 8-bit Lab or BGR; plain difference for a
+    gray image) is scaled so the ``percentile``-th distance becomes 0 (black) and zero distance
+    255 (white). Dark text on light, light text on dark and coloured text on coloured
+    backgrounds all come out dark on white; strokes in other colours come out dark too.
     """
-    if p.method == "minmax":
-
-        def apply(gray: np.ndarray) -> np.ndarray:
-            return _stretch(gray, p.low_percentile, p.high_percentile)
-
-    else:
-        clahe = cv2.createCLAHE(clipLimit=p.clip_limit, tileGridSize=(p.tiles, p.tiles))
-
-        def apply(gray: np.ndarray) -> np.ndarray:
-            return clahe.apply(gray)
-
     if image.ndim == 2:
-        return apply(image)
-    lab = cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2LAB)
-    lab[:, :, 0] = apply(np.ascontiguousarray(lab[:, :, 0]))
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-
-
-# --- background_flatten -------------------------------------------------------------------------
-
-
-class BackgroundFlattenParams(StageParams):
-    method: Literal["median", "morph"] = Field(
-        "median",
-        description="Background estimate: median blur, or closing (max then min filter) that "
-        "removes dark text.",
-    )
-    size: Odd = odd_int(51, 3, 301, "Window of the background estimate, px; wider than the text strokes.")
-    erase: Odd = odd_int(
-        1,
-        1,
-        99,
-        "median: first erase dark strokes narrower than this with a closing, so dense or bold text "
-        "does not darken the estimate; 1 = off, px.",
-    )
-
-
-_ESTIMATE_MAX_PX = 31
-"""Largest window run at full resolution; larger ones run on a downscaled copy."""
-
-
-def _estimate_background(gray: np.ndarray, method: str, size: int, erase: int = 1) -> np.ndarray:
-    if method == "median" and erase > 1:
-        box = cv2.getStructuringElement(cv2.MORPH_RECT, (erase, erase))
-        gray = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, box, borderType=cv2.BORDER_REPLICATE)
-    h, w = gray.shape
-    factor = max(1, -(-size // _ESTIMATE_MAX_PX))  # ceil(size / 31)
-    small = gray
-    if factor > 1:
-        dsize = (max(1, -(-w // factor)), max(1, -(-h // factor)))
-        small = cv2.resize(gray, dsize, interpolation=cv2.INTER_AREA)
-    scaled = round(size / factor)
-    scaled += 1 - scaled % 2  # odd, rounding even sizes up
-    ksize = fit_odd(scaled, whole_image_window(small), minimum=3)
-    if method == "median":
-        estimate = cv2.medianBlur(small, ksize)
+        pixels = image.astype(np.float32)[:, :, None]
+    elif p.space == "lab":
+        pixels = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
     else:
-        box = cv2.getStructuringElement(cv2.MORPH_RECT, (ksize, ksize))
-        estimate = cv2.morphologyEx(small, cv2.MORPH_CLOSE, box, borderType=cv2.BORDER_REPLICATE)
-    if estimate.shape != gray.shape:
-        estimate = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_LINEAR)
-    return estimate
-
-
-@register("background_flatten", category="colour", returns="gray")
-def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndarray:
-    """Remove uneven lighting and stains: divide the image by an estimate of its background.
-
-    The background is estimated with a ``size`` px median blur (``median``) or a grayscale
-    closing with a ``size`` x ``size`` square (``morph``: the max filter erases dark text, the
-    min filter restores the background's extent). For speed, windows above 31 px are run on a
-    copy downscaled by ``ceil(size / 31)`` and the estimate is resized back. The output is
-    ``clip(image / background * 255)``: the background becomes white and the text keeps its
-    contrast relative to the local background. Colour images are reduced to luma first.
-
-    ``morph`` overestimates a background that darkens towards the image edge within ``size / 2``
-    px of that edge (the max filter cannot see past it); ``median`` does not.
-
-    With ``median``, ``erase`` > 1 runs an ``erase`` x ``erase`` closing before the median: it
-    lifts every dark stroke narrower than ``erase`` px to the paper around it, so a median over
-    dense text, bold print or large headlines (where ink fills more than half of the window)
-    still sees paper and the text keeps its full darkness. Stains wider than ``erase`` survive the
-    closing and are divided out by the median as before.
-    """
-    gray = to_gray(image)
-    background = _estimate_background(gray, p.method, p.size, p.erase)
-    ratio = gray.astype(np.float32) * 255.0 / np.maximum(background, 1).astype(np.float32)
-    return np.clip(np.rint(ratio), 0, 255).astype(np.uint8)
+        pixels = image.astype(np.float32)
+    background = _background_colour(pixels, p.border)
+    distance = np.sqrt(((pixels - background) ** 2).sum(axis=2))
+    top = float(np.percentile(distance, p.percentile))
+    if top <= 0:
+        return np.full(image.shape[:2], 255, np.uint8)
+    return (255 - np.clip(distance * (255.0 / top), 0, 255)).round().astype(np.uint8)

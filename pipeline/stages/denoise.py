@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -40,6 +41,12 @@ def gaussian_blur(image: np.ndarray, p: GaussianBlurParams) -> np.ndarray:
 class MedianBlurParams(StageParams):
     ksize_w: Odd = odd_int(3, 1, 51, "Window width, px (1 = no filtering across).")
     ksize_h: Odd = odd_int(3, 1, 51, "Window height, px (1 = no filtering down).")
+    border: Literal["replicate", "zero"] = Field(
+        "replicate",
+        description="Pixels beyond the edge: 'replicate' repeats the edge pixel, 'zero' counts them as "
+        "black (as scipy.signal.medfilt does, which thins light strokes along the edge).",
+        json_schema_extra={"tune": False},
+    )
 
 
 def _median_rect(channel: np.ndarray, kh: int, kw: int) -> np.ndarray:
@@ -68,11 +75,22 @@ def median_blur(image: np.ndarray, p: MedianBlurParams) -> np.ndarray:
 
     Keeps edges sharper than a blur. Square windows use ``cv2.medianBlur``; rectangular ones
     (e.g. 5 wide x 3 high, to spare thin horizontal strokes) use an exact level-counting
-    median whose time does not grow with the window. Both replicate the border and filter
-    each channel of a colour image separately.
+    median whose time does not grow with the window. Both filter each channel of a colour
+    image separately. The border is replicated, or with ``border="zero"`` the image is padded
+    with black (0) for the filtering and the padding cut off again.
     """
     limit = whole_image_window(image)
     kw, kh = fit_odd(p.ksize_w, limit), fit_odd(p.ksize_h, limit)
+    if p.border == "zero" and max(kw, kh) > 1:
+        dy, dx = kh // 2, kw // 2
+        padded = cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_CONSTANT, value=0)
+        filtered = _median(padded, kw, kh)
+        return np.ascontiguousarray(filtered[dy : dy + image.shape[0], dx : dx + image.shape[1]])
+    return _median(image, kw, kh)
+
+
+def _median(image: np.ndarray, kw: int, kh: int) -> np.ndarray:
+    """Median over ``kh`` x ``kw`` windows (odd sizes), border replicated, per channel."""
     if kw == kh:
         return cv2.medianBlur(image, kw) if kw > 1 else image.copy()
     if image.ndim == 2:

@@ -1,4 +1,4 @@
-"""Local moves around the incumbent: the trials :func:`pipeline.tune.tune` proposes itself.
+"""Local moves around the incumbent: the trials :func:`pipeline.tuning.tune` proposes itself.
 
 A tuning run keeps an *incumbent* (the best preset so far, the base at first) as a full dict of
 raw (Optuna) values, one per dimension of the :class:`~pipeline.tuning.space.SearchSpace`,

@@ -13,17 +13,17 @@ little.
 from __future__ import annotations
 
 import multiprocessing
-from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..cache import BoundedCache
 from ..errors import ClarityError, LanguageNotInstalled, TesseractNotFound
-from ..ocr import recognize
+from ..evaluate import Reading
+from ..ocr import OcrOptions, recognize
 from ..preset import Preset
 from ..runner import image_digest, run
 
@@ -33,13 +33,11 @@ FATAL = (TesseractNotFound, LanguageNotInstalled)
 _MEMO_ENTRIES = 2048
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What one preset made of one image: the text and mean word confidence, or the error."""
+class _Text(NamedTuple):
+    """The part of an OCR result the scores need (the memo keeps no word boxes)."""
 
-    text: str = ""
-    conf: float = 0.0
-    error: str | None = None
+    text: str
+    mean_conf: float
 
 
 class WorkerError(ClarityError):
@@ -54,29 +52,31 @@ class Reader:
         self.cache: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(
             max_entries=64, max_bytes=256 * 2**20
         )
-        self.memo: OrderedDict[tuple[str, str], Reading] = OrderedDict()
+        self.memo: BoundedCache[_Text] = BoundedCache(max_entries=_MEMO_ENTRIES)
 
     def read(self, index: int, preset: Preset) -> Reading:
         """Run ``preset`` on image ``index`` and OCR it; stage and OCR failures become a Reading's error."""
         try:
             final = run(self.images[index], preset, cache=self.cache).final
-            key = (image_digest(final), preset.ocr.model_dump_json())
-            hit = self.memo.get(key)
-            if hit is not None:
-                self.memo.move_to_end(key)
-                return hit
-            result = recognize(final, preset.ocr)
-            reading = Reading(result.text, result.mean_conf)
-            self.memo[key] = reading
-            if len(self.memo) > _MEMO_ENTRIES:
-                self.memo.popitem(last=False)
-            return reading
+            text = self._recognize(final, preset.ocr)
+            return Reading(text.text, text.mean_conf)
         except FATAL:
             raise
         except ClarityError as exc:
             return Reading(error=str(exc))
         except Exception as exc:  # a stage bug on an unusual parameter value must not end the search
             return Reading(error=f"unexpected {type(exc).__name__}: {exc}")
+
+    def _recognize(self, final: np.ndarray, options: OcrOptions) -> _Text:
+        """:func:`~pipeline.ocr.recognize`, memoised by final image and OCR options."""
+        key = (image_digest(final), options.model_dump_json())
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        result = recognize(final, options)
+        text = _Text(result.text, result.mean_conf)
+        self.memo.put(key, text)
+        return text
 
 
 _WORKER: Reader | None = None

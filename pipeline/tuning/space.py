@@ -200,8 +200,8 @@ def _round_to_field(raw: float, cast: Cast, grid: float | None, bounds: tuple[fl
     if cast == "int":
         return int(min(max(round(raw), math.ceil(lo)), math.floor(hi)))
     # on the declared grid (printed to 12 digits to drop binary noise: 0.2, not 0.19999...), else 3 digits
-    value = float(f"{lo + round((raw - lo) / grid) * grid:.12g}") if grid else float(f"{raw:.3g}")
-    return float(min(max(value, lo), hi))
+    snapped = float(f"{lo + round((raw - lo) / grid) * grid:.12g}") if grid else float(f"{raw:.3g}")
+    return float(min(max(snapped, lo), hi))
 
 
 # ------------------------------------------------------------------------------------- fields

@@ -1,0 +1,190 @@
+"""Binarise stages (pipeline/stages/binarise.py): threshold and contrast_binarise."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.registry import get_stage
+from pipeline.stages._image import is_binary
+from pipeline.stages.binarise import (
+    ContrastBinariseParams,
+    ThresholdParams,
+    contrast_binarise,
+    estimate_stroke_width,
+    threshold,
+    threshold_surface,
+)
+
+from .stage_images import (
+    THRESHOLD_METHODS,
+    naive_window_stats,
+    page,
+    random_gray,
+    shaded_page,
+)
+
+
+def _page(stroke: int = 3, shade: bool = True, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic page: rows of bars and rings (the 'text', mask returned) on shaded, grainy paper."""
+    rng = np.random.default_rng(seed)
+    h, w = 160, 240
+    mask = np.zeros((h, w), np.uint8)
+    for row in range(4):
+        y = 15 + row * 38
+        for col in range(9):
+            x = 10 + col * 25
+            if col % 2:
+                cv2.rectangle(mask, (x, y), (x + 12, y + 20), 1, stroke)
+            else:
+                cv2.line(mask, (x + 6, y), (x + 6, y + 20), 1, stroke)
+    ink = mask.astype(bool)
+    paper = np.full((h, w), 220.0)
+    if shade:  # light falling off from left to right, plus a dark diagonal band
+        paper *= np.linspace(1.0, 0.4, w)[None, :]
+        yy, xx = np.mgrid[0:h, 0:w]
+        paper -= 40.0 * np.exp(-(((xx - yy) / 25.0) ** 2))
+    img = paper * np.where(ink, 0.55, 1.0) + rng.normal(0, 3, (h, w))
+    return np.clip(img, 0, 255).astype(np.uint8), ink
+
+
+def _f(out: np.ndarray, ink: np.ndarray) -> float:
+    pred = out == 0
+    tp = (pred & ink).sum()
+    return 2 * tp / max(pred.sum() + ink.sum(), 1)
+
+
+def test_binary_dark_ink_and_input_untouched() -> None:
+    img, _ = _page()
+    before = img.copy()
+    out = contrast_binarise(img, ContrastBinariseParams())
+    assert np.array_equal(img, before)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert set(np.unique(out)) <= {0, 255}
+    colour = contrast_binarise(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), ContrastBinariseParams())
+    assert np.array_equal(colour, out)
+
+
+def test_recovers_text_under_shading_where_global_otsu_fails() -> None:
+    img, ink = _page()
+    out = contrast_binarise(img, ContrastBinariseParams())
+    _, otsu = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    assert _f(out, ink) > 0.9
+    assert _f(out, ink) > _f(otsu, ink) + 0.1
+    assert (out[~cv2.dilate(ink.astype(np.uint8), np.ones((3, 3))).astype(bool)] == 255).mean() > 0.995
+
+
+def test_thick_strokes_are_filled_by_wider_windows() -> None:
+    img, ink = _page(stroke=9, shade=False)
+    one = contrast_binarise(img, ContrastBinariseParams(levels=1, stroke_width=3))
+    more = contrast_binarise(img, ContrastBinariseParams(levels=3, stroke_width=3))
+    assert _f(more, ink) > 0.95
+    assert _f(more, ink) > _f(one, ink) + 0.05
+
+
+def test_k_makes_strokes_bolder_and_stroke_width_estimate() -> None:
+    img, ink = _page(stroke=5, shade=False)
+    thin = (contrast_binarise(img, ContrastBinariseParams(k=-1.0)) == 0).sum()
+    bold = (contrast_binarise(img, ContrastBinariseParams(k=1.5)) == 0).sum()
+    assert bold > thin
+    width = int(ink[30, :25].sum())  # the first vertical stroke
+    edges = cv2.Canny(img, 50, 150) > 0
+    assert width <= estimate_stroke_width(img, edges) <= width + 2  # edges sit just outside the ink
+
+
+def test_faint_blobs_and_specks_are_dropped() -> None:
+    img, ink = _page(shade=False)
+    faint = img.copy()
+    cv2.circle(faint, (231, 100), 6, 175, -1)  # a blob 1/3 as dark against the paper as the text
+    faint[5, 5] = 60  # one dark speck
+    keep = contrast_binarise(faint, ContrastBinariseParams(min_contrast=0.0, min_area=0.0))
+    drop = contrast_binarise(faint, ContrastBinariseParams(min_contrast=0.6, min_area=0.5))
+    assert keep[100, 231] == 0 and drop[100, 231] == 255
+    assert keep[5, 5] == 0 and drop[5, 5] == 255
+    assert _f(drop, ink) > 0.9
+
+
+def test_blank_tiny_and_uniform_images_are_white() -> None:
+    stage = get_stage("contrast_binarise")
+    for img in (np.zeros((1, 1), np.uint8), np.full((7, 5), 128, np.uint8), np.full((3, 3, 3), 9, np.uint8)):
+        out = stage(img, ContrastBinariseParams())
+        assert out.shape == img.shape[:2] and (out == 255).all()
+
+
+# --- threshold ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_otsu_equals_opencv(invert: bool) -> None:
+    gray = page()
+    noisy = np.clip(gray.astype(int) + np.random.default_rng(8).integers(-40, 40, gray.shape), 0, 255)
+    gray = noisy.astype(np.uint8)
+    flag = (cv2.THRESH_BINARY_INV if invert else cv2.THRESH_BINARY) + cv2.THRESH_OTSU
+    out = threshold(gray, ThresholdParams(method="otsu", invert=invert))
+    assert np.array_equal(out, cv2.threshold(gray, 0, 255, flag)[1])
+
+
+def test_triangle_and_fixed_equal_opencv() -> None:
+    gray = random_gray((30, 30))
+    tri = threshold(gray, ThresholdParams(method="triangle"))
+    assert np.array_equal(tri, cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_TRIANGLE)[1])
+    fixed = threshold(gray, ThresholdParams(method="fixed", value=90))
+    assert np.array_equal(fixed, cv2.threshold(gray, 90, 255, cv2.THRESH_BINARY)[1])
+
+
+@pytest.mark.parametrize("c", [2.0, -3.0, 2.5])
+@pytest.mark.parametrize("method", ["adaptive_mean", "adaptive_gaussian"])
+def test_adaptive_equals_opencv(method: str, c: float) -> None:
+    gray, _ = shaded_page()
+    cv_method = cv2.ADAPTIVE_THRESH_MEAN_C if method == "adaptive_mean" else cv2.ADAPTIVE_THRESH_GAUSSIAN_C
+    expected = cv2.adaptiveThreshold(gray, 255, cv_method, cv2.THRESH_BINARY, 15, c)
+    assert np.array_equal(threshold(gray, ThresholdParams(method=method, window=15, c=c)), expected)
+
+
+def test_bimodal_image_splits_at_the_gap() -> None:
+    rng = np.random.default_rng(9)
+    gray = np.empty((20, 40), np.uint8)
+    gray[:, :20] = rng.integers(40, 60, (20, 20))
+    gray[:, 20:] = rng.integers(190, 210, (20, 20))
+    for method in ("otsu", "triangle", "fixed"):
+        out = threshold(gray, ThresholdParams(method=method))
+        assert (out[:, :20] == 0).all(), method
+        assert (out[:, 20:] == 255).all(), method
+
+
+@pytest.mark.parametrize("method", THRESHOLD_METHODS)
+def test_every_method_gives_binary_and_invert_swaps(method: str) -> None:
+    gray, _ = shaded_page()
+    k = -0.2 if method == "niblack" else 0.3
+    out = threshold(gray, ThresholdParams(method=method, k=k))
+    inv = threshold(gray, ThresholdParams(method=method, k=k, invert=True))
+    assert is_binary(out)
+    assert np.array_equal(inv, 255 - out)
+    bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    assert np.array_equal(threshold(bgr, ThresholdParams(method=method, k=k)), out)
+
+
+@pytest.mark.parametrize(("method", "k"), [("sauvola", 0.2), ("wolf", 0.5), ("niblack", -0.2)])
+def test_local_methods_recover_text_on_a_shaded_page(method: str, k: float) -> None:
+    shaded, ink = shaded_page()
+    out = threshold(shaded, ThresholdParams(method=method, window=25, k=k))
+    near_ink = cv2.dilate(ink.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
+    errors = np.count_nonzero((out == 0) != ink)
+    errors_near = np.count_nonzero(((out == 0) != ink) & near_ink)
+    # Niblack is known to turn blank paper into noise; judge it near the text only.
+    wrong = errors_near if method == "niblack" else errors
+    assert wrong < 0.02 * ink.size
+    assert np.count_nonzero(out[ink] == 0) > 0.95 * np.count_nonzero(ink)
+
+
+def test_sauvola_niblack_wolf_surfaces_follow_their_formulas() -> None:
+    gray = (random_gray((12, 15)) // 2 + 60).astype(np.uint8)  # darkest level is not 0
+    m, s = naive_window_stats(gray, 5)
+    sauvola = threshold_surface(gray, ThresholdParams(method="sauvola", window=5, k=0.3))
+    assert np.allclose(sauvola, m * (1 + 0.3 * (s / 128 - 1)))
+    niblack = threshold_surface(gray, ThresholdParams(method="niblack", window=5, k=-0.2))
+    assert np.allclose(niblack, m - 0.2 * s)
+    low = float(gray.min())
+    wolf = threshold_surface(gray, ThresholdParams(method="wolf", window=5, k=0.5))
+    assert np.allclose(wolf, 0.5 * m + 0.5 * low + 0.5 * (s / s.max()) * (m - low))

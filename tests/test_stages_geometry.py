@@ -1,0 +1,112 @@
+"""Geometry stages (pipeline/stages/geometry.py): rescale, deskew, crop, pad."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.stages.geometry import (
+    CropParams,
+    DeskewParams,
+    PadParams,
+    RescaleParams,
+    crop,
+    deskew,
+    estimate_skew,
+    pad,
+    rescale,
+    rotate,
+    text_height,
+)
+
+from .stage_images import (
+    hershey_text,
+    multiline,
+)
+
+# ----------------------------------------------------------------------------- rescale
+
+
+def test_rescale_factor_sizes() -> None:
+    img = hershey_text()
+    h, w = img.shape
+    assert rescale(img, RescaleParams(factor=2.0)).shape == (2 * h, 2 * w)
+    half = rescale(img, RescaleParams(factor=0.5, interpolation="nearest"))
+    assert half.shape == (round(h * 0.5), round(w * 0.5)) and set(np.unique(half)) <= set(np.unique(img))
+    bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    assert rescale(bgr, RescaleParams(factor=1.5)).shape == (round(h * 1.5), round(w * 1.5), 3)
+    capped = rescale(img, RescaleParams(factor=8.0, max_pixels=0.1))
+    assert capped.shape[0] * capped.shape[1] <= 100_000 * 1.01 and capped.shape[1] > w
+
+
+@pytest.mark.parametrize("target", [20, 40, 80])
+def test_rescale_text_height_reaches_target(target: int) -> None:
+    img = hershey_text("Clarity 2026 OCR", scale=1.0)
+    out = rescale(img, RescaleParams(mode="text_height", target_height=target))
+    measured = text_height(out)
+    assert measured is not None and abs(measured - target) <= 0.15 * target
+
+
+@pytest.mark.parametrize(("height", "target"), [(32, 64), (112, 64), (40, 100), (7, 80)])
+def test_rescale_image_height_reaches_target(height: int, target: int) -> None:
+    img = np.full((height, 21), 200, np.uint8)
+    img[height // 4 : height - height // 4, 5:15] = 30
+    out = rescale(img, RescaleParams(mode="image_height", target_image_height=target))
+    factor = min(8.0, target / height)  # the factor is clamped to 0.1..8
+    assert out.shape == (round(height * factor), round(21 * factor))
+    if factor == target / height:
+        assert out.shape[0] == target
+    bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    assert rescale(bgr, RescaleParams(mode="image_height", target_image_height=target)).shape[2] == 3
+
+
+def test_rescale_without_text_is_unchanged() -> None:
+    blank = np.full((30, 40), 200, np.uint8)
+    assert np.array_equal(rescale(blank, RescaleParams(mode="text_height")), blank)
+
+
+# ----------------------------------------------------------------------------- deskew
+
+
+@pytest.mark.parametrize("angle", [5.0, -5.0, 2.3])
+def test_deskew_recovers_rotation(angle: float) -> None:
+    img = multiline()
+    tilted = rotate(img, angle, True, "white")
+    assert abs(estimate_skew(tilted, 10.0, 0.1) - angle) <= 0.5
+    straight = deskew(tilted, DeskewParams())
+    assert straight.dtype == np.uint8 and straight.ndim == 2
+    assert abs(estimate_skew(straight, 10.0, 0.1)) <= 0.5
+    assert straight[0, 0] == 255  # white corners
+
+
+def test_deskew_keeps_binary_and_straight_text() -> None:
+    img = multiline(3)
+    binary = np.where(rotate(img, 4.0, True, "white") < 128, 0, 255).astype(np.uint8)
+    out = deskew(binary, DeskewParams(fill="black", expand=False))
+    assert out.shape == binary.shape and set(np.unique(out)) <= {0, 255}
+    assert np.array_equal(deskew(img, DeskewParams()), img)
+
+
+# ----------------------------------------------------------------------------- crop / pad
+
+
+def test_crop_sizes_and_clamp() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    assert crop(img, CropParams(top=10, bottom=5, left=20, right=30)).shape == (85, 150, 3)
+    assert crop(img, CropParams(unit="percent", top=10, bottom=10, left=25, right=25)).shape == (80, 100, 3)
+    assert crop(img, CropParams(top=5000, bottom=5000, left=5000, right=5000)).shape == (1, 1, 3)
+    assert crop(img, CropParams(unit="percent", top=100, bottom=100)).shape == (1, 200, 3)
+    tagged = np.arange(100 * 200, dtype=np.int64).reshape(100, 200).astype(np.uint8)
+    assert np.array_equal(crop(tagged, CropParams(top=3, left=4)), tagged[3:, 4:])
+
+
+def test_pad_sizes_and_colours() -> None:
+    img = np.full((10, 20), 128, np.uint8)
+    out = pad(img, PadParams(size=7))
+    assert out.shape == (24, 34) and out[0, 0] == 255 and out[7, 7] == 128
+    assert pad(img, PadParams(size=3, color="black"))[0, 0] == 0
+    assert pad(img, PadParams(size=3, color="replicate"))[0, 0] == 128
+    bgr = pad(np.zeros((4, 5, 3), np.uint8), PadParams(size=2))
+    assert bgr.shape == (8, 9, 3) and (bgr[0, 0] == 255).all()
+    assert np.array_equal(pad(img, PadParams(size=0)), img)
