@@ -1,6 +1,8 @@
 """Clarity — OCR tuning studio: ``streamlit run app.py``.
 
 Layout only; the logic lives in :mod:`studio` (state, widgets, views, overlays, sources).
+Every exception is caught here and shown as a message in the page (:func:`views.page_failed`):
+no input can bring up Streamlit's error box.
 """
 
 from __future__ import annotations
@@ -10,49 +12,59 @@ import streamlit as st
 from studio import autotune, engines_view, views
 from studio import state as S
 
-st.set_page_config(page_title=views.TITLE, page_icon=":material/document_scanner:", layout="wide")
+# A local emoji icon: a Material icon would make the browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title=views.TITLE, page_icon="🔍", layout="wide")
 
-views.init_session()
-views.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
-S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
 
-with st.sidebar:
-    views.sidebar_preset()
-    views.sidebar_stages()
-    views.sidebar_ocr()
+def page() -> None:
+    """Draw the whole page."""
+    views.init_session()
+    views.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
+    S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
 
-st.title(views.TITLE)
-st.caption(views.INTRO)
-views.show_flashes()
+    with st.sidebar:
+        views.sidebar_preset()
+        views.sidebar_stages()
+        views.sidebar_ocr()
 
-with st.container(border=True):
-    views.input_section()
+    st.title(views.TITLE)
+    st.caption(views.INTRO)
+    views.show_flashes()
 
-preset, problem = S.build_preset(st.session_state)
-if problem:
-    views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
+    with st.container(border=True):
+        views.input_section()
 
-st.subheader("Stages")
-result = views.process(preset)
-with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
-    views.grid(result, preset)
+    preset, problem = S.build_preset(st.session_state)
+    if problem:
+        views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
-if result is not None:
-    with st.expander("Compare two images", expanded=False):
-        views.compare(views.tiles_of(result))
+    st.subheader("Stages")
+    result = views.process(preset)
+    with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
+        views.grid(result, preset)
 
-st.subheader("Text read")
-with st.container(key="ocr"):
-    views.ocr_panel(result, preset)
+    if result is not None:
+        with st.expander("Compare two images", expanded=False):
+            views.compare(views.tiles_of(result))
 
-st.subheader("Which engine reads it best?")
-with st.container(key="engines"):
-    engines_view.panel(result, preset)
+    st.subheader("Text read")
+    with st.container(key="ocr"):
+        views.ocr_panel(result, preset)
 
-with st.expander("Auto-tune", icon=":material/tune:", key="autotune"):
-    autotune.panel(preset)
+    st.subheader("Which engine reads it best?")
+    with st.container(key="engines"):
+        engines_view.panel(result, preset)
 
-st.subheader("Save and share")
-packed = views.save_and_share(preset)
+    with st.expander("Auto-tune", icon=":material/tune:", key="autotune"):
+        autotune.panel(preset)
 
-views.sync_url(packed)
+    st.subheader("Save and share")
+    packed = views.save_and_share(preset)
+
+    views.sync_url(packed)
+
+
+try:
+    page()
+except Exception as exc:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
+    views.page_failed(exc)

@@ -1,6 +1,6 @@
 """Soak test: many browser sessions tuning different images on one studio server at once.
 
-``python bench/soak.py [--seconds 120] [--sessions 8] [--max-rss-mb 1500]``
+``python bench/soak.py [--seconds 120] [--sessions 8] [--max-rss-mb 1536] [--no-heavy] [--no-hostile]``
 
 Starts the studio on a free loopback port and opens ``--sessions`` pages in one headless
 Chromium (a separate browser context each, so separate Streamlit sessions). Each session opens
@@ -16,6 +16,17 @@ have passed, presses ArrowLeft/ArrowRight on the threshold slider, keeping the v
 * the OCR text holds none of the other sessions' words (its own word is counted, as a warning);
 * no traceback (``stException``), no error box, no "Connection error", no page error.
 
+Two more sessions load the server meanwhile (both on by default):
+
+* a heavy one (``--heavy``) uploads a dense 24 MP page (6000 x 4000, about 2,000 words) and
+  keeps moving its threshold, so a 24 MP page is read by the OCR almost all the time; its
+  in-page messages (a time limit or its session budget reached) are reported, and a
+  traceback, a lost connection or no result within its run timeout count as errors;
+* a hostile one (``--hostile``) opens, every 20 s, a share link naming ``/dev/zero`` as
+  Tesseract's word list or one with two 8x rescales; each must show its in-page message.
+
+The key-press-to-result times reported are the ordinary sessions' only ("the others").
+
 The sessions run concurrently: every session whose run finished is checked and sent its next
 key press in turn, so the server has several script runs going at once. The server's memory
 (VmRSS of the streamlit process and its children, from ``/proc``) is sampled every
@@ -25,6 +36,7 @@ key press in turn, so the server has several script runs going at once. The serv
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -36,6 +48,7 @@ from urllib.parse import parse_qs, urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.e2e_support: test helpers are not installed
 
+from pipeline.limits import MEMORY_BUDGET_MB  # noqa: E402
 from tests.e2e_support import (  # noqa: E402
     RUN_TRACKER_JS,
     chromium,
@@ -51,6 +64,7 @@ from tests.e2e_support import (  # noqa: E402
     slider_value,
     studio_server,
     text_image_png,
+    tree_rss_kb,
     upload_and_wait,
     wait_for_app,
 )
@@ -74,17 +88,28 @@ ocr: {{lang: eng, psm: 6, alternative_psm: [3]}}  # two modes: the shared mode p
 """
 RUN_TIMEOUT_S = 90.0
 CHECK_TIMEOUT_S = 10.0
+HEAVY_TIMEOUT_S = 240.0
+HEAVY_PRESET = """\
+schema_version: 1
+name: heavy page
+stages:
+  - stage: grayscale
+  - stage: threshold
+    params: {method: fixed, value: 150}
+ocr: {lang: eng, psm: 3, timeout_s: 60}
+"""
+HOSTILE_EVERY_S = 20.0
+EIGHT_X = {"stage": "rescale", "params": {"mode": "factor", "factor": 8, "max_pixels": 500}}
+HOSTILE_LINKS = [
+    ({"schema_version": 1, "ocr": {"variables": {"user_words_file": "/dev/zero"}}}, "user_words_file"),
+    ({"schema_version": 1, "stages": [{"stage": "grayscale"}, EIGHT_X, EIGHT_X]}, "CLARITY_MAX_STAGE_PIXELS"),
+]
 
 
-@dataclass
-class Session:
-    """One browser session and what it must keep seeing."""
+@dataclass(kw_only=True)
+class Driven:
+    """A browser page the soak drives, and what it saw."""
 
-    n: int
-    name: str
-    size: tuple[int, int]
-    word: str
-    base: int
     page: object = None
     uid: str = ""
     value: int = 0
@@ -94,9 +119,20 @@ class Session:
     waiting: bool = False
     moves: int = 0
     errors: list[str] = field(default_factory=list)
+    run_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Session(Driven):
+    """One ordinary session and what it must keep seeing."""
+
+    n: int
+    name: str
+    size: tuple[int, int]
+    word: str
+    base: int
     leaks: list[str] = field(default_factory=list)
     own_word_missing: int = 0
-    run_ms: list[float] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -115,31 +151,133 @@ def make_sessions(count: int) -> list[tuple[Session, bytes]]:
             noise=0.01 + 0.005 * i,
             colour=i % 3 != 2,
         )
-        out.append((Session(i, f"soak-{i + 1}-{word.lower()}.png", (w, h), word, 100 + 8 * i), data))
+        name = f"soak-{i + 1}-{word.lower()}.png"
+        out.append((Session(n=i, name=name, size=(w, h), word=word, base=100 + 8 * i), data))
     return out
 
 
-def tree_rss_kb(pid: int) -> int:
-    """VmRSS of ``pid`` and all its descendants, in kB (0 for processes that are gone)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2 :].split()
-        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+def dense_page_png(width: int = 6000, height: int = 4000, seed: int = 5) -> bytes:
+    """A 24 MP gray page densely filled with lines of words (about 2,000 words), as PNG."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    page = np.full((height, width), 232, np.uint8)
+    vocabulary = [w.lower() for w in WORDS] + ["page", "reading", "column", "server", "budget", "worker"]
+    y = 60
+    while y < height - 30:
+        line = " ".join(rng.choice(vocabulary, 20))
+        cv2.putText(page, line, (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 25, 2, cv2.LINE_AA)
+        y += 42
+    ok, buf = cv2.imencode(".png", page)
+    assert ok
+    return buf.tobytes()
+
+
+def share_string(data: dict) -> str:
+    """A share link's string holding ``data`` unvalidated, as a hand-made (hostile) link would."""
+    import base64
+    import json
+    import zlib
+
+    raw = zlib.compress(json.dumps(data).encode(), 9)
+    return "1" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@dataclass(kw_only=True)
+class Extra(Driven):
+    """The heavy or the hostile session."""
+
+    name: str
+    expect: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def new_page(browser, timeout_s: float, errors: list[str]):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_init_script(RUN_TRACKER_JS)
+    page = context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    return page
+
+
+def open_heavy(browser, base_url: str, h: Extra) -> None:
+    """Open the heavy session on the dense 24 MP page (waits for its first full run)."""
+    from pipeline.preset import parse_preset
+    from pipeline.share import pack
+
+    h.page = new_page(browser, HEAVY_TIMEOUT_S, h.errors)
+    h.page.goto(f"{base_url}?p={pack(parse_preset(HEAVY_PRESET, 'soak'))}")
+    wait_for_app(h.page, HEAVY_TIMEOUT_S * 1000)
+    upload_and_wait(h.page, "dense-24mp.png", dense_page_png(), HEAVY_TIMEOUT_S * 1000)
+    h.uid = open_stage(h.page, 1)
+    h.page.set_default_timeout(CHECK_TIMEOUT_S * 1000)
+    note_alerts(h)
+
+
+def note_alerts(x: Extra) -> list[str]:
+    """Record tracebacks and lost connections as errors, in-page messages as notes; returns the messages."""
+    page = x.page
+    if page.query_selector('[data-testid="stException"]') or page.get_by_text("Connection error").count():
+        x.errors.append("traceback or lost connection")
+    texts = page.eval_on_selector_all(
+        '[data-testid="stAlertContentError"]', "els => els.map(e => e.innerText.slice(0, 1000))"
+    )
+    x.notes.extend(t for t in texts if t not in x.notes)
+    return texts
+
+
+def step_heavy(h: Extra, deadline: float) -> bool:
+    """Advance the heavy session: press its threshold slider, or check its finished run; True while busy."""
+    now = time.monotonic()
+    if h.waiting:
+        if run_done(h.page, h.runs):
+            h.waiting = False
+            h.moves += 1
+            h.run_ms.append((now - h.pressed_at) * 1000)
+            try:
+                note_alerts(h)
+            except Exception as exc:
+                h.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        elif now - h.pressed_at > HEAVY_TIMEOUT_S:
+            h.errors.append(f"no finished run {HEAVY_TIMEOUT_S:.0f} s after a key press")
+            h.waiting = False
+        return True
+    if now < deadline and not h.errors:
+        h.runs = runs_finished(h.page)
+        key = "ArrowRight" if h.moves % 2 == 0 else "ArrowLeft"
+        slider(h.page, f"stage:{h.uid}:value").press(key)
+        h.pressed_at, h.waiting = now, True
+        return True
+    return False
+
+
+def step_hostile(x: Extra, base_url: str, deadline: float) -> bool:
+    """Advance the hostile session: open the next hostile link, or check its message; True while busy."""
+    now = time.monotonic()
+    if x.waiting:
+        if run_done(x.page, 0):
+            x.waiting = False
+            x.run_ms.append((now - x.pressed_at) * 1000)
+            try:
+                texts = note_alerts(x)
+            except Exception as exc:
+                x.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+                return True
+            if not any(x.expect in t for t in texts):
+                x.errors.append(f"no message naming {x.expect} (saw {texts[:2]!r})")
+        elif now - x.pressed_at > RUN_TIMEOUT_S:
+            x.errors.append(f"hostile link: no finished run in {RUN_TIMEOUT_S:.0f} s")
+            x.waiting = False
+        return True
+    if now < deadline and now >= x.next_at:
+        data, x.expect = HOSTILE_LINKS[x.moves % len(HOSTILE_LINKS)]
+        x.moves += 1
+        x.pressed_at, x.waiting, x.next_at = now, True, now + HOSTILE_EVERY_S
+        x.page.goto(f"{base_url}?p={share_string(data)}", wait_until="commit")
+        return True
+    return False
 
 
 def open_session(browser, base_url: str, s: Session, image: bytes) -> None:
@@ -233,10 +371,42 @@ def press(s: Session, rng: random.Random) -> None:
     s.waiting = True
 
 
+def step_sessions(
+    sessions: list[Session], now: float, deadline: float, rng: random.Random, out: Path
+) -> bool:
+    """One polling round over the slider sessions; True while any of them is still busy."""
+    active = False
+    for s in sessions:
+        if s.waiting:
+            active = True
+            if run_done(s.page, s.runs):
+                s.waiting = False
+                s.moves += 1
+                s.run_ms.append((time.monotonic() - s.pressed_at) * 1000)
+                check(s, [o for o in sessions if o is not s], out)
+                s.next_at = time.monotonic() + rng.uniform(0.0, 0.4)
+            elif time.monotonic() - s.pressed_at > RUN_TIMEOUT_S:
+                s.errors.append(f"no finished run {RUN_TIMEOUT_S:.0f} s after a key press")
+                s.waiting = False
+        elif now < deadline and now >= s.next_at and not s.errors:
+            press(s, rng)
+            active = True
+    return active
+
+
 def soak(
-    sessions: list[Session], seconds: float, server_pid: int, sample_s: float, seed: int, out: Path
+    sessions: list[Session],
+    seconds: float,
+    server_pid: int,
+    sample_s: float,
+    seed: int,
+    out: Path,
+    heavy: Extra | None = None,
+    hostile: Extra | None = None,
+    base_url: str = "",
 ) -> list:
-    """Drive all sessions until ``seconds`` have passed; returns the RSS samples (t, kB)."""
+    """Drive all sessions (and the heavy and hostile ones) until ``seconds`` have passed; returns
+    the RSS samples (t, kB)."""
     rng = random.Random(seed)
     samples = [(0.0, tree_rss_kb(server_pid))]
     start = time.monotonic()
@@ -248,21 +418,11 @@ def soak(
             samples.append((now - start, tree_rss_kb(server_pid)))
             next_sample += sample_s
         active = False
-        for s in sessions:
-            if s.waiting:
-                active = True
-                if run_done(s.page, s.runs):
-                    s.waiting = False
-                    s.moves += 1
-                    s.run_ms.append((time.monotonic() - s.pressed_at) * 1000)
-                    check(s, [o for o in sessions if o is not s], out)
-                    s.next_at = time.monotonic() + rng.uniform(0.0, 0.4)
-                elif time.monotonic() - s.pressed_at > RUN_TIMEOUT_S:
-                    s.errors.append(f"no finished run {RUN_TIMEOUT_S:.0f} s after a key press")
-                    s.waiting = False
-            elif now < deadline and now >= s.next_at and not s.errors:
-                press(s, rng)
-                active = True
+        if heavy is not None:
+            active = step_heavy(heavy, deadline) or active
+        if hostile is not None:
+            active = step_hostile(hostile, base_url, deadline) or active
+        active = step_sessions(sessions, now, deadline, rng, out) or active
         if now >= deadline and not active:
             break
         time.sleep(0.02)
@@ -270,11 +430,52 @@ def soak(
     return samples
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_details(sessions: list[Session], extras: list[Extra]) -> None:
+    """One line per session (and per heavy or hostile extra) with its errors and messages."""
+    for s in sessions:
+        w, h = s.size
+        note = f", own word {s.word} not read {s.own_word_missing}×" if s.own_word_missing else ""
+        print(f"  session {s.n + 1}: {s.name} {w}×{h}, threshold {s.base}±2: {s.moves} moves, "
+              f"{len(s.errors)} errors, {len(s.leaks)} leaks{note}")  # fmt: skip
+        for text in (s.errors + s.leaks)[:5]:
+            print(f"      {text}")
+    for x in extras:
+        ms = sorted(x.run_ms)
+        timing = f", median {ms[len(ms) // 2] / 1000:.1f} s, max {ms[-1] / 1000:.1f} s" if ms else ""
+        counts = f"{len(x.errors)} errors, {len(x.notes)} distinct in-page messages"
+        print(f"  {x.name}: {x.moves} runs{timing}, {counts}")
+        for text in x.errors[:5]:
+            print(f"      error: {text}")
+        for text in x.notes[:5]:
+            print(f"      message: {' '.join(text.split())[:160]}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line of the soak."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=120, help="how long to move sliders (default 120)")
     ap.add_argument("--sessions", type=int, default=8, help="concurrent browser sessions (default 8)")
-    ap.add_argument("--max-rss-mb", type=float, default=1500, help="server RSS bound in MB (default 1500)")
+    ap.add_argument(
+        "--max-rss-mb",
+        type=float,
+        default=MEMORY_BUDGET_MB,
+        help=f"server RSS bound in MB (default {MEMORY_BUDGET_MB})",
+    )
+    ap.add_argument(
+        "--max-median-ms", type=float, default=1000, help="bound on the others' median key press -> result"
+    )
+    ap.add_argument(
+        "--heavy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a session reading a dense 24 MP page",
+    )
+    ap.add_argument(
+        "--hostile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a session opening hostile links",
+    )
     ap.add_argument("--sample-s", type=float, default=3, help="RSS sampling period in s (default 3)")
     ap.add_argument("--seed", type=int, default=1, help="random seed of the key presses")
     ap.add_argument(
@@ -283,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= len(WORDS):
         ap.error(f"--sessions must be 1..{len(WORDS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
 
     pairs = make_sessions(args.sessions)
     sessions = [s for s, _ in pairs]
@@ -292,11 +498,30 @@ def main(argv: list[str] | None = None) -> int:
         chromium() as browser,
     ):
         t0 = time.monotonic()
+        heavy = Extra(name="heavy (dense 24 MP page)", value=150) if args.heavy else None
+        hostile = Extra(name="hostile links") if args.hostile else None
+        if heavy is not None:
+            open_heavy(browser, srv.url, heavy)
+            print(f"heavy session open in {time.monotonic() - t0:.0f} s")
+        if hostile is not None:
+            hostile.page = new_page(browser, RUN_TIMEOUT_S, hostile.errors)
         for s, image in pairs:
             open_session(browser, srv.url, s, image)
         print(f"{len(sessions)} sessions open in {time.monotonic() - t0:.0f} s on {srv.url}; "
               f"soaking for {args.seconds:.0f} s")  # fmt: skip
-        samples = soak(sessions, args.seconds, srv.process.pid, args.sample_s, args.seed, args.out)
+        load_before = os.getloadavg()
+        samples = soak(
+            sessions,
+            args.seconds,
+            srv.process.pid,
+            args.sample_s,
+            args.seed,
+            args.out,
+            heavy,
+            hostile,
+            srv.url,
+        )
+        load_after = os.getloadavg()
         log = srv.log.read_text(errors="replace")
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "streamlit.log").write_text(log)
@@ -307,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     second_half = [kb / 1024 for t, kb in samples if t >= half]
     growth = second_half[-1] - second_half[0] if second_half else 0.0
     moves = sum(s.moves for s in sessions)
-    errors = sum(len(s.errors) for s in sessions) + len(server_errors)
+    extras = [x for x in (heavy, hostile) if x is not None]
+    errors = sum(len(s.errors) for s in sessions) + len(server_errors) + sum(len(x.errors) for x in extras)
     leaks = sum(len(s.leaks) for s in sessions)
     all_ms = sorted(ms for s in sessions for ms in s.run_ms)
     print(f"\nsessions: {len(sessions)}   slider moves: {moves} "
@@ -318,19 +544,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server RSS: start {mb[0]:.0f} MB, peak {max(mb):.0f} MB, end {mb[-1]:.0f} MB, "
           f"growth over the last half {growth:+.0f} MB (bound {args.max_rss_mb:.0f} MB, "
           f"{len(samples)} samples)")  # fmt: skip
-    for s in sessions:
-        w, h = s.size
-        note = f", own word {s.word} not read {s.own_word_missing}×" if s.own_word_missing else ""
-        print(f"  session {s.n + 1}: {s.name} {w}×{h}, threshold {s.base}±2: {s.moves} moves, "
-              f"{len(s.errors)} errors, {len(s.leaks)} leaks{note}")  # fmt: skip
-        for text in (s.errors + s.leaks)[:5]:
-            print(f"      {text}")
+    print_details(sessions, extras)
+    print(f"load average (1, 5, 15 min): before {' '.join(f'{v:.1f}' for v in load_before)}, "
+          f"after {' '.join(f'{v:.1f}' for v in load_after)} ({os.cpu_count()} cores)")  # fmt: skip
     for line in server_errors[:10]:
         print(f"  server log: {line}")
     breach = max(mb) > args.max_rss_mb
     if breach:
         print(f"RSS bound breached: peak {max(mb):.0f} MB > {args.max_rss_mb:.0f} MB")
-    ok = not errors and not leaks and not breach and all(s.moves for s in sessions)
+    median_ms = all_ms[len(all_ms) // 2] if all_ms else float("inf")
+    slow = median_ms > args.max_median_ms
+    if slow:
+        print(f"the others' median key press -> result {median_ms:.0f} ms > {args.max_median_ms:.0f} ms")
+    ok = not errors and not leaks and not breach and not slow and all(s.moves for s in sessions)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

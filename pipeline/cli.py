@@ -21,10 +21,11 @@ import numpy as np
 from .argtypes import positive_int
 from .auto import AUTO
 from .batch.command import INTERRUPTED, add_run_parser, cmd_run
-from .errors import ClarityError, ExitCode, ImageError, TuneError, TuneUsageError
+from .errors import ClarityError, ExitCode, ImageError, PresetError, TuneError, TuneUsageError
 from .evaluate import dataset, evaluate_folder
 from .imageio import SUFFIXES, read_image
 from .ocr.options import ENGINE_NAMES
+from .ocr.variables import LOCAL_VARIABLE_ENV
 from .params import bounds_of, choices_of, describe_range, step_of
 from .preset import Preset, load_preset, save_preset
 from .registry import all_stages
@@ -59,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    add_run_parser(sub, ENGINES, PRESET_HELP).set_defaults(func=lambda args: cmd_run(args, _load))
+    p = add_run_parser(sub, ENGINES, PRESET_HELP)
+    _add_word_lists(p)
+    p.set_defaults(func=lambda args: cmd_run(args, lambda path, engine: _load(path, engine, args)))
 
     p = sub.add_parser("eval", help="mean CER of a preset over a folder with <stem>.gt.txt files")
     p.add_argument("--preset", required=True, type=Path, help=PRESET_HELP)
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore-spaces", action="store_true", help="remove spaces before comparing (labels)")
     p.add_argument("--ignore-case", action="store_true", help="compare case-insensitively")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    _add_word_lists(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("check", help="validate a preset file")
@@ -81,8 +85,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path, engine: str | None) -> Preset | str:
-    """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image)."""
+def _add_word_lists(p: argparse.ArgumentParser) -> None:
+    """``--user-words`` / ``--user-patterns``: local files Tesseract loads, never part of a preset."""
+    for name, env in LOCAL_VARIABLE_ENV.items():
+        flag = "--" + name.removesuffix("_file").replace("_", "-")
+        p.add_argument(
+            flag,
+            type=Path,
+            metavar="FILE",
+            dest=name,
+            help=f"Tesseract {name}: a local file, one entry a line (same as the env variable {env})",
+        )
+
+
+def _use_word_lists(args: argparse.Namespace) -> None:
+    """Hand the ``--user-words`` / ``--user-patterns`` files to the engines (through their variables)."""
+    for name, env in LOCAL_VARIABLE_ENV.items():
+        path = getattr(args, name, None)
+        if path is None:
+            continue
+        if not path.is_file():
+            raise PresetError(
+                f"{path}: no such file (given as --{name.removesuffix('_file').replace('_', '-')})"
+            )
+        os.environ[env] = str(path.resolve())
+
+
+def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None) -> Preset | str:
+    """The preset of ``--preset`` with ``--engine`` applied, or ``"auto"`` (engine applied per image);
+    ``--user-words`` / ``--user-patterns`` (in ``args``) handed to the engines."""
+    if args is not None:
+        _use_word_lists(args)
     if str(path) == AUTO and not path.is_file():
         return AUTO
     return _with_engine(load_preset(resolve_preset(path)), engine)
@@ -96,7 +129,7 @@ def _with_engine(preset: Preset, engine: str | None) -> Preset:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    preset = _load(args.preset, args.engine)
+    preset = _load(args.preset, args.engine, args)
     report = evaluate_folder(
         args.data_dir,
         preset,

@@ -8,19 +8,21 @@ expanded; CMYK is converted to RGB.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import limits
 from .errors import ImageError, read_user_file
 from .image_conventions import flatten_alpha
 
-MAX_PIXELS = int(os.environ.get("CLARITY_MAX_PIXELS", 50_000_000))
+MAX_PIXELS = limits.IMAGE_PIXELS.get_int()
 """Largest image accepted, in pixels (width x height); env ``CLARITY_MAX_PIXELS`` changes it."""
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pbm", ".pgm", ".ppm")
@@ -49,24 +51,40 @@ def read_image(source: str | Path | bytes, *, page: int = 0, name: str | None = 
     """
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
     with _open(source, label) as img:
-        n = getattr(img, "n_frames", 1)
+        n = _n_frames(img, label)
         if not 0 <= page < n:
             raise ImageError(f"{label}: has {n} page(s); page {page + 1} does not exist")
-        try:
+        what = f"page {page + 1}" if n > 1 else "the image"
+        with _decoding(label, what):
             img.seek(page)
+            _check_size(img, label, what)
             frame = ImageOps.exif_transpose(img) if page == 0 else img.copy()
             return _to_array(frame)
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(
-                f"{label}: the image data is damaged or truncated ({exc}); re-export it"
-            ) from None
 
 
 def count_pages(source: str | Path | bytes, *, name: str | None = None) -> int:
     """Number of pages (TIFF) or frames (GIF) in an image file; 1 for single images."""
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
     with _open(source, label) as img:
+        return _n_frames(img, label)
+
+
+def _n_frames(img: Image.Image, label: str) -> int:
+    with _decoding(label, "a page of the file"):  # counting GIF frames reads every frame's header
         return getattr(img, "n_frames", 1)
+
+
+@contextlib.contextmanager
+def _decoding(label: str, what: str) -> Iterator[None]:
+    """Pillow's errors while seeking and decoding, as one :class:`ImageError` line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(_too_large(label, what, None)) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{label}: the image data is damaged or truncated ({exc}); re-export it") from None
 
 
 def _open(source: str | Path | bytes, label: str) -> Image.Image:
@@ -78,15 +96,11 @@ def _open(source: str | Path | bytes, label: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=FORMATS)
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise Image.DecompressionBombError("too many pixels")
+            _check_size(img, label, "the image")
+            _check_plausible(img, len(data), label)
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(
-            f"{label}: too large; at most {MAX_PIXELS:,} pixels are accepted (set CLARITY_MAX_PIXELS "
-            "to change the limit, or downscale the image)"
-        ) from None
+        raise ImageError(_too_large(label, "the image", None)) from None
     except UnidentifiedImageError:
         head = data[:5]
         what = "a PDF" if head.startswith(b"%PDF") else "not an image Clarity can read"
@@ -96,6 +110,37 @@ def _open(source: str | Path | bytes, label: str) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{label}: the image data is damaged or truncated ({exc}); re-export it") from None
     return img
+
+
+JPEG_MAX_PIXELS_PER_BYTE = 1024
+"""Most pixels a JPEG may claim per byte of file. Real JPEGs of a flat page need at least one byte
+per ~256 pixels (a few bits per 8x8 block); a file claiming far more is damaged or forged, and
+is refused before the decoder would fill the missing data with gray."""
+
+
+def _too_large(label: str, what: str, size: tuple[int, int] | None) -> str:
+    shown = f" ({size[0]} x {size[1]} = {size[0] * size[1]:,} pixels)" if size else ""
+    return (
+        f"{label}: {what} is too large{shown}; at most {MAX_PIXELS:,} pixels per image, page or frame "
+        "are accepted (set CLARITY_MAX_PIXELS to change the limit, or downscale the image)"
+    )
+
+
+def _check_size(img: Image.Image, label: str, what: str) -> None:
+    """Refuse a page or frame above :data:`MAX_PIXELS` before it is decoded."""
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(_too_large(label, what, (w, h)))
+
+
+def _check_plausible(img: Image.Image, nbytes: int, label: str) -> None:
+    """Refuse a JPEG far too small for the pixels it claims (:data:`JPEG_MAX_PIXELS_PER_BYTE`)."""
+    w, h = img.size
+    if img.format == "JPEG" and w * h > nbytes * JPEG_MAX_PIXELS_PER_BYTE:
+        raise ImageError(
+            f"{label}: the image data is damaged or truncated ({nbytes:,} bytes cannot hold the "
+            f"{w} x {h} pixels the file claims); re-export it"
+        )
 
 
 def _to_array(img: Image.Image) -> np.ndarray:

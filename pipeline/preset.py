@@ -30,6 +30,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import limits
 from .errors import PresetError, read_user_file
 from .ocr.options import EngineName, OcrOptions
 from .params import StageParams, describe_range
@@ -46,6 +47,9 @@ MAX_PRESET_BYTES = 256 * 1024
 
 MAX_DEPTH = 12
 """Deepest nesting of YAML collections accepted in a preset."""
+
+MAX_DIGITS = 15
+"""Most digits of an integer in a preset (larger numbers are refused before they are converted)."""
 
 StageEngine = Literal["tesseract", EngineName]
 """What a stage's ``engines`` list may name: an engine, or 'tesseract' for both Tesseract engines."""
@@ -207,6 +211,40 @@ class _PresetLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        """Refuse integers of more than :data:`MAX_DIGITS` digits before converting them."""
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_DIGITS:
+            raise yaml.MarkedYAMLError(None, None, _too_many_digits(digits), node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_PresetLoader.add_constructor("tag:yaml.org,2002:int", _PresetLoader.construct_yaml_int)
+
+
+def _too_many_digits(digits: int) -> str:
+    return f"a number with {digits} digits; numbers in a preset have at most {MAX_DIGITS} digits"
+
+
+def _path(where: str, key: Any) -> str:
+    """``where.key``; a key that is not a plain name is quoted (so a message stays one line)."""
+    name = str(key) if isinstance(key, str) and key.isidentifier() else repr(key)
+    return f"{where}.{name}" if where else name
+
+
+def _check_numbers(data: Any, origin: str) -> None:
+    """Refuse integers of more than :data:`MAX_DIGITS` digits anywhere in ``data`` (links, uploads)."""
+    todo = [(data, "")]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, Mapping):
+            todo.extend((v, _path(where, k)) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS:
+            digits = len(str(abs(value))) if abs(value) < 10**4000 else 4000
+            raise PresetError(f"{origin}: {where or 'the preset'}: {_too_many_digits(digits)}")
+
 
 def _read_yaml(text: str, origin: str) -> Any:
     size = len(text.encode("utf-8"))
@@ -217,6 +255,11 @@ def _read_yaml(text: str, origin: str) -> Any:
         )
     try:
         return yaml.load(text, Loader=_PresetLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise PresetError(f"{origin}: not valid preset YAML{where}: {detail}") from None
     except yaml.YAMLError as exc:
         detail = str(exc).replace("\n", " ")
         raise PresetError(f"{origin}: not valid preset YAML: {detail}") from None
@@ -264,6 +307,7 @@ def preset_from_data(data: Any, origin: str = "preset") -> Preset:
         raise PresetError(
             f"{origin}: a preset is a mapping of keys ({', '.join(_TOP_KEYS)}), not a {_kind(data)}"
         )
+    _check_numbers(data, origin)
     data = _migrate(dict(data), origin)
     _check_keys(data, _TOP_KEYS, origin, "")
     for key in ("name", "description"):
@@ -272,6 +316,11 @@ def preset_from_data(data: Any, origin: str = "preset") -> Preset:
     raw_stages = data.get("stages") or []
     if not isinstance(raw_stages, list):
         raise PresetError(f"{origin}: `stages` must be a list of stages, got {_kind(raw_stages)}")
+    if len(raw_stages) > limits.STAGES.get():
+        raise PresetError(
+            f"{origin}: "
+            + limits.over_limit(limits.STAGES, "too many stages", len(raw_stages), "remove stages")
+        )
     stages = _parse_stages(raw_stages, origin)
     ocr = _parse_ocr(data.get("ocr") or {}, origin)
     try:
@@ -413,9 +462,11 @@ def _field_error(exc: ValidationError, model: type[BaseModel]) -> str:
         known = ", ".join(model.model_fields) or "none"
         return f"field {field!r}: unknown field; known fields: {known}"  # repr: names may hold newlines
     message = err["msg"].removeprefix("Value error, ")
-    if not field:
-        return message
-    text = f"field {'.'.join(loc)!r}: {message}; got {err.get('input')!r}"
+    if not field or isinstance(err.get("input"), Mapping):  # a mapping (variables): the message says it all
+        return f"field {'.'.join(loc)!r}: {message}" if field else message
+    got = repr(err.get("input"))
+    got = got if len(got) <= 80 else f"{got[:60]}... ({len(got)} characters)"
+    text = f"field {'.'.join(loc)!r}: {message}; got {got}"
     if info is not None:
         text += f"; allowed: {describe_range(info)}"
     return text

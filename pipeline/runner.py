@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import limits
 from .cache import BoundedCache
 from .errors import StageError
 from .image_conventions import gray_or_bgr
 from .preset import INPUT, Preset, StageSpec
 from .registry import get_stage
+from .stages import _image
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,10 @@ class Result:
 CACHE_ENTRIES = int(os.environ.get("CLARITY_CACHE_ENTRIES", 256))
 """Most stage outputs kept by the process-wide cache (env ``CLARITY_CACHE_ENTRIES``)."""
 
-CACHE_MB = int(os.environ.get("CLARITY_CACHE_MB", 512))
+CACHE_MB = limits.CACHE_MB.get_int()
 """Most megabytes of stage outputs kept by the process-wide cache (env ``CLARITY_CACHE_MB``)."""
+
+_image.OUTPUT_CHECK = limits.check_stage_pixels  # enlarging stages check before they allocate
 
 _DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(CACHE_ENTRIES, CACHE_MB * 2**20)
 
@@ -128,6 +132,7 @@ def run(
     outputs: dict[str, np.ndarray] = {INPUT: image}
     key = image_digest(image)
     current = image
+    held = image.nbytes  # bytes of the images this run keeps (the input and every stage's output)
     steps: list[StepResult] = []
     for index, spec in enumerate(preset.stages):
         active = spec.runs_with(preset.ocr.engine)
@@ -142,6 +147,17 @@ def run(
                 current, ms = _compute(index, spec, current, outputs)
                 if cache is not None:
                     cache.put(key, (current, ms))
+        if spec.enabled:
+            held += current.nbytes
+            if held > limits.RUN_MB.get() * 2**20:
+                raise StageError(
+                    limits.over_limit(
+                        limits.RUN_MB,
+                        f"stage {index + 1} ({spec.stage}): the outputs of stages 1 to {index + 1}",
+                        held / 2**20,
+                        "use fewer stages, or downscale or crop the image first",
+                    )
+                )
         if spec.id is not None:
             outputs[spec.id] = current
         steps.append(StepResult(index, spec.stage, spec.label, active, current, ms, cached))
@@ -168,7 +184,14 @@ def _compute(
         raise StageError(
             f"stage {index + 1} ({spec.stage}) returned no 8-bit image (a bug: please report it)"
         )
+    limits.check_stage_pixels(out.shape[1], out.shape[0], f"stage {index + 1} ({spec.stage})'s output")
     if out is current or out.base is not None:
         out = out.view()  # mark our own view read-only, never the caller's array
     out.flags.writeable = False  # outputs are shared through the cache
     return out, ms
+
+
+def run_uncached(image: np.ndarray, preset: Preset) -> Result:
+    """:func:`run` without the cache: for a worker process (:mod:`pipeline.workers`), whose memory
+    then holds one run's images and nothing more."""
+    return run(image, preset, cache=None)

@@ -1,6 +1,7 @@
 """Regenerate the generated parts of README.md (between ``<!-- begin:NAME -->`` markers).
 
-``python scripts/readme_sections.py`` rewrites the stage reference from the registry; the
+``python scripts/readme_sections.py`` rewrites the stage reference from the registry (and the
+preset and limits tables); the
 benchmark scripts in ``bench/`` call :func:`replace_section` with their own tables. A test
 checks that the stage reference in README.md is current.
 """
@@ -73,7 +74,19 @@ def preset_table() -> str:
     return "\n".join(lines)
 
 
+def limits_table() -> str:
+    """Markdown table of the work and memory limits of :mod:`pipeline.limits`."""
+    from pipeline.limits import ALL
+
+    lines = ["| limit | default | environment variable |", "|---|---|---|"]
+    for limit in ALL:
+        default = f"{limit.default:,.0f}" if limit.default >= 1000 else f"{limit.default:g}"
+        lines.append(f"| {limit.what} | {default} {limit.unit} | `{limit.env}` |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     replace_section("stages", stage_reference())
     replace_section("presets", preset_table())
-    print(f"updated the stage reference and the preset table in {README}")
+    replace_section("limits", limits_table())
+    print(f"updated the stage reference, the preset table and the limits table in {README}")

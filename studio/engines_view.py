@@ -15,7 +15,7 @@ import streamlit as st
 from pipeline.auto import engine_title
 from pipeline.metrics import cer
 from pipeline.preset import Preset
-from pipeline.runner import Result, run
+from pipeline.runner import Result
 
 from . import keys as K
 from . import ocr as ocr_view
@@ -53,7 +53,7 @@ def rows(
     out = []
     for engine in ENGINES:
         engine_preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
-        cleaned = result if engine == preset.ocr.engine else run(result.input, engine_preset)
+        cleaned = result if engine == preset.ocr.engine else ocr_view.run_stages(result.input, engine_preset)
         for label, image in (("original", result.input), ("cleaned", cleaned.final)):
             reading = ocr_view.read_text(image, engine_preset.ocr)
             if reading.result is None:

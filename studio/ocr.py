@@ -6,6 +6,14 @@ is the image's content digest and the options' JSON, in a bounded process-wide c
 Tesseract works while the previews are sent. Errors (missing language, timeout) are cached
 too, as a message, so a failing setting does not re-run a slow Tesseract call on every rerun.
 
+Isolation: every reading (and the stages of a big image, :func:`run_stages_isolated`) runs in a
+worker process of :func:`worker_pool` (any engine:
+the call is :func:`pipeline.ocr.recognize`), so a time limit really stops it (the worker is
+killed and replaced) and a runaway worker's memory is bounded. Big images take at most all
+workers but one, so other sessions are not kept waiting. Each session runs one reading at a
+time and has a budget of OCR seconds per 10 minutes (:class:`SessionBudget`); the time limit
+of a call is the preset's ``timeout_s``, at most ``CLARITY_MAX_OCR_TIMEOUT_S``.
+
 :func:`diff_html` renders a character diff as HTML built only from ``html.escape``-d text:
 the user's expected text and the OCR output can never inject markup.
 """
@@ -14,17 +22,23 @@ from __future__ import annotations
 
 import html
 import threading
+import time
+from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from pipeline import limits
 from pipeline.cache import BoundedCache
-from pipeline.errors import ClarityError
+from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
-from pipeline.ocr import OcrOptions, OcrResult, available_engines, installed_languages, recognize
-from pipeline.runner import image_digest
+from pipeline.ocr import OcrOptions, OcrResult, available_engines, get_engine, installed_languages, recognize
+from pipeline.preset import Preset
+from pipeline.runner import Result, image_digest, run, run_uncached
+from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 
 from .overlays import DIGESTS
 
@@ -53,22 +67,176 @@ class Reading:
 
     result: OcrResult | None
     error: str | None = None
+    shared: bool = True
+    """False for a message about this session only (its budget): never cached for others."""
 
 
 READINGS_KEPT = 64
 """Most OCR readings kept in the process-wide cache."""
 
+BIG_PIXELS = 8_000_000
+"""Images above this many pixels are "big" OCR calls: at most all workers but one read them at once."""
+
+BUDGET_WINDOW_S = 600.0
+"""The window of the per-session OCR budget (seconds; see :data:`pipeline.limits.SESSION_OCR_S`)."""
+
 _readings: BoundedCache[Reading] = BoundedCache(max_entries=READINGS_KEPT)
 _pending: dict[tuple[str, str], Future[Reading]] = {}
 _pending_lock = threading.Lock()
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarity-ocr")
+_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="clarity-ocr")
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
 
 
-def _read(image: np.ndarray, options: OcrOptions) -> Reading:
+def worker_pool() -> WorkerPool:
+    """The studio's OCR worker processes (made on first use; see :mod:`pipeline.workers`)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = WorkerPool(
+                limits.OCR_WORKERS.get_int(),
+                max_rss_mb=limits.WORKER_MB.get(),
+                max_total_mb=limits.MEMORY_MB.get(),
+                total_advice=f"its budget, {limits.MEMORY_MB.env}; try again soon, or use a smaller image",
+                initializer="pipeline.ocr.engine:warm_up",
+            )
+            _pool.warm()
+        return _pool
+
+
+class SessionBudget:
+    """OCR seconds each session used in the last :data:`BUDGET_WINDOW_S` seconds, and one call at a time.
+
+    A session over its budget gets no new OCR call until old calls leave the window; a call
+    may run at most for what is left of the budget.
+    """
+
+    def __init__(self) -> None:
+        self._used: dict[str, deque[tuple[float, float]]] = defaultdict(deque)
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def lock(self, session: str) -> threading.Lock:
+        """The lock that lets a session run one OCR call at a time."""
+        with self._guard:
+            return self._locks[session]
+
+    def left(self, session: str, now: float | None = None) -> float:
+        """Seconds of OCR the session may still use now."""
+        now = time.monotonic() if now is None else now
+        with self._guard:
+            used = self._used[session]
+            while used and used[0][0] < now - BUDGET_WINDOW_S:
+                used.popleft()
+            return limits.SESSION_OCR_S.get() - sum(s for _, s in used)
+
+    def charge(self, session: str, seconds: float) -> None:
+        """Count ``seconds`` of OCR against the session."""
+        with self._guard:
+            self._used[session].append((time.monotonic(), seconds))
+
+    def over_message(self) -> str:
+        """What a session over its budget is told."""
+        return (
+            f"This session has used its OCR budget ({limits.SESSION_OCR_S.get():g} s of reading per "
+            f"{BUDGET_WINDOW_S / 60:g} minutes; the server setting {limits.SESSION_OCR_S.env} changes it), "
+            "so the text is not read now. Wait a few minutes, or crop or downscale the image."
+        )
+
+
+BUDGET = SessionBudget()
+
+
+def session_id() -> str:
+    """The Streamlit session running this script ("" outside a session)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
+    """Read in a worker process, within the time limit and the session's budget.
+
+    A reading stopped by the session's budget is marked ``shared=False``: it is about this
+    session only and is never cached for others.
+    """
+    with BUDGET.lock(session):
+        left = BUDGET.left(session)
+        if left <= 0:
+            return Reading(None, BUDGET.over_message(), shared=False)
+        cap = limits.OCR_TIMEOUT_S.get()
+        timeout = min(options.timeout_s, cap)
+        run_options = options.model_copy(update={"timeout_s": max(0.5, min(timeout, left))})
+        pool = worker_pool()
+        try:
+            return Reading(
+                pool.call(
+                    recognize, image, run_options, timeout_s=min(timeout, left) + WORKER_GRACE_S,
+                    big=is_big(image), prepare=(get_engine, (options.engine,)),
+                )
+            )  # fmt: skip
+        except (WorkerTimeout, OcrTimeout):
+            if left < timeout:
+                return Reading(None, BUDGET.over_message(), shared=False)
+            return Reading(None, _timeout_message(image, timeout, options.timeout_s > cap))
+        except ClarityError as exc:
+            return Reading(None, str(exc))
+        finally:
+            BUDGET.charge(session, pool.last_run_s())
+
+
+WORKER_GRACE_S = 5.0
+"""Seconds a worker gets past the OCR time limit (Tesseract's own deadline, a fresh worker's start)
+before it is killed."""
+
+
+def _timeout_message(image: np.ndarray, timeout: float, capped: bool) -> str:
+    h, w = image.shape[:2]
+    cap = (
+        f" (the preset asks for more, but this server allows at most {timeout:g} s: "
+        f"{limits.OCR_TIMEOUT_S.env})"
+        if capped
+        else " (ocr.timeout_s)"
+    )
+    return (
+        f"OCR stopped: reading the {w} x {h} image took longer than {timeout:g} s{cap}; "
+        "crop or downscale the image, or simplify the stages."
+    )
+
+
+_BIG_RUNS = threading.Lock()
+"""Held while the stages run on a big image (above :data:`BIG_PIXELS`): one such run at a time, so
+the server's memory stays within its budget however many sessions work on big images."""
+
+
+def is_big(image: np.ndarray) -> bool:
+    """True for images above :data:`BIG_PIXELS`: their stages and readings run in the big lane."""
+    return image.shape[0] * image.shape[1] > BIG_PIXELS
+
+
+def run_stages(image: np.ndarray, preset: Preset) -> Result:
+    """The stages of ``preset`` on ``image``: here with the shared cache for small images, in a worker
+    (:func:`run_stages_isolated`, one at a time) for big ones. Raises :class:`StageError`."""
+    if not is_big(image):
+        return run(image, preset)
+    with _BIG_RUNS:
+        return run_stages_isolated(image, preset)
+
+
+def run_stages_isolated(image: np.ndarray, preset: Preset) -> Result:
+    """The stages of ``preset`` on a big ``image``, run in a worker process within the stage time
+    limit (``CLARITY_MAX_STAGE_TIME_S``) and the worker memory limit; :class:`StageError` otherwise."""
+    limit = limits.STAGE_TIME_S.get()
     try:
-        return Reading(recognize(image, options))
-    except ClarityError as exc:
-        return Reading(None, str(exc))
+        return worker_pool().call(run_uncached, image, preset, timeout_s=limit, big=True)
+    except WorkerTimeout:
+        h, w = image.shape[:2]
+        raise StageError(
+            limits.over_limit(limits.STAGE_TIME_S, f"the stages on this {w} x {h} image ran longer", limit)
+            + "; they were stopped. Use lighter settings (smaller kernels, fewer iterations) or a "
+            "smaller image"
+        ) from None
+    except WorkerError as exc:
+        raise StageError(f"the stages could not finish: {exc}") from None
 
 
 def _key(image: np.ndarray, options: OcrOptions, digest: str | None) -> tuple[str, str]:
@@ -78,28 +246,29 @@ def _key(image: np.ndarray, options: OcrOptions, digest: str | None) -> tuple[st
 
 
 def prefetch(image: np.ndarray, options: OcrOptions) -> None:
-    """Start reading ``image`` in a background thread, unless its reading is cached or under way.
+    """Start reading ``image`` in the background, unless its reading is cached or under way.
 
-    The studio calls this as soon as the stages have run, so Tesseract works while the stage
+    The studio calls this as soon as the stages have run, so the OCR works while the stage
     previews are encoded and sent; :func:`read_text` then picks the reading up.
     """
     key = _key(image, options, None)
     if _readings.get(key) is not None:
         return
     with _pending_lock:
-        if key not in _pending and len(_pending) < 4:
-            _pending[key] = _pool.submit(_read, image, options)
+        if key not in _pending and len(_pending) < 16:
+            _pending[key] = _threads.submit(_read, image, options, session_id())
 
 
 def read_text(image: np.ndarray, options: OcrOptions, digest: str | None = None) -> Reading:
-    """Tesseract's reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
+    """The OCR reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
     key = _key(image, options, digest)
     reading = _readings.get(key)
     if reading is None:
         with _pending_lock:
             future = _pending.pop(key, None)
-        reading = future.result() if future is not None else _read(image, options)
-        _readings.put(key, reading)
+        reading = future.result() if future is not None else _read(image, options, session_id())
+        if reading.shared:
+            _readings.put(key, reading)
     return reading
 
 

@@ -2,7 +2,10 @@
 
 Folders (read on every call, so tests can point them elsewhere):
 
-* presets: ``$CLARITY_PRESETS_DIR``, else ``presets/`` beside ``app.py``;
+* shipped presets: ``$CLARITY_PRESETS_DIR``, else ``presets/`` beside ``app.py``; the page never
+  writes there, and new visitors always start from them;
+* saved presets: ``$CLARITY_USER_PRESETS_DIR``, else ``user-presets/`` beside ``app.py``: where
+  the page's Save button writes;
 * samples: ``$CLARITY_SAMPLES_DIR``, else ``samples/``, indexed by ``samples.yaml``: a list of
   ``{file, title, scenario, preset, expected}``. Without an index every image in the folder
   is a sample; without images the studio generates one.
@@ -34,8 +37,14 @@ GENERATED = "generated"
 
 
 def presets_dir() -> Path:
-    """The folder of preset files (``$CLARITY_PRESETS_DIR``, else the shipped ``presets/``)."""
+    """The folder of shipped presets (``$CLARITY_PRESETS_DIR``, else the shipped ``presets/``);
+    read-only from the page."""
     return Path(os.environ.get("CLARITY_PRESETS_DIR") or presets_folder())
+
+
+def user_presets_dir() -> Path:
+    """The folder the page saves presets to (``$CLARITY_USER_PRESETS_DIR`` or ``user-presets/``)."""
+    return Path(os.environ.get("CLARITY_USER_PRESETS_DIR") or ROOT / "user-presets")
 
 
 def samples_dir() -> Path:
@@ -47,12 +56,20 @@ def samples_dir() -> Path:
 
 
 def list_presets(folder: Path | None = None) -> dict[str, Path]:
-    """Preset files of ``folder`` by name (file stem), sorted by name."""
+    """Preset files of ``folder`` (default: the shipped presets) by name (file stem), sorted by name."""
     folder = folder or presets_dir()
     if not folder.is_dir():
         return {}
     files = [p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
     return {p.stem: p for p in sorted(files, key=lambda p: p.stem)}
+
+
+def all_presets() -> dict[str, Path]:
+    """What the preset picker offers: the shipped presets, then the saved ones (a saved file named
+    like a shipped preset is left out: the shipped one always wins)."""
+    shipped = list_presets()
+    saved = {n: p for n, p in list_presets(user_presets_dir()).items() if n not in shipped}
+    return {**shipped, **saved}
 
 
 def builtin_preset() -> Preset:
@@ -105,7 +122,7 @@ def save_target(name: str, folder: Path | None = None) -> Path:
     Names with a path (``/``, ``\\``, ``..``) are refused outright rather than silently
     rewritten; other names are reduced to ``[a-z0-9-]`` (see :func:`slugify`).
     """
-    folder = (folder or presets_dir()).resolve()
+    folder = (folder or user_presets_dir()).resolve()
     raw = name.strip()
     if not raw:
         raise SaveError("Give the preset a file name first.")
@@ -124,14 +141,21 @@ def save_target(name: str, folder: Path | None = None) -> Path:
 
 
 def save_preset_file(preset: Preset, name: str, *, overwrite: bool, folder: Path | None = None) -> Path:
-    """Write ``preset`` as ``<folder>/<slug>.yaml``; refuses to replace a file unless ``overwrite``.
+    """Write ``preset`` as ``<folder>/<slug>.yaml`` (default: the user presets folder); refuses to
+    replace a file unless ``overwrite``, and never takes the name of a shipped preset.
 
     Raises
     ------
     SaveError
-        Unsafe or empty name, existing file without ``overwrite``, or a write failure.
+        Unsafe or empty name, a shipped preset's name, existing file without ``overwrite``, or a
+        write failure.
     """
-    target = save_target(name, folder)
+    target = save_target(name, folder or user_presets_dir())
+    if target.stem in list_presets():
+        raise SaveError(
+            f"'{target.stem}' is a shipped preset, which cannot be replaced from the page; "
+            f"save under another name, e.g. '{target.stem}-2'."
+        )
     if target.exists() and not overwrite:
         raise SaveError(
             f"A preset named '{target.stem}' already exists. Tick 'Replace the existing file' to "

@@ -24,6 +24,7 @@ Widget keys (tests address widgets by them):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ INTRO = (
 IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
 
 
+_LOG = logging.getLogger("clarity.studio")
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
@@ -83,6 +86,23 @@ def show_flashes() -> None:
     notice = st.session_state.pop(K.NOTICE, None)
     if notice:
         alert("info", notice)
+
+
+def _start_over() -> None:
+    st.session_state.clear()
+    st.query_params.clear()
+
+
+def page_failed(exc: Exception) -> None:
+    """Show an unexpected error in the page (never Streamlit's error box), log it, offer a fresh start."""
+    _LOG.error("page failed", exc_info=exc)
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    alert(
+        "error",
+        f"Something went wrong on this page ({type(exc).__name__}{': ' + detail if detail else ''}). "
+        "Undo the last change, or start over with the default settings.",
+    )
+    st.button("Start over", key="page:start_over", on_click=_start_over, icon=":material/restart_alt:")
 
 
 # --------------------------------------------------------------------------- first load
@@ -150,7 +170,7 @@ def _on_sample() -> None:
 
 def _on_preset_pick() -> None:
     name = st.session_state.get(K.PRESET_PICK)
-    path = sources.list_presets().get(name) if name else None
+    path = sources.all_presets().get(name) if name else None
     if path is None:
         return
     try:
@@ -193,7 +213,7 @@ def sidebar_preset() -> None:
     """Preset picker, YAML upload, undo, name and description."""
     ss = st.session_state
     st.header("Preset")
-    names = list(sources.list_presets())
+    names = list(sources.all_presets())
     if ss.get(K.PRESET_PICK) not in names:
         ss[K.PRESET_PICK] = None
     st.selectbox(
@@ -471,10 +491,20 @@ class Tile:
 
 
 def process(preset: Preset) -> Result | None:
-    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails."""
+    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails.
+
+    Big images (above ``studio.ocr.BIG_PIXELS``) are processed in a worker process, where the
+    stage time limit (``CLARITY_MAX_STAGE_TIME_S``) can stop a run at once; small ones here,
+    with the shared stage cache.
+    """
     image: sources.LoadedImage = st.session_state[K.IMAGE]
     try:
-        result = run(image.array, preset)
+        big = ocr_view.is_big(image.array)
+        if big:
+            with st.spinner("Running the stages on this big image…"):
+                result = ocr_view.run_stages(image.array, preset)
+        else:
+            result = run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None
@@ -719,23 +749,38 @@ def save_and_share(preset: Preset) -> str:
         st.code(f"{base}?p={packed}", language=None)
         st.caption("The page address always carries the current settings: copy it, or this link.")
     with col2:
-        folder = sources.presets_dir()
         st.text_input(
             "Save as",
             key=K.SAVE_NAME,
             placeholder=slug,
-            help="File name in the presets folder: letters, digits and dashes.",
+            help="File name in the saved-presets folder: letters, digits and dashes. "
+            "Shipped presets cannot be replaced.",
         )
-        overwrite = st.checkbox("Replace the existing file", key=K.SAVE_OVERWRITE)
-        if st.button("Save to the presets folder", key=K.SAVE_GO, icon=":material/save:"):
-            name = (ss.get(K.SAVE_NAME) or "").strip() or slug
-            try:
-                path = sources.save_preset_file(preset, name, overwrite=overwrite, folder=folder)
-            except sources.SaveError as exc:
-                alert("error", str(exc))
-            else:
-                alert("success", f"Saved as {path.name} in the presets folder.")
+        st.checkbox("Replace the existing file", key=K.SAVE_OVERWRITE)
+        st.button(
+            "Save to the presets folder",
+            key=K.SAVE_GO,
+            icon=":material/save:",
+            on_click=_on_save,
+            args=(preset,),
+        )
+        message = ss.pop(K.SAVE_MESSAGE, None)
+        if message:
+            alert(*message)
     return packed
+
+
+def _on_save(preset: Preset) -> None:
+    """Save to the user presets folder; the "replace" box is unticked after every attempt."""
+    ss = st.session_state
+    name = (ss.get(K.SAVE_NAME) or "").strip() or sources.slugify(preset.name) or "preset"
+    try:
+        path = sources.save_preset_file(preset, name, overwrite=bool(ss.get(K.SAVE_OVERWRITE)))
+    except sources.SaveError as exc:
+        ss[K.SAVE_MESSAGE] = ("error", str(exc))
+    else:
+        ss[K.SAVE_MESSAGE] = ("success", f"Saved as {path.name} in the saved-presets folder.")
+    ss[K.SAVE_OVERWRITE] = False
 
 
 def sync_url(packed: str) -> None:

@@ -9,6 +9,7 @@ add what it finds as an ``@example`` to the test.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from hypothesis import settings
 settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# Presets saved from the page in tests (and by the servers they start) never land in the tree.
+os.environ.setdefault("CLARITY_USER_PRESETS_DIR", tempfile.mkdtemp(prefix="clarity-user-presets-"))
+# AppTest sessions of one test process may share a session id: the per-session OCR budget is tested
+# on its own (tests/test_app_safety.py), not spent by the whole suite on a slow machine.
+os.environ.setdefault("CLARITY_SESSION_OCR_BUDGET_S", "1000000")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()
@@ -52,3 +59,11 @@ def text_image(text: str = "Clarity 2026", scale: float = 1.2, pad: int = 20) ->
     img = np.full((h + base + 2 * pad, w + 2 * pad), 255, np.uint8)
     cv2.putText(img, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, 0, 2, cv2.LINE_AA)
     return img
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's) for a browser-test module; a missing Chromium fails, never skips."""
+    from tests.e2e_support import launched_chromium
+
+    yield from launched_chromium()

@@ -96,6 +96,29 @@ def studio_server(
             process.kill()
 
 
+def tree_rss_kb(pid: int) -> int:
+    """VmRSS of ``pid`` and all its descendants, in kB (0 for processes that are gone)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        rest = text[text.rindex(")") + 2 :].split()
+        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
     """A headless Chromium (Playwright ``Browser``) from /usr/bin/chromium."""
@@ -107,6 +130,23 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def launched_chromium() -> Iterator[object]:
+    """Body of the tests' module-scoped ``browser`` fixture (``yield from``): Chromium, or the test
+    fails with the reason. A missing Chromium never skips: a skipped browser test would hide a
+    broken page."""
+    import pytest
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+            "(`make test` installs it, or `sudo apt-get install chromium`; "
+            "set CLARITY_CHROMIUM to use another binary)",
+            pytrace=False,
+        )
+    with chromium() as b:
+        yield b
 
 
 def wait_for_app(page, timeout_ms: float = 90_000) -> None:

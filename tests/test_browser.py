@@ -8,7 +8,6 @@ reason, it does not skip them: a skipped browser test would hide a broken page.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,7 @@ from PIL import Image
 from pipeline.preset import parse_preset
 from pipeline.share import pack
 from tests.e2e_support import (
-    CHROMIUM,
     RUN_TRACKER_JS,
-    chromium,
     grid_sources,
     image_caption,
     ocr_texts,
@@ -59,19 +56,6 @@ TIMEOUT_MS = 30_000
 def server(tmp_path_factory: pytest.TempPathFactory):
     with studio_server(tmp_path_factory.mktemp("studio")) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
-            "(`make test` installs it, or `sudo apt-get install chromium`; "
-            "set CLARITY_CHROMIUM to use another binary)",
-            pytrace=False,
-        )
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.readme_sections import README, preset_table, section, stage_reference
+from scripts.readme_sections import README, limits_table, preset_table, section, stage_reference
 
 
 def test_stage_reference_is_current() -> None:
@@ -14,6 +14,12 @@ def test_stage_reference_is_current() -> None:
 def test_preset_table_is_current() -> None:
     assert section("presets").strip() == preset_table().strip(), (
         "README's preset table is stale: run `python scripts/readme_sections.py`"
+    )
+
+
+def test_limits_table_is_current() -> None:
+    assert section("limits").strip() == limits_table().strip(), (
+        "README's limits table is stale: run `python scripts/readme_sections.py`"
     )
 
 

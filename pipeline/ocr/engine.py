@@ -21,6 +21,7 @@ shared; each is safe to call from several threads at once. The names are declare
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import threading
@@ -188,3 +189,14 @@ def _mode_pool() -> ThreadPoolExecutor:
             workers = max(1, min(4, os.cpu_count() or 1))
             _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarity-ocr-mode")
         return _POOL
+
+
+def needs_osd(options: OcrOptions) -> bool:
+    """True for the page segmentation modes that run orientation and script detection (0, 1, 12)."""
+    return options.psm in (0, 1, 12)
+
+
+def warm_up() -> None:
+    """Create the default engine now (in a worker process: once, before its first call)."""
+    with contextlib.suppress(Exception):  # the first real call reports what is missing
+        get_engine("auto")

@@ -23,6 +23,9 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from .. import limits
+from .variables import LOCAL_VARIABLE_ENV, PRESET_VARIABLES, local_variables
+
 # One language: a traineddata name (``eng``, ``chi_sim``, ``script/Latin``), optionally
 # prefixed by ``~`` (Tesseract's "do not load this language even if another one asks for it").
 _LANG_PART = re.compile(r"~?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)?")
@@ -37,33 +40,8 @@ FIELD_VARIABLES = {
 }
 """Tesseract variables that have their own option field; setting them in ``variables`` is refused."""
 
-UNSAFE_VARIABLES = frozenset(
-    {
-        "tessedit_write_images",  # writes tessinput.tif into the working directory
-        "tessedit_write_params_to_file",  # writes every parameter to a named file
-        "tessedit_dump_pageseg_images",
-        "tessedit_dump_choices",
-        "output_ambig_words_file",
-        "debug_file",
-        "classify_save_adapted_templates",
-        "tessedit_train_from_boxes",
-        "tessedit_resegment_from_boxes",
-        "tessedit_resegment_from_line_boxes",
-        "tessedit_train_line_recognizer",
-        "tessedit_make_boxes_from_boxes",
-        "tessedit_ambigs_training",
-        "stream_filelist",  # would read file names from standard input
-        "interactive_display_mode",
-    }
-)
-"""Tesseract variables refused in ``variables`` because they write files, read standard input or train."""
-
-_UNSAFE_PATTERNS = (
-    re.compile(r"^tessedit_create_"),  # extra output files (hOCR, PDF, TSV, box, ...)
-    re.compile(r"^tessedit_write_"),
-    re.compile(r"debug"),  # debugging output; some write images or open ScrollView windows
-    re.compile(r"_show_|^show_|_display|display_"),  # ScrollView: connects to a display server
-)
+MAX_VARIABLE_CHARS = 200
+"""Longest value of one Tesseract variable in ``variables`` (characters)."""
 
 PSM_HELP = (
     "Page segmentation mode, how Tesseract finds the text: 3 = automatic page layout (default), "
@@ -88,8 +66,8 @@ VariableValue = Annotated[str, BeforeValidator(_variable_value)]
 
 
 def is_unsafe_variable(name: str) -> bool:
-    """True when ``name`` is a Tesseract variable that ``OcrOptions.variables`` refuses."""
-    return name in UNSAFE_VARIABLES or any(p.search(name) for p in _UNSAFE_PATTERNS)
+    """True when ``name`` is a Tesseract variable that ``OcrOptions.variables`` refuses (not allowlisted)."""
+    return name not in PRESET_VARIABLES
 
 
 def split_languages(lang: str) -> list[str]:
@@ -185,12 +163,14 @@ class OcrOptions(BaseModel):
     )
     variables: dict[str, VariableValue] = Field(
         default_factory=dict,
+        max_length=64,
         description=(
             "Extra Tesseract variables, as with 'tesseract -c name=value' (see "
-            "'tesseract --print-parameters'). Variables that write files, train, print debugging "
-            "output or open windows are refused, as are those with their own field here (whitelist, "
-            "psm, ...). Values that are paths (user_words_file, user_patterns_file) are allowed: "
-            "Tesseract reads that file when it loads the language."
+            "'tesseract --print-parameters'). Only known-safe variables that are not paths are "
+            "accepted (pipeline/ocr/variables.py): those that read or write files, train, print "
+            "debugging output or open windows are refused, as are those with their own field here "
+            "(whitelist, psm, ...). Word and pattern lists are set outside presets: the CLI's "
+            "--user-words/--user-patterns or CLARITY_USER_WORDS_FILE/CLARITY_USER_PATTERNS_FILE."
         ),
     )
     timeout_s: float = Field(
@@ -249,6 +229,8 @@ class OcrOptions(BaseModel):
     def _check_chars(cls, value: str) -> str:
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise ValueError("must not contain control characters (newlines, tabs, ...)")
+        if len(value) > limits.WHITELIST_CHARS.get():
+            raise ValueError(limits.over_limit(limits.WHITELIST_CHARS, "too long", len(value)))
         return value
 
     @field_validator("variables")
@@ -257,22 +239,30 @@ class OcrOptions(BaseModel):
         for name, text in value.items():
             if not _IDENTIFIER.fullmatch(name):
                 raise ValueError(f"{name!r} is not a Tesseract variable name (letters, digits and '_')")
-            if is_unsafe_variable(name):
-                raise ValueError(
-                    f"Tesseract variable {name!r} is not allowed here: it writes files, trains, "
-                    "prints debugging output or opens windows"
-                )
-            if any(ord(c) < 32 or ord(c) == 127 for c in text):
-                raise ValueError(f"value of {name!r} must not contain control characters")
-        return value
-
-    @model_validator(mode="after")
-    def _check_combination(self) -> OcrOptions:
-        for name in self.variables:
             if name in FIELD_VARIABLES:
                 raise ValueError(
                     f"set {name!r} with the '{FIELD_VARIABLES[name]}' option instead of in 'variables'"
                 )
+            if name in LOCAL_VARIABLE_ENV:
+                raise ValueError(
+                    f"Tesseract variable {name!r} names a file and is never taken from a preset; "
+                    f"pass the file with the CLI option --{name.removesuffix('_file').replace('_', '-')} "
+                    f"or the environment variable {LOCAL_VARIABLE_ENV[name]}"
+                )
+            if is_unsafe_variable(name):
+                raise ValueError(
+                    f"Tesseract variable {name!r} is not allowed in a preset: only known-safe variables "
+                    "that read no file, write nothing and print no debugging output are "
+                    "(see pipeline/ocr/variables.py)"
+                )
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise ValueError(f"value of {name!r} must not contain control characters")
+            if len(text) > MAX_VARIABLE_CHARS:
+                raise ValueError(f"value of {name!r} is longer than {MAX_VARIABLE_CHARS} characters")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> OcrOptions:
         if self.psm in self.alternative_psm:
             raise ValueError(
                 f"psm {self.psm} is also listed in alternative_psm {list(self.alternative_psm)}; "
@@ -310,3 +300,8 @@ class OcrOptions(BaseModel):
             out["tessedit_char_blacklist"] = self.blacklist
         out.update(self.variables)
         return out
+
+    def engine_variables(self) -> dict[str, str]:
+        """What the engines set: :meth:`tesseract_variables` plus the operator's word and pattern
+        lists (:func:`~pipeline.ocr.variables.local_variables`), which no preset can carry."""
+        return {**self.tesseract_variables(), **local_variables()}

@@ -113,7 +113,7 @@ def build_config(options: OcrOptions, tessdata: str | None) -> str:
     args += ["--psm", str(options.psm), "--oem", str(options.oem)]
     if options.dpi is not None:
         args += ["--dpi", str(options.dpi)]
-    for name, value in options.tesseract_variables().items():
+    for name, value in options.engine_variables().items():
         args += ["-c", f"{name}={value}"]
     return shlex.join(args)
 

@@ -121,7 +121,7 @@ class TesserocrEngine:
 
     def _slot(self, tessdata: Path, options: OcrOptions) -> _Slot:
         """This thread's API, initialised for ``options`` (created or re-initialised if needed)."""
-        init_vars = tuple(sorted((k, v) for k, v in options.variables.items() if is_init_only(k)))
+        init_vars = tuple(sorted((k, v) for k, v in options.engine_variables().items() if is_init_only(k)))
         key = (str(tessdata), options.lang, options.oem, init_vars)
         slot: _Slot | None = getattr(self._local, "slot", None)
         if slot is not None and slot.key == key:
@@ -172,7 +172,7 @@ def _work(job: _Job) -> None:
 def _call_variables(options: OcrOptions) -> dict[str, str]:
     """Variables set for one call: whitelist and blacklist always (empty = none), plus the extras."""
     out = {"tessedit_char_whitelist": options.whitelist, "tessedit_char_blacklist": options.blacklist}
-    out.update((k, v) for k, v in options.variables.items() if not is_init_only(k))
+    out.update((k, v) for k, v in options.engine_variables().items() if not is_init_only(k))
     return out
 
 

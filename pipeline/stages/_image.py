@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import cv2
@@ -13,6 +14,18 @@ from ..image_conventions import INK_LEVEL
 KernelShape = Literal["rect", "ellipse", "cross"]
 
 _SHAPES = {"rect": cv2.MORPH_RECT, "ellipse": cv2.MORPH_ELLIPSE, "cross": cv2.MORPH_CROSS}
+
+
+OUTPUT_CHECK: Callable[[int, int, str], None] | None = None
+"""``check(width, height, what)`` that raises when a stage may not make an image that large; Clarity's
+runner sets it (:func:`pipeline.limits.check_stage_pixels`). ``None`` (e.g. in an exported script):
+no bound."""
+
+
+def check_output_size(width: int, height: int, what: str) -> None:
+    """Ask :data:`OUTPUT_CHECK` before a stage makes a ``width`` x ``height`` image (``what`` it is)."""
+    if OUTPUT_CHECK is not None:
+        OUTPUT_CHECK(width, height, what)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, number
 from ..registry import register
-from ._image import is_binary, to_gray
+from ._image import check_output_size, is_binary, to_gray
 
 BorderColour = Literal["white", "black", "replicate"]
 
@@ -139,6 +139,7 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     new_w, new_h = max(1, round(w * factor)), max(1, round(h * factor))
     if (new_w, new_h) == (w, h):
         return image.copy()
+    check_output_size(new_w, new_h, "the rescaled image")
     if p.interpolation == "auto":
         method = cv2.INTER_AREA if new_w * new_h < w * h else cv2.INTER_CUBIC
     else:
@@ -219,6 +220,7 @@ def rotate(image: np.ndarray, angle: float, expand: bool, fill: BorderColour) ->
         cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
         out_w = max(1, math.ceil(w * cos + h * sin - 1e-6))
         out_h = max(1, math.ceil(w * sin + h * cos - 1e-6))
+        check_output_size(out_w, out_h, "the rotated image")
         matrix[0, 2] += (out_w - 1) / 2.0 - centre[0]
         matrix[1, 2] += (out_h - 1) / 2.0 - centre[1]
     mode, value = _border(fill, image)
@@ -304,5 +306,6 @@ def pad(image: np.ndarray, p: PadParams) -> np.ndarray:
     """Add a border on every side (Tesseract advises ~10 pt of white around cropped text)."""
     if p.size == 0:
         return image.copy()
+    check_output_size(image.shape[1] + 2 * p.size, image.shape[0] + 2 * p.size, "the padded image")
     mode, value = _border(p.color, image)
     return cv2.copyMakeBorder(image, p.size, p.size, p.size, p.size, mode, value=value)
