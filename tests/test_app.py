@@ -237,9 +237,10 @@ def test_upload_shows_original_and_stages(app: AppTest) -> None:
     captions = grid_captions(app)
     assert captions[0].startswith("0. original — 500 × 200 px")
     notices = [re.sub(r"\\(.)", r"\1", i.value) for i in app.info]  # the page escapes Markdown
-    assert any(n.startswith("Cleaned as: text line, read by RapidOCR") for n in notices), notices
+    # the label holds two separate lines of text: a short page
+    assert any(n.startswith("Cleaned as: document, read by RapidOCR") for n in notices), notices
     assert app.session_state["ocr:engine"] == "rapidocr"
-    assert len(captions) == 1  # the text-line preset's cleaning is for Tesseract only
+    assert len(captions) == 1  # the document preset's cleaning is for Tesseract only
     assert "photo\\.png (uploaded)" in [c.value for c in app.caption][1]
     assert app.selectbox(key="input:sample").value is None  # so that any sample can be picked again
     app.selectbox(key="input:sample").set_value("label.png").run()
