@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import autotune, engines_view, views
+from studio import autotune, engines_view, result_view, views
 from studio import state as S
 
 # A local emoji icon: a Material icon would make the browser fetch it from fonts.gstatic.com.
@@ -27,6 +27,7 @@ def page() -> None:
         views.sidebar_stages()
         views.sidebar_ocr()
 
+    st.html(views.PAGE_STYLE)
     st.title(views.TITLE)
     st.caption(views.INTRO)
     views.show_flashes()
@@ -38,18 +39,17 @@ def page() -> None:
     if problem:
         views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
-    st.subheader("Stages")
     result = views.process(preset)
+    with st.container(key="ocr"):  # what went in, what came out, how good
+        result_view.result_panel(result, preset)
+
+    st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
     with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
         views.grid(result, preset)
 
     if result is not None:
         with st.expander("Compare two images", expanded=False):
             views.compare(views.tiles_of(result))
-
-    st.subheader("Text read")
-    with st.container(key="ocr"):
-        views.ocr_panel(result, preset)
 
     st.subheader("Which engine reads it best?")
     with st.container(key="engines"):

@@ -86,6 +86,13 @@ MEMORY_MB = Limit(
     "MB",
     "memory of the studio server and its workers together: work in a worker is stopped above it",
 )
+STORE_IMAGES = Limit(
+    "CLARITY_STORE_IMAGES", 500, "images", "uploaded images the studio keeps for share links"
+)
+STORE_MB = Limit("CLARITY_STORE_MB", 500, "MB", "megabytes of uploaded images kept for share links")
+STORE_DAYS = Limit(
+    "CLARITY_STORE_DAYS", 7, "days", "days an uploaded image is kept for share links after its last use"
+)
 MEMORY_BUDGET_MB = int(MEMORY_MB.default)
 """The studio server's documented memory budget (MB); :data:`MEMORY_MB` may set another."""
 
@@ -102,6 +109,9 @@ ALL = (
     WORKER_MB,
     CACHE_MB,
     MEMORY_MB,
+    STORE_IMAGES,
+    STORE_MB,
+    STORE_DAYS,
 )
 """Every limit, in the order the README lists them."""
 

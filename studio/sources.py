@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import yaml
 
+from pipeline.batch import pdfpages
 from pipeline.errors import ClarityError, ImageError, PresetError
 from pipeline.imageio import SUFFIXES, count_pages, read_image
 from pipeline.preset import Preset, load_preset, preset_from_data
@@ -288,12 +289,23 @@ class LoadedImage:
     origin: str = "sample"
 
 
+PDF_DPI = 200
+"""Resolution PDF pages are rendered at in the studio, in pixels per inch (a letter page: 3.7 MP)."""
+
+
 def decode(data: bytes, name: str, page: int = 0, origin: str = "upload") -> LoadedImage:
-    """Decode uploaded bytes (page ``page`` of a multi-page file); :class:`ImageError` if unreadable."""
-    pages = count_pages(data, name=name)
-    array = read_image(data, page=min(max(page, 0), pages - 1), name=name)
+    """Decode uploaded bytes (page ``page``, 0-based, of a multi-page file or a PDF);
+    :class:`ImageError` if unreadable."""
+    if data[:5] == b"%PDF-":
+        pages = pdfpages.pdf_bytes_pages(data, name)
+        page = min(max(page, 0), pages - 1)
+        array = pdfpages.render_pdf_bytes(data, page + 1, name, PDF_DPI)
+    else:
+        pages = count_pages(data, name=name)
+        page = min(max(page, 0), pages - 1)
+        array = read_image(data, page=page, name=name)
     array.flags.writeable = False
-    return LoadedImage(name, array, data, pages, min(max(page, 0), pages - 1), origin)
+    return LoadedImage(name, array, data, pages, page, origin)
 
 
 def load_sample_image(sample: Sample, folder: Path | None = None) -> LoadedImage:

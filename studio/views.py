@@ -36,7 +36,6 @@ import streamlit as st
 from pipeline.auto import read_auto
 from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.export import export_python
-from pipeline.metrics import cer
 from pipeline.ocr.options import ENGINE_LABELS
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
@@ -44,18 +43,24 @@ from pipeline.runner import Result, run
 from pipeline.share import pack, unpack
 
 from . import keys as K
+from . import links, overlays, sources
 from . import ocr as ocr_view
-from . import overlays, sources
 from . import state as S
 from .widgets import render_field, specs_for
 
 TITLE = "Clarity — OCR tuning studio"
 INTRO = (
-    "Clean a photo or scan of text step by step until the OCR (Tesseract or RapidOCR) reads it: pick "
-    "a sample or upload an image, tune the stages in the sidebar, and compare what the OCR reads "
-    "before and after."
+    "Turn a noisy photo or scan of text into the right text: pick a sample or upload an image, see "
+    "what the OCR (Tesseract or RapidOCR) reads before and after cleaning, and change the cleaning "
+    "stages in the sidebar."
 )
-IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
+PAGE_STYLE = """<style>
+/* less empty space above the title, so the result fits on the first screen */
+.stMainBlockContainer { padding-top: 3.75rem; }
+h1 { font-size: 2rem !important; padding-top: 0 !important; }
+</style>"""
+"""The page's own CSS (nothing fetched from outside)."""
+IMAGE_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif", "pdf"]
 
 
 _LOG = logging.getLogger("clarity.studio")
@@ -127,16 +132,21 @@ def init_session() -> None:
         else:
             S.load_preset(ss, preset)
             ss[K.PRESET_PICK] = None
+    problem = links.open_image(ss, st.query_params)
+    if problem:
+        flash(problem, "warning")
 
 
 def _load_sample(sample: sources.Sample) -> None:
     ss = st.session_state
     try:
         ss[K.IMAGE] = sources.load_sample_image(sample)
+        links.remember_sample(ss, sample.file)
     except ImageError as exc:
         flash(str(exc))
         if K.IMAGE not in ss:
             ss[K.IMAGE] = sources.load_sample_image(sources.Sample(sources.GENERATED, "generated", "demo"))
+            links.remember_sample(ss, sources.GENERATED)
     names = sources.list_presets()
     pick = next((n for n, p in names.items() if _same_file(p, sample.preset)), None)
     try:
@@ -378,7 +388,7 @@ def input_section() -> None:
     left, mid, right = st.columns([2, 3, 1.2], vertical_alignment="bottom")
     # The upload and camera are handled before the sample picker is drawn (in its column to the
     # left), so that a new upload can clear the picker: picking any sample then reloads it.
-    upload = mid.file_uploader("Or upload an image", type=IMAGE_TYPES, key=K.INPUT_UPLOAD)
+    upload = mid.file_uploader("Or upload an image or a PDF", type=IMAGE_TYPES, key=K.INPUT_UPLOAD)
     camera_on = right.toggle(
         "Use camera", key=K.INPUT_CAMERA_ON, help="Take a photo with this device's camera."
     )
@@ -437,8 +447,9 @@ def _take_new_file(file: Any, origin: str) -> None:
         return
     ss[f"seen:{origin}"] = file.file_id
     name = file.name if origin == "upload" else "camera photo"
+    data = file.getvalue()
     try:
-        ss[K.IMAGE] = sources.decode(file.getvalue(), name, 0, origin)
+        ss[K.IMAGE] = sources.decode(data, name, 0, origin)
     except ImageError as exc:
         ss["upload_error"] = (
             file.file_id,
@@ -446,6 +457,9 @@ def _take_new_file(file: Any, origin: str) -> None:
         )
         return
     ss.pop("upload_error", None)
+    warning = links.remember_upload(ss, data, name)
+    if warning:
+        flash(warning, "warning")
     ss[K.INPUT_PAGE] = 1
     ss[K.EXPECTED] = ""
     if ss.get(K.PRESET_PICK):  # a shipped preset or a sample's is loaded, not settings someone shared
@@ -608,104 +622,6 @@ def compare(tiles: Sequence[Tile]) -> None:
         show_image(col, data, tile.caption)
 
 
-# ------------------------------------------------------------------------------------- OCR
-
-
-def ocr_panel(result: Result | None, preset: Preset) -> None:
-    """What the engine reads from the original and the cleaned image, with word boxes."""
-    image = st.session_state[K.IMAGE].array
-    original_image = result.input if result is not None else image
-    final_image = result.final if result is not None else image
-    with st.spinner("Reading the text…"):
-        cleaned = ocr_view.read_text(final_image, preset.ocr)
-        original = ocr_view.read_text(original_image, preset.ocr)
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Original image**")
-        _reading(original, None)
-    with right:
-        st.markdown("**Cleaned image**")
-        _reading(cleaned, original)
-    words = cleaned.result.words if cleaned.result is not None else ()
-    if words:
-        data = overlays.PREVIEWS.get_or_make(
-            (final_image,),
-            ("boxes", preset.ocr.model_dump_json()),
-            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, words)),
-        )
-        show_image(
-            st,
-            data,
-            "Words found in the cleaned image, boxed by confidence: red = unsure, green = sure.",
-            width="content",
-        )
-    expected_panel(original, cleaned)
-
-
-def _reading(reading: ocr_view.Reading, baseline: ocr_view.Reading | None) -> None:
-    if reading.error is not None or reading.result is None:
-        alert("error", reading.error or "OCR failed.")
-        return
-    res = reading.result
-    delta = None
-    if baseline is not None and baseline.result is not None:
-        delta = f"{res.mean_conf - baseline.result.mean_conf:+.0f} points"
-    st.metric(
-        "Mean confidence",
-        f"{res.mean_conf:.0f}%",
-        delta=delta,
-        help=f"The engine's average word confidence; {len(res.words)} words, read in {res.ms:.0f} ms "
-        f"by {res.engine}.",
-    )
-    if res.psm is not None:
-        st.caption(f"Most confident reading: {ocr_view.PSM_NAMES[res.psm]}.")
-    st.code(res.text if res.text else "(no text found)", language=None, wrap_lines=True)
-
-
-@st.fragment
-def expected_panel(original: ocr_view.Reading, cleaned: ocr_view.Reading) -> None:
-    """Expected text box; when filled, CER before/after and a character diff (a fragment)."""
-    ss = st.session_state
-    st.text_area(
-        "Expected text (optional)",
-        key=K.EXPECTED,
-        height=90,
-        placeholder="Type what the image says to score the reading.",
-        help="The character error rate (CER) is the share of characters to fix: 0% is perfect.",
-    )
-    expected = ss.get(K.EXPECTED) or ""
-    a, b = st.columns(2)
-    ignore_case = a.checkbox("Ignore case", key=K.IGNORE_CASE)
-    ignore_spaces = b.checkbox("Ignore spaces", key=K.IGNORE_SPACES)
-    if not expected.strip():
-        return
-    texts = {
-        name: r.result.text if r.result is not None else None
-        for name, r in (("original", original), ("cleaned", cleaned))
-    }
-    scores = {
-        name: cer(expected, text, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
-        for name, text in texts.items()
-        if text is not None
-    }
-    m1, m2 = st.columns(2)
-    if "original" in scores:
-        m1.metric("CER, original", f"{scores['original']:.1%}")
-    if "cleaned" in scores:
-        delta = None
-        change = (scores["cleaned"] - scores.get("original", scores["cleaned"])) * 100
-        if abs(change) >= 0.05:
-            delta = f"{change:+.1f} points"
-        m2.metric("CER, cleaned", f"{scores['cleaned']:.1%}", delta=delta, delta_color="inverse")
-    if texts["cleaned"] is not None:
-        missed, extra = ocr_view.diff_counts(expected, texts["cleaned"])
-        st.markdown(f"**Expected vs. cleaned reading** — {missed} missed, {extra} extra characters")
-        st.html(ocr_view.diff_html(expected, texts["cleaned"]))
-        st.caption(
-            "Struck through on red: expected but not read. Underlined on green: read but not expected."
-        )
-
-
 # ----------------------------------------------------------------------- save and share
 
 
@@ -745,9 +661,12 @@ def save_and_share(preset: Preset) -> str:
             help="A standalone script that applies these stages to images.",
         )
         st.markdown("**Share link**")
-        base = st.context.url or ""
-        st.code(f"{base}?p={packed}", language=None)
-        st.caption("The page address always carries the current settings: copy it, or this link.")
+        base = (st.context.url or "").split("?")[0]
+        st.code(links.url(base, packed, ss), language=None)
+        st.caption(
+            "The page address always carries the current settings and image: copy it, or this link. "
+            "Uploaded images are kept on this server for a while (see the README's limits)."
+        )
     with col2:
         st.text_input(
             "Save as",
@@ -784,6 +703,11 @@ def _on_save(preset: Preset) -> None:
 
 
 def sync_url(packed: str) -> None:
-    """Keep ``?p=`` in the address bar equal to the current settings."""
-    if st.query_params.get("p") != packed:
-        st.query_params["p"] = packed
+    """Keep the address bar equal to the current settings (``p=``) and image (``img=``/``sample=``)."""
+    wanted = {"p": packed, **links.params(st.session_state)}
+    query = st.query_params
+    for key in ("p", *links.IMAGE_PARAMS):
+        if key in wanted and query.get(key) != wanted[key]:
+            query[key] = wanted[key]
+        elif key not in wanted and key in query:
+            del query[key]

@@ -237,7 +237,7 @@ def slider_value(page, key: str) -> float:
 
 def upload_image(page, name: str, data: bytes) -> None:
     """Upload an image through the page's file uploader."""
-    mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+    mime = {b"\x89PNG": "image/png", b"%PDF": "application/pdf"}.get(data[:4], "image/jpeg")
     page.set_input_files(UPLOAD_INPUT, files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 

@@ -149,7 +149,11 @@ def test_the_page_works_during_the_search_and_stop_keeps_the_trials(app: AppTest
     assert len(grid_captions(app)) == 6
     app.button(key="tune:stop").click().run()
     assert_ok(app)
-    wait_for_search(app)
+    # the run after Stop may already have collected the ended search: wait on the job itself
+    assert job.wait(120.0), "the search did not end in time"
+    app.run()
+    assert_ok(app)
+    assert running_job(app) is None
     result = app.session_state[K.TUNE_RESULT].result
     assert result.stop_reason == "stopped"
     assert 2 <= len(result.trials) < autotune.TRIALS_MAX  # the first batch always runs

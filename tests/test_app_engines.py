@@ -52,6 +52,6 @@ def test_engine_picker_offers_rapidocr_and_reads_with_it(app: AppTest) -> None: 
     assert_ok(app)
     readings = [c.value for c in app.code]
     assert any("LOT" in t for t in readings[:2]), readings
-    helps = [m.help for m in app.metric if m.label == "Mean confidence"]
-    assert helps and all("by rapidocr" in h for h in helps)
+    lines = [m.value for m in app.markdown if "confidence" in m.value and " ms, " in m.value]
+    assert len(lines) == 2 and all("ms, RapidOCR" in line for line in lines), lines
     assert sources.GENERATED_TEXT

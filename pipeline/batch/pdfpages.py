@@ -51,22 +51,68 @@ def render_page(path: Path, page: int, dpi: float = DEFAULT_DPI) -> np.ndarray:
         at this resolution.
     """
     with _LOCK:
-        document = _open(str(path))
-        if not 1 <= page <= len(document):
-            raise ImageError(f"{path}: has {len(document)} page(s); page {page} does not exist")
-        pdf_page = document[page - 1]
-        width, height = pdf_page.get_size()  # points, 1/72 inch
-        scale = dpi / 72.0
-        if width * scale * height * scale > MAX_PIXELS:
-            raise ImageError(
-                f"{path}: page {page} is {width * scale:.0f} x {height * scale:.0f} pixels at {dpi:g} dpi, "
-                f"more than the {MAX_PIXELS:,} accepted; lower --dpi or set CLARITY_MAX_PIXELS"
-            )
-        bitmap = pdf_page.render(scale=scale, may_draw_forms=True)
-        array = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+        return _render(_open(str(path)), page, dpi, str(path), "lower --dpi or set CLARITY_MAX_PIXELS")
+
+
+def pdf_bytes_pages(data: bytes, label: str) -> int:
+    """Number of pages of the PDF ``data`` (an upload; ``label`` names it in errors).
+
+    Raises
+    ------
+    ImageError
+        Encrypted, damaged or empty PDF.
+    """
+    with _LOCK:
+        document = _open_bytes(data, label)
+        try:
+            pages = len(document)
+        finally:
+            document.close()
+    if pages == 0:
+        raise ImageError(f"{label}: the PDF has no pages")
+    return pages
+
+
+def render_pdf_bytes(data: bytes, page: int, label: str, dpi: float = DEFAULT_DPI) -> np.ndarray:
+    """Page ``page`` (1-based) of the PDF ``data`` as uint8 BGR, at ``dpi`` pixels per inch."""
+    with _LOCK:
+        document = _open_bytes(data, label)
+        try:
+            return _render(document, page, dpi, label, "set CLARITY_MAX_PIXELS on the server")
+        finally:
+            document.close()
+
+
+def _render(document: Any, page: int, dpi: float, label: str, advice: str) -> np.ndarray:
+    """Render one page of an open document (the caller holds :data:`_LOCK`)."""
+    if not 1 <= page <= len(document):
+        raise ImageError(f"{label}: has {len(document)} page(s); page {page} does not exist")
+    pdf_page = document[page - 1]
+    width, height = pdf_page.get_size()  # points, 1/72 inch
+    scale = dpi / 72.0
+    if width * scale * height * scale > MAX_PIXELS:
+        raise ImageError(
+            f"{label}: page {page} is {width * scale:.0f} x {height * scale:.0f} pixels at {dpi:g} dpi, "
+            f"more than the {MAX_PIXELS:,} accepted; {advice}"
+        )
+    bitmap = pdf_page.render(scale=scale, may_draw_forms=True)
+    array = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
     if array.ndim == 3 and array.shape[2] == 4:
         array = np.ascontiguousarray(array[:, :, :3])
     return array
+
+
+def _open_bytes(data: bytes, label: str) -> Any:
+    """A new document from ``data`` (the caller closes it)."""
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise ImageError(
+            f"{label}: cannot be read as a PDF ({exc}); is it damaged or password-protected? "
+            "Save it again without a password, or upload the page as an image."
+        ) from None
 
 
 def join(paths: Sequence[Path]) -> bytes:
