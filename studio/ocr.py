@@ -43,22 +43,24 @@ from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 from .overlays import DIGESTS
 
 PSM_NAMES = {
-    0: "0 · orientation & script detection only (no text)",
-    1: "1 · automatic, with orientation detection",
-    2: "2 · automatic layout, no text recognition",
-    3: "3 · fully automatic page layout (default)",
-    4: "4 · one column of text of varying sizes",
-    5: "5 · one block of vertical text",
-    6: "6 · one uniform block of text",
-    7: "7 · one text line",
-    8: "8 · one word",
-    9: "9 · one word in a circle",
-    10: "10 · one character",
-    11: "11 · sparse text, any order",
-    12: "12 · sparse text, with orientation detection",
-    13: "13 · raw line (no Tesseract heuristics)",
+    0: "nothing: orientation and script only (mode 0, no text)",
+    1: "a page turned any way (mode 1)",
+    2: "nothing: layout only (mode 2, no text)",
+    3: "a page, automatic layout (mode 3, the default)",
+    4: "one column of text of varying sizes (mode 4)",
+    5: "one block of vertical text (mode 5)",
+    6: "one block of text (mode 6)",
+    7: "one line of text (mode 7)",
+    8: "one word (mode 8)",
+    9: "one word in a circle (mode 9)",
+    10: "one character (mode 10)",
+    11: "scattered text, any order (mode 11)",
+    12: "scattered text, turned any way (mode 12)",
+    13: "one line, read as it is (mode 13)",
 }
-"""Page segmentation modes with the names the OCR settings show."""
+"""Page segmentation modes in words, as the OCR settings show them (Tesseract's number last)."""
+TEXT_MODES = [m for m in PSM_NAMES if m not in (0, 2)]
+"""The modes that return text: the only ones offered (0 and 2 stay when a preset has them)."""
 
 
 @dataclass(frozen=True)

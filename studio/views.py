@@ -352,16 +352,21 @@ def sidebar_ocr() -> None:
         format_func=lambda code: code if code in installed else f"{code} (not installed)",
         help="Tesseract language data to use; several are joined with '+'.",
     )
+    modes = ocr_view.TEXT_MODES
+    if ss.get(K.PSM_KEY) not in modes:  # a preset's 0 or 2 stays visible, named as giving no text
+        modes = sorted({*modes, int(ss.get(K.PSM_KEY) or 3)})
     st.selectbox(
-        "Page segmentation",
-        list(ocr_view.PSM_NAMES),
+        "The image holds",
+        modes,
         key=K.PSM_KEY,
         format_func=lambda m: ocr_view.PSM_NAMES[m],
-        help="How Tesseract looks for text: a whole page, a block, one line, one word…",
+        help="Where the engine looks for text (Tesseract's page segmentation mode): a whole page, "
+        "a block, one line, one word… RapidOCR reads lines and words alike, and pages with its own "
+        "line finder.",
     )
     st.multiselect(
         "Also try",
-        [m for m in ocr_view.PSM_NAMES if m != 0],
+        sorted({*ocr_view.TEXT_MODES, *(int(m) for m in ss.get(K.ALT_PSM_KEY) or ())}),
         key=K.ALT_PSM_KEY,
         max_selections=4,
         format_func=lambda m: ocr_view.PSM_NAMES[m],

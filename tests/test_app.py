@@ -435,7 +435,7 @@ def test_alternative_psm_is_read_and_reported(app: AppTest) -> None:
     assert unpack(app.query_params["p"]).ocr.alternative_psm == (6, 11)
     lines = [m.value for m in app.markdown if "best mode: " in m.value]
     assert len(lines) == 2  # the original and the cleaned image
-    assert all(any(f"best mode: {n} ·" in line for n in (6, 7, 11)) for line in lines), lines
+    assert all(any(f"(mode {n})" in line for n in (6, 7, 11)) for line in lines), lines
     # Choosing an alternative as the main mode drops it from the alternatives, no error.
     app.selectbox(key="ocr:psm").set_value(6).run()
     assert_ok(app)
@@ -916,3 +916,16 @@ def test_read_text_caches_and_reports_errors() -> None:
     assert studio_ocr.read_text(image, OcrOptions(psm=7)) == reading
     missing = studio_ocr.read_text(image, OcrOptions(lang="zzz", psm=7))
     assert missing.result is None and "zzz" in missing.error
+
+
+def test_page_segmentation_offers_only_modes_that_read_text_in_words(app: AppTest) -> None:
+    options = app.sidebar.selectbox(key="ocr:psm").options
+    assert "one line of text (mode 7)" in options
+    assert not any("no text" in o for o in options)  # modes 0 and 2 return no text
+    preset = parse_preset(TEST_PRESET.replace("psm: 6", "psm: 2"))
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run()
+    assert_ok(at)
+    assert at.sidebar.selectbox(key="ocr:psm").value == 2  # a preset's mode 2 stays, named as such
+    assert any("no text" in o for o in at.sidebar.selectbox(key="ocr:psm").options)
