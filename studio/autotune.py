@@ -40,6 +40,7 @@ import streamlit as st
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
+from pipeline.runner import image_digest
 from pipeline.tuning import TrialInfo, TuneResult, format_score
 
 from . import keys as K
@@ -264,6 +265,7 @@ def panel(preset: Preset) -> None:
             pairs, on = _pairs(source or CURRENT, files, texts, text_problem)
             if pairs:
                 job = start_job(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
+                ss[K.TUNE_FOR] = image_digest(ss[K.IMAGE].array) if source == CURRENT else None
     right.button(
         "Stop",
         key=K.TUNE_STOP,
@@ -456,12 +458,48 @@ def results() -> None:
             f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score, short=True)}"
         ),
     )
-    right.button("Apply", key=K.TUNE_APPLY, icon=":material/check:", on_click=_on_apply, width="stretch")
+    stale = stale_reason(search, rows)
+    if stale:
+        st.warning(stale, icon=":material/history:")
+    right.button(
+        "Apply",
+        key=K.TUNE_APPLY,
+        icon=":material/check:",
+        on_click=_on_apply,
+        width="stretch",
+        disabled=stale is not None,
+    )
     chosen = rows[int(ss[K.TUNE_ROW]) - 1]
     st.caption(
         "Changes of this trial: "
         + views.md_escape(chosen.summary if chosen.number else "none, it is the current preset")
     )
+
+
+def stale_reason(search: Search, rows: Sequence[TrialInfo]) -> str | None:
+    """Why these results no longer fit what is shown (another image, or settings that are neither
+    the search's start nor one of its rows), or ``None``."""
+    ss = st.session_state
+    searched = ss.get(K.TUNE_FOR)
+    if searched is not None and searched != image_digest(ss[K.IMAGE].array):
+        return (
+            "These trials were computed for another image: applying one here could read nothing. "
+            "Start again to tune for this image."
+        )
+    current, problem = S.build_preset(ss)
+    if problem is None:
+        known = [search.result.space.base, *(r.preset for r in rows if r.preset is not None)]
+        if not any(_same_settings(current, p) for p in known):
+            return (
+                "The settings changed since this search (not by applying one of its rows): its "
+                "scores no longer describe them. Start again to tune from the current settings."
+            )
+    return None
+
+
+def _same_settings(a: Preset, b: Preset) -> bool:
+    """Equal stages and OCR options (names and descriptions aside)."""
+    return a.stages == b.stages and a.ocr == b.ocr
 
 
 def _on_apply() -> None:

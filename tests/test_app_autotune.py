@@ -125,6 +125,25 @@ def test_tunes_the_current_image_for_the_cer_and_applies_a_row_undoably(app: App
     assert app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").value == 120
 
 
+def test_results_for_another_image_or_changed_settings_cannot_be_applied(app: AppTest) -> None:
+    start(app)
+    assert not app.button(key="tune:apply").disabled
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(37).run()  # a change of one's own
+    assert app.button(key="tune:apply").disabled
+    assert any("settings changed since this search" in w.value for w in app.warning)
+    app.button(key="undo").click().run()
+    assert not app.button(key="tune:apply").disabled
+    rows = app.session_state[K.TUNE_RESULT].result.top(autotune.TOP_ROWS)
+    other = next(r for r, info in enumerate(rows, 1) if info.number != 0)
+    app.selectbox(key="tune:row").set_value(other)
+    app.button(key="tune:apply").click().run()  # applying a row keeps the others applicable
+    assert not app.button(key="tune:apply").disabled
+    assert app.selectbox(key="input:sample").value == "label.png"
+    app.selectbox(key="input:sample").set_value("line.png").run()  # another image
+    assert app.button(key="tune:apply").disabled
+    assert any("another image" in w.value for w in app.warning)
+
+
 def test_without_expected_text_it_maximises_the_confidence_and_says_it_is_a_proxy(app: AppTest) -> None:
     app.text_area(key="ocr:expected").input("").run()
     assert any("proxy" in i.value for i in app.info)
