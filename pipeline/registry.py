@@ -35,6 +35,8 @@ class Stage:
     ----------
     name:
         Stable snake_case name used in presets.
+    title:
+        What the stage does, in words for people ("Even out the lighting"): the studio's label.
     func:
         The pure function ``(image, params[, source=...]) -> image``.
     params:
@@ -48,6 +50,7 @@ class Stage:
     """
 
     name: str
+    title: str
     func: Callable[..., np.ndarray]
     params: type[StageParams]
     category: str
@@ -72,9 +75,10 @@ _REGISTRY: dict[str, Stage] = {}
 
 
 def register(
-    name: str, *, category: str, returns: str
+    name: str, *, title: str, category: str, returns: str
 ) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
-    """Class the decorated function as stage ``name`` (see the module docstring)."""
+    """Class the decorated function as stage ``name`` (see the module docstring); ``title`` says
+    what it does in words for people ("Even out the lighting")."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}; use one of {CATEGORIES}")
 
@@ -88,6 +92,7 @@ def register(
             raise TypeError(f"stage {name!r}: annotate the 2nd argument with its StageParams model")
         _REGISTRY[name] = Stage(
             name=name,
+            title=title,
             func=func,
             params=params_model,
             category=category,

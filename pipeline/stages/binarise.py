@@ -125,7 +125,7 @@ def apply_threshold(gray: np.ndarray, surface: float | np.ndarray, invert: bool 
     return np.where(paper, np.uint8(255), np.uint8(0))
 
 
-@register("threshold", category="binarise", returns="binary 0/255")
+@register("threshold", title="Black and white (threshold)", category="binarise", returns="binary 0/255")
 def threshold(image: np.ndarray, p: ThresholdParams) -> np.ndarray:
     """Binarise: dark ink 0 on white 255 with a global or local threshold.
 
@@ -345,7 +345,12 @@ def _clean_components(
     return keep[labels]
 
 
-@register("contrast_binarise", category="binarise", returns="binary 0/255")
+@register(
+    "contrast_binarise",
+    title="Black and white by local contrast",
+    category="binarise",
+    returns="binary 0/255",
+)
 def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarray:
     """Binarise degraded pages from their stroke edges (Su, Lu & Tan): dark ink 0 on white 255.
 

@@ -42,7 +42,7 @@ _CHANNELS: dict[str, tuple[int | None, int]] = {
 }
 
 
-@register("grayscale", category="colour", returns="gray")
+@register("grayscale", title="Gray (drop the colour)", category="colour", returns="gray")
 def grayscale(image: np.ndarray, p: GrayscaleParams) -> np.ndarray:
     """Reduce the image to one 8-bit channel: luma, or a BGR, HSV or Lab channel.
 
@@ -60,7 +60,7 @@ class InvertParams(StageParams):
     pass
 
 
-@register("invert", category="colour", returns="same as input")
+@register("invert", title="Swap dark and light", category="colour", returns="same as input")
 def invert(image: np.ndarray, p: InvertParams) -> np.ndarray:
     """Swap dark and light (255 - value): Tesseract wants dark text on a light background."""
     return cv2.bitwise_not(image)
@@ -104,7 +104,7 @@ class ColorRangeParams(StageParams):
 _SPACES = {"hsv": cv2.COLOR_BGR2HSV, "lab": cv2.COLOR_BGR2LAB}
 
 
-@register("color_range", category="colour", returns="binary 0/255")
+@register("color_range", title="Keep one colour", category="colour", returns="binary 0/255")
 def color_range(image: np.ndarray, p: ColorRangeParams) -> np.ndarray:
     """Select the pixels whose channels all lie inside a band, in gray, BGR, HSV or Lab.
 
@@ -154,7 +154,7 @@ def _background_colour(pixels: np.ndarray, border: int) -> np.ndarray:
     return np.median(frame_pixels(pixels, border).reshape(-1, pixels.shape[2]), axis=0)
 
 
-@register("background_distance", category="colour", returns="gray")
+@register("background_distance", title="Distance from the paper colour", category="colour", returns="gray")
 def background_distance(image: np.ndarray, p: BackgroundDistanceParams) -> np.ndarray:
     """Make pixels dark by how far their colour is from the background's: text dark on white.
 

@@ -176,7 +176,12 @@ class ComponentFilterParams(StageParams):
         return self
 
 
-@register("component_filter", category="components", returns="binary 0/255, same polarity")
+@register(
+    "component_filter",
+    title="Remove specks and blobs",
+    category="components",
+    returns="binary 0/255, same polarity",
+)
 def component_filter(image: np.ndarray, p: ComponentFilterParams) -> np.ndarray:
     """Remove ink components (or groups of them) by area, size, aspect ratio and fill.
 
@@ -315,7 +320,12 @@ def stroke_widths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, 2.0 * medians - 1.0
 
 
-@register("stroke_width_filter", category="components", returns="binary 0/255, same polarity")
+@register(
+    "stroke_width_filter",
+    title="Keep strokes as wide as text",
+    category="components",
+    returns="binary 0/255, same polarity",
+)
 def stroke_width_filter(image: np.ndarray, p: StrokeWidthFilterParams) -> np.ndarray:
     """Keep ink by stroke width (distance transform): drop hairlines, keep the text's strokes.
 
@@ -359,7 +369,7 @@ class HullMaskParams(StageParams):
     fill: Literal["white", "black"] = Field("white", description="Value of the pixels outside the mask.")
 
 
-@register("hull_mask", category="components", returns="same as source")
+@register("hull_mask", title="Keep the area around the text", category="components", returns="same as source")
 def hull_mask(image: np.ndarray, p: HullMaskParams, *, source: np.ndarray) -> np.ndarray:
     """Copy the source inside the convex hulls of the ink; fill the rest white (or black).
 
@@ -459,7 +469,12 @@ def line_cover(candidates: np.ndarray, band: np.ndarray, x1: int, x2: int) -> fl
     return float(covered.mean())
 
 
-@register("strike_lines", category="components", returns="binary 0/255, same polarity")
+@register(
+    "strike_lines",
+    title="Remove lines through the text",
+    category="components",
+    returns="binary 0/255, same polarity",
+)
 def strike_lines(image: np.ndarray, p: StrikeLinesParams) -> np.ndarray:
     """Erase thin straight strike-through lines while keeping the glyphs they cross.
 

@@ -24,7 +24,7 @@ class GaussianBlurParams(StageParams):
     )
 
 
-@register("gaussian_blur", category="denoise", returns="same as input")
+@register("gaussian_blur", title="Soften (Gaussian blur)", category="denoise", returns="same as input")
 def gaussian_blur(image: np.ndarray, p: GaussianBlurParams) -> np.ndarray:
     """Smooth with a Gaussian kernel: softens grain and fine noise, also blurs edges.
 
@@ -69,7 +69,7 @@ def _median_rect(channel: np.ndarray, kh: int, kw: int) -> np.ndarray:
     return out
 
 
-@register("median_blur", category="denoise", returns="same as input")
+@register("median_blur", title="Remove salt-and-pepper noise", category="denoise", returns="same as input")
 def median_blur(image: np.ndarray, p: MedianBlurParams) -> np.ndarray:
     """Replace each pixel by the median of its window: removes salt-and-pepper specks.
 
@@ -110,7 +110,7 @@ class BilateralParams(StageParams):
     sigma_space: float = number(75.0, 1.0, 100.0, "Spatial reach of the smoothing, px.", step=1.0)
 
 
-@register("bilateral", category="denoise", returns="same as input")
+@register("bilateral", title="Smooth, keeping edges", category="denoise", returns="same as input")
 def bilateral(image: np.ndarray, p: BilateralParams) -> np.ndarray:
     """Edge-preserving smoothing: averages only neighbours of similar gray level.
 
@@ -141,7 +141,7 @@ class NlMeansParams(StageParams):
         return self
 
 
-@register("nl_means", category="denoise", returns="same as input")
+@register("nl_means", title="Remove grain", category="denoise", returns="same as input")
 def nl_means(image: np.ndarray, p: NlMeansParams) -> np.ndarray:
     """Non-local means: average pixels whose surrounding patches look alike.
 

@@ -105,7 +105,7 @@ _INTERPOLATION = {
 }
 
 
-@register("rescale", category="geometry", returns="same as input")
+@register("rescale", title="Resize", category="geometry", returns="same as input")
 def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     """Resize by a factor, or so the text is target_height px tall (Tesseract likes ~30 px).
 
@@ -228,7 +228,7 @@ def rotate(image: np.ndarray, angle: float, expand: bool, fill: BorderColour) ->
     return cv2.warpAffine(image, matrix, (out_w, out_h), flags=flags, borderMode=mode, borderValue=value)
 
 
-@register("deskew", category="geometry", returns="same as input")
+@register("deskew", title="Straighten", category="geometry", returns="same as input")
 def deskew(image: np.ndarray, p: DeskewParams) -> np.ndarray:
     """Straighten tilted text lines: find the skew by projection profiles and rotate it away.
 
@@ -278,7 +278,7 @@ def _cut(first: float, second: float, size: int, unit: str) -> tuple[int, int]:
     return max(0, a), max(0, b)
 
 
-@register("crop", category="geometry", returns="same as input")
+@register("crop", title="Crop", category="geometry", returns="same as input")
 def crop(image: np.ndarray, p: CropParams) -> np.ndarray:
     """Cut a margin off each side, in pixels or percent of the image size.
 
@@ -301,7 +301,7 @@ class PadParams(StageParams):
     )
 
 
-@register("pad", category="geometry", returns="same as input")
+@register("pad", title="Add a margin", category="geometry", returns="same as input")
 def pad(image: np.ndarray, p: PadParams) -> np.ndarray:
     """Add a border on every side (Tesseract advises ~10 pt of white around cropped text)."""
     if p.size == 0:

@@ -41,7 +41,7 @@ class MorphologyParams(StageParams):
     )
 
 
-@register("morphology", category="morphology", returns="same as input")
+@register("morphology", title="Thicken, thin or fill strokes", category="morphology", returns="same as input")
 def morphology(image: np.ndarray, p: MorphologyParams) -> np.ndarray:
     """Erode, dilate, open, close, top-hat, black-hat or gradient with a rect/ellipse/cross kernel.
 

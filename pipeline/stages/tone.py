@@ -51,7 +51,7 @@ def _stretch(gray: np.ndarray, low_pct: float, high_pct: float) -> np.ndarray:
     return cv2.LUT(gray, lut)
 
 
-@register("normalize", category="tone", returns="same as input")
+@register("normalize", title="Stretch the contrast", category="tone", returns="same as input")
 def normalize(image: np.ndarray, p: NormalizeParams) -> np.ndarray:
     """Spread the gray levels over 0-255: linear min-max stretch or CLAHE.
 
@@ -128,7 +128,7 @@ def _estimate_background(gray: np.ndarray, method: str, size: int, erase: int = 
     return estimate
 
 
-@register("background_flatten", category="tone", returns="gray")
+@register("background_flatten", title="Even out the lighting", category="tone", returns="gray")
 def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndarray:
     """Remove uneven lighting and stains: divide the image by an estimate of its background.
 
@@ -244,7 +244,7 @@ def _narrow(counts: np.ndarray, band: tuple[int, int], fraction: float) -> tuple
     return start, end
 
 
-@register("tone_band", category="tone", returns="binary 0/255")
+@register("tone_band", title="Keep one gray band", category="tone", returns="binary 0/255")
 def tone_band(image: np.ndarray, p: ToneBandParams) -> np.ndarray:
     """Keep the pixels of the most populated narrow gray band: captcha glyphs drawn in one tone.
 
@@ -315,7 +315,7 @@ def text_is_light(
     return background <= level
 
 
-@register("auto_polarity", category="tone", returns="same as input")
+@register("auto_polarity", title="Make the text dark on light", category="tone", returns="same as input")
 def auto_polarity(image: np.ndarray, p: AutoPolarityParams) -> np.ndarray:
     """Make the text dark on light: invert the image only when its text looks light on dark.
 
