@@ -580,15 +580,19 @@ def grid(result: Result | None, preset: Preset) -> None:
         "that it turned white (removed ink).",
     )
     if result is None:
-        c.metric("Processing time", "—")
+        c.metric("Stages, this run", "—")
         image = ss[K.IMAGE].array
         show_image(st, overlays.preview_bytes(image), "0. original")
         return
+    ran = [s for s in result.steps if s.enabled]
+    cached = sum(s.cached for s in ran)
+    value = f"{result.ms:.0f} ms" if result.ms >= 10 else f"{result.ms:.1f} ms"
     c.metric(
-        "Processing time",
-        f"{result.ms:.0f} ms" if result.ms >= 10 else f"{result.ms:.1f} ms",
-        help=f"All {len(preset.stages)} stages; {result.computed_ms:.0f} ms spent computing changed stages, "
-        "the rest came from the cache.",
+        "Stages, this run",
+        value + (f" ({cached} of {len(ran)} cached)" if cached else ""),
+        help=f"Time this view took to get the {len(ran)} stage images: {result.computed_ms:.0f} ms "
+        f"computing {len(ran) - cached} of them, the other {cached} came from the cache (each tile "
+        f"gives the time its stage took when it was computed; together {sum(s.ms for s in ran):.0f} ms).",
     )
     tiles = tiles_of(result)
     ncols = int(ss.get(K.VIEW_COLS) or 3)
