@@ -9,16 +9,22 @@ which always states the unit.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 
 class StageParams(BaseModel):
-    """Base class of every stage's parameters: immutable, unknown fields refused."""
+    """Base class of every stage's parameters: immutable, unknown fields refused.
+
+    ``main_fields`` names the few fields a newcomer needs (the studio shows the others under
+    "More settings"); empty means every field is a main one.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    main_fields: ClassVar[tuple[str, ...]] = ()
 
 
 def _must_be_odd(value: int) -> int:

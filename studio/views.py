@@ -37,6 +37,7 @@ from pipeline.auto import read_auto
 from pipeline.errors import ClarityError, ImageError, PresetError, StageError
 from pipeline.export import export_python
 from pipeline.ocr.options import ENGINE_LABELS
+from pipeline.params import StageParams
 from pipeline.preset import INPUT, Preset, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
 from pipeline.runner import Result, run
@@ -306,8 +307,7 @@ def sidebar_stages() -> None:
                     ),
                     help="The earlier image this stage copies pixels from (it must come before this stage).",
                 )
-            for spec in specs_for(stage.params):
-                render_field(st, spec, S.param_key(uid, spec.field), disabled=not on)
+            _stage_fields(stage.params, uid, disabled=not on)
     ss.pop("just_added", None)
     st.divider()
     names = list(registry)
@@ -324,6 +324,26 @@ def sidebar_stages() -> None:
     summary = registry[ss[K.ADD_STAGE]].summary
     if summary:
         st.caption(summary)
+
+
+def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> None:
+    """A stage's main fields, then the others behind a "More settings" toggle (when it has some)."""
+    specs = specs_for(params)
+    main = set(params.main_fields) or {spec.field for spec in specs}
+    for spec in specs:
+        if spec.field in main:
+            render_field(st, spec, S.param_key(uid, spec.field), disabled=disabled)
+    rest = [spec for spec in specs if spec.field not in main]
+    more = bool(rest) and st.toggle(
+        f"More settings ({len(rest)})", key=f"more:{uid}", help="The stage's other parameters."
+    )
+    ss = st.session_state
+    for spec in rest:
+        key = S.param_key(uid, spec.field)
+        if more:
+            render_field(st, spec, key, disabled=disabled)
+        elif key in ss:
+            ss[key] = ss[key]  # kept as plain state: Streamlit drops the values of widgets not drawn
 
 
 def sidebar_ocr() -> None:

@@ -929,3 +929,16 @@ def test_page_segmentation_offers_only_modes_that_read_text_in_words(app: AppTes
     assert_ok(at)
     assert at.sidebar.selectbox(key="ocr:psm").value == 2  # a preset's mode 2 stays, named as such
     assert any("no text" in o for o in at.sidebar.selectbox(key="ocr:psm").options)
+
+
+def test_more_settings_hide_the_minor_fields_and_keep_their_values(app: AppTest) -> None:
+    uid = uid_of(app, "threshold")
+    assert f"stage:{uid}:value" in [s.key for s in app.sidebar.slider]
+    assert f"stage:{uid}:c" not in [w.key for w in (*app.sidebar.slider, *app.sidebar.number_input)]
+    app.toggle(key=f"more:{uid}").set_value(True).run()
+    field = next(w for w in (*app.sidebar.slider, *app.sidebar.number_input) if w.key == f"stage:{uid}:c")
+    field.set_value(5.0).run()
+    app.toggle(key=f"more:{uid}").set_value(False).run()
+    app.run()
+    assert_ok(app)
+    assert unpack(app.query_params["p"]).stages[2].params.c == 5.0  # hidden, still in the preset

@@ -17,7 +17,7 @@ step that drops ink of much lower contrast than the page's text (bleed-through, 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -39,6 +39,8 @@ SAUVOLA_R = 128.0
 
 
 class ThresholdParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("method", "value", "window", "k")
+
     method: Method = Field(
         "otsu",
         description="fixed: one given level; otsu, triangle: one level from the histogram; adaptive_*, "
@@ -150,6 +152,8 @@ _MAX_STROKE = 60
 
 
 class ContrastBinariseParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("stroke_width", "k", "min_contrast")
+
     contrast_window: Odd = odd_int(
         3, 3, 15, "Window of the local max/min that measures contrast, px; 3 as in the papers."
     )

@@ -25,7 +25,7 @@ is thin ink: ``min_cover`` leaves alone the pieces that are mostly gaps.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -51,6 +51,8 @@ def _check_ranges(model: StageParams, *pairs: tuple[str, str]) -> None:
 
 
 class ComponentFilterParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("min_area", "max_area", "min_height", "max_height")
+
     ink: Ink = ink_field()
     min_area: int = Field(
         0,
@@ -405,6 +407,8 @@ def hull_mask(image: np.ndarray, p: HullMaskParams, *, source: np.ndarray) -> np
 
 
 class StrikeLinesParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("max_thickness", "min_length")
+
     ink: Ink = ink_field()
     max_thickness: int = Field(
         8,

@@ -8,7 +8,7 @@ the *minority* class as ink, so dark-on-light and light-on-dark text both work.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -43,6 +43,8 @@ def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ..
 
 
 class RescaleParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("mode", "factor", "target_height")
+
     mode: Literal["factor", "text_height", "image_height"] = Field(
         "factor",
         description="factor: scale by a fixed factor; text_height: scale so the text reaches "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -26,6 +26,8 @@ _OPS = {
 
 
 class MorphologyParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("op", "width", "height", "iterations")
+
     op: Op = Field(
         "close",
         description="erode/dilate: shrink/thicken the ink; open: remove ink specks smaller than the "

@@ -5,7 +5,7 @@ polarity (``auto_polarity``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -19,6 +19,8 @@ from ._image import fit_odd, frame_pixels, to_bgr, to_gray, whole_image_window
 
 
 class NormalizeParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("method", "clip_limit")
+
     method: Literal["minmax", "clahe"] = Field(
         "minmax",
         description="minmax: stretch levels linearly to 0-255; clahe: contrast-limited adaptive "
@@ -158,6 +160,8 @@ def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndar
 
 
 class ToneBandParams(StageParams):
+    main_fields: ClassVar[tuple[str, ...]] = ("width", "peak")
+
     width: int = Field(
         9, ge=1, le=255, description="Width of the band kept, gray levels (the band is centred on its peak)."
     )
