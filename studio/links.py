@@ -9,7 +9,7 @@ and a sample must be one of the bundled ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,9 +55,12 @@ def url(base: str, packed: str, ss: State) -> str:
     return f"{base}?{urlencode({'p': packed, **params(ss)})}"
 
 
-def open_image(ss: State, query: Mapping[str, Any]) -> str | None:
+def open_image(
+    ss: State, query: Mapping[str, Any], load_sample: Callable[[sources.Sample], None] | None = None
+) -> str | None:
     """On a session's first run, load the image the address names; returns a message for the
-    visitor when it cannot be shown (the default sample stays)."""
+    visitor when it cannot be shown (the default sample stays). ``load_sample`` loads a sample
+    with its own preset: given when the address carries no settings."""
     ref, sample_file = query.get("img"), query.get("sample")
     page = _page(query.get("page"))
     if ref:
@@ -75,6 +78,10 @@ def open_image(ss: State, query: Mapping[str, Any]) -> str | None:
         sample = next((s for s in sources.load_samples() if s.file == sample_file), None)
         if sample is None:
             return f"This link names a sample that does not exist here ({str(sample_file)[:80]!r})."
+        if load_sample is not None:  # no settings in the link: the sample comes with its preset
+            load_sample(sample)
+            ss[K.INPUT_SAMPLE] = sample.file
+            return None
         try:
             ss[K.IMAGE] = sources.load_sample_image(sample)
         except ImageError as exc:

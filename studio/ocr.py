@@ -180,6 +180,8 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
             if left < timeout:
                 return Reading(None, BUDGET.over_message(), shared=False)
             return Reading(None, _timeout_message(image, timeout, options.timeout_s > cap))
+        except WorkerError as exc:  # a worker killed or lost: not about this image, never cached
+            return Reading(None, str(exc), shared=False)
         except ClarityError as exc:
             return Reading(None, str(exc))
         finally:

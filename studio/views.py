@@ -133,7 +133,7 @@ def init_session() -> None:
         else:
             S.load_preset(ss, preset)
             ss[K.PRESET_PICK] = None
-    problem = links.open_image(ss, st.query_params)
+    problem = links.open_image(ss, st.query_params, None if shared else _load_sample)
     if problem:
         flash(problem, "warning")
 

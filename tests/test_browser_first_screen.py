@@ -81,9 +81,10 @@ def test_a_link_to_an_image_no_longer_kept_says_so(browser, server) -> None:
     context.close()
 
 
-def test_a_sample_link_opens_that_sample(browser, server) -> None:
+def test_a_sample_link_opens_that_sample_with_its_preset(browser, server) -> None:
     context, page = open_page(browser, f"{server.url}?sample=captcha.png")
     assert image_caption(page).startswith("Image: captcha.png (sample)")
+    assert any("h7KdA" in t for t in ocr_texts(page)), ocr_texts(page)  # read with the captcha preset
     context.close()
 
 
