@@ -138,7 +138,8 @@ def init_session() -> None:
         flash(problem, "warning")
 
 
-def _load_sample(sample: sources.Sample) -> None:
+def _load_sample(sample: sources.Sample, *, keep_history: bool = False) -> None:
+    """Show ``sample`` with its preset; ``keep_history``: Undo can go back to the settings before."""
     ss = st.session_state
     try:
         ss[K.IMAGE] = sources.load_sample_image(sample)
@@ -158,7 +159,7 @@ def _load_sample(sample: sources.Sample) -> None:
     else:
         if sample.preset is None:
             preset, pick = sources.default_preset()
-    S.load_preset(ss, preset)
+    S.load_preset(ss, preset, keep_history=keep_history)
     ss[K.PRESET_PICK] = pick
     ss[K.EXPECTED] = sample.expected
     ss[K.INPUT_PAGE] = 1
@@ -172,7 +173,7 @@ def _on_sample() -> None:
     file = st.session_state.get(K.INPUT_SAMPLE)
     for sample in sources.load_samples():
         if sample.file == file:
-            _load_sample(sample)
+            _load_sample(sample, keep_history=True)
             return
 
 
@@ -538,11 +539,9 @@ def process(preset: Preset) -> Result | None:
     image: sources.LoadedImage = st.session_state[K.IMAGE]
     try:
         big = ocr_view.is_big(image.array)
-        if big:
-            with st.spinner("Running the stages on this big image…"):
-                result = ocr_view.run_stages(image.array, preset)
-        else:
-            result = run(image.array, preset)
+        # Streamlit shows a spinner only after 0.5 s, so quick runs do not flicker
+        with st.spinner("Running the stages on this big image…" if big else "Cleaning the image…"):
+            result = ocr_view.run_stages(image.array, preset) if big else run(image.array, preset)
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None

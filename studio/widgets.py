@@ -16,6 +16,7 @@ The help text is the field description (which states the unit) plus its allowed 
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -131,6 +132,19 @@ def _nice_step(span: float) -> float:
     return 10 * power  # pragma: no cover
 
 
+_UNIT = re.compile(
+    r"\((px|degrees|ratio|megapixels|percent|gray levels|levels)[;,)]"
+    r"|,\s*(px|degrees|gray levels|percent|count)\b"
+)
+"""A unit named in a field's description: "(px)", "(px; 0 = off)", "Window, px." ..."""
+
+
+def unit_of(description: str) -> str | None:
+    """The unit a field's description names (``"px"``, ``"degrees"``...), or ``None``."""
+    match = _UNIT.search(description)
+    return (match.group(1) or match.group(2)) if match else None
+
+
 def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
     """The widget description of one params field (see the module docstring for the rules)."""
     description = (info.description or "").strip()
@@ -140,6 +154,9 @@ def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
         else f"Allowed: {describe_range(info)}."
     )
     label = humanize(field)
+    unit = unit_of(description)
+    if unit:
+        label = f"{label}, {unit}"
     default = info.get_default(call_default_factory=True)
     choices = choices_of(info)
     if choices is not None:

@@ -942,3 +942,24 @@ def test_more_settings_hide_the_minor_fields_and_keep_their_values(app: AppTest)
     app.run()
     assert_ok(app)
     assert unpack(app.query_params["p"]).stages[2].params.c == 5.0  # hidden, still in the preset
+
+
+def test_undo_goes_back_across_a_sample_switch(app: AppTest) -> None:
+    app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(99).run()
+    tuned = unpack(app.query_params["p"])
+    app.selectbox(key="input:sample").set_value("line.png").run()
+    assert_ok(app)
+    assert unpack(app.query_params["p"]).to_dict() != tuned.to_dict()
+    app.button(key="undo").click().run()
+    assert_ok(app)
+    assert unpack(app.query_params["p"]).to_dict() == tuned.to_dict()  # the settings before the switch
+
+
+def test_parameter_labels_carry_their_unit() -> None:
+    from studio.widgets import unit_of
+
+    assert unit_of("Thickest line erased, measured across it (px); keep it below") == "px"
+    assert unit_of("Largest skew searched, either way (degrees).") == "degrees"
+    assert unit_of("One of the methods.") is None
+    labels = [s.label for s in specs_for(all_stages()["background_flatten"].params)]
+    assert "Size, px" in labels
