@@ -161,9 +161,12 @@ def summary(search: Search) -> str:
     """One line: how the search ended and how the best compares with the starting preset."""
     result = search.result
     n = len(result.trials)
+    searched = result.searched or n
     how = _STOPS.get(result.stop_reason, "{n} trials").format(
-        n=n, total=search.planned, p=search.patience, t=TIME_LIMIT_S
+        n=searched, total=search.planned, p=search.patience, t=TIME_LIMIT_S
     )
+    if n > searched:  # the simplification reads one more trial per changed value
+        how += f", then {n - searched} more to put back changes that did not count"
     best, base = result.best, result.base
     if best.number == 0:
         base_score = format_score(result.metric, base.score, short=True)

@@ -411,3 +411,11 @@ def test_cli_exits_1_when_no_image_can_be_scored(base_file: Path, tmp_path: Path
         main(["tune", "--data", str(empty), "--base", str(base_file), "--out", str(tmp_path / "o.yaml")]) == 1
     )
     assert "no images" in capsys.readouterr().err
+
+
+def test_the_result_counts_the_search_trials_apart_from_the_simplification(images) -> None:
+    poor = parse_preset(POOR_YAML)
+    result = tune(images, poor, trials=8, seed=0, jobs=1, min_support=0)
+    assert result.searched == 8  # every asked trial ran
+    assert len(result.trials) >= result.searched  # the simplification's come after
+    assert all(t.number >= 8 for t in result.trials[result.searched :])

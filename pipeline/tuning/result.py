@@ -99,6 +99,8 @@ class TuneResult:
         What the tuning data was called and the sampler seed (used in descriptions).
     min_gain:
         How much a trial had to improve on the best so far to replace it (see :func:`tune`).
+    searched:
+        Trials of the search itself; the simplification's trials come after them.
     """
 
     preset: Preset
@@ -114,6 +116,7 @@ class TuneResult:
     label: str = ""
     seed: int = 0
     min_gain: float = 0.0
+    searched: int = 0
 
     @property
     def lower_is_better(self) -> bool:

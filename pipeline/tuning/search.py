@@ -196,6 +196,8 @@ class Search:
         self.since_best = 0
         self.scored_any = False
         self.stop_reason = "trials"
+        self.explored = 0
+        """Trials of the search phase (the simplification's come after them)."""
 
     # ------------------------------------------------------------------------------ phases
 
@@ -206,6 +208,7 @@ class Search:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self._explore(evaluator)
+            self.explored = len(self.infos)
             if self.settings.simplify and self.stop_reason in ("trials", "patience"):
                 self._simplify(evaluator)
 
@@ -376,6 +379,7 @@ class Search:
             label=label,
             seed=self.settings.seed,
             min_gain=self.settings.min_gain,
+            searched=self.explored or len(infos),
         )
         return replace(result, preset=result.tuned(result.best))
 
