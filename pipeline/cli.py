@@ -177,7 +177,7 @@ def _cmd_stages(args: argparse.Namespace) -> int:
     for stage in all_stages().values():
         source = "; reads a second image named by `source`" if stage.takes_source else ""
         print(f"{stage.name}  [{stage.category}] -> {stage.returns}{source}")
-        print(f"    {stage.title}: {stage.summary}")
+        print(f"    {stage.heading}: {stage.summary}")
         for field, info in stage.params.model_fields.items():
             rng = describe_range(info)
             step = step_of(info)

@@ -35,8 +35,6 @@ class Stage:
     ----------
     name:
         Stable snake_case name used in presets.
-    title:
-        What the stage does, in words for people ("Even out the lighting"): the studio's label.
     func:
         The pure function ``(image, params[, source=...]) -> image``.
     params:
@@ -47,15 +45,23 @@ class Stage:
         What the output is, e.g. ``"gray"``, ``"binary 0/255"``, ``"same as input"``.
     takes_source:
         True when the stage also reads an earlier stage's output (``source`` in a preset).
+    title:
+        What the stage does, in words for people ("Even out the lighting"): the studio's label
+        (last, with a default, so code that builds a ``Stage`` by position keeps working).
     """
 
     name: str
-    title: str
     func: Callable[..., np.ndarray]
     params: type[StageParams]
     category: str
     returns: str
     takes_source: bool
+    title: str = ""
+
+    @property
+    def heading(self) -> str:
+        """The title, or the name when a stage was built without one."""
+        return self.title or self.name
 
     @property
     def summary(self) -> str:

@@ -49,7 +49,7 @@ def stage_reference() -> str:
             if stage.takes_source
             else ""
         )
-        lines.append(f"**`{stage.name}`** ({stage.title}) → {stage.returns}. {stage.summary}{source}")
+        lines.append(f"**`{stage.name}`** ({stage.heading}) → {stage.returns}. {stage.summary}{source}")
         lines.append("")
         fields = stage.params.model_fields
         if fields:

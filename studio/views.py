@@ -264,14 +264,14 @@ def sidebar_stages() -> None:
     if not items:
         st.caption("No stages: the image is read as it is. Add one below.")
     registry = all_stages()
-    labels = {e["uid"]: f"{i + 1}. {get_stage(e['stage']).title}" for i, e in enumerate(items)}
+    labels = {e["uid"]: f"{i + 1}. {get_stage(e['stage']).heading}" for i, e in enumerate(items)}
     for i, entry in enumerate(items):
         uid = entry["uid"]
         stage = get_stage(entry["stage"])
         S.ensure_seeded(ss, entry)
         on = bool(ss.get(S.enabled_key(uid), True))
         only = entry.get("engines") or []
-        title = f"{i + 1}. {stage.title}" + ("" if on else " (off)")
+        title = f"{i + 1}. {stage.heading}" + ("" if on else " (off)")
         if only:
             title += f" · {', '.join(o.capitalize() if o != 'rapidocr' else 'RapidOCR' for o in only)} only"
         with st.expander(title, expanded=ss.get("just_added") == uid, key=f"exp:{uid}"):
@@ -318,7 +318,7 @@ def sidebar_stages() -> None:
         "Add a stage",
         names,
         key=K.ADD_STAGE,
-        format_func=lambda n: f"{registry[n].category.capitalize()} › {registry[n].title} ({n})",
+        format_func=lambda n: f"{registry[n].category.capitalize()} › {registry[n].heading} ({n})",
         help="Stages grouped by category; the new stage is added at the end.",
     )
     st.button("Add stage", key=K.ADD_GO, icon=":material/add:", on_click=_on_add, width="stretch")
