@@ -279,7 +279,7 @@ def panel(preset: Preset) -> None:
     )
     if job is not None:
         progress_view()
-    results()
+    results(preset)
 
 
 def _ignoring(ignore_case: bool, ignore_spaces: bool) -> str:
@@ -419,8 +419,8 @@ def progress_view() -> None:
         st.caption(f"Best so far: trial {best.number} ({views.md_escape(what)})")
 
 
-def results() -> None:
-    """The ranked table of the last search and the Apply picker."""
+def results(current: Preset) -> None:
+    """The ranked table of the last search and the Apply picker (``current``: the settings shown)."""
     ss = st.session_state
     search: Search | None = ss.get(K.TUNE_RESULT)
     if search is None:
@@ -461,7 +461,7 @@ def results() -> None:
             f"{r}. trial {rows[r - 1].number} — {format_score(result.metric, rows[r - 1].score, short=True)}"
         ),
     )
-    stale = stale_reason(search, rows)
+    stale = stale_reason(search, rows, current)
     if stale:
         st.warning(stale, icon=":material/history:")
     right.button(
@@ -479,9 +479,9 @@ def results() -> None:
     )
 
 
-def stale_reason(search: Search, rows: Sequence[TrialInfo]) -> str | None:
-    """Why these results no longer fit what is shown (another image, or settings that are neither
-    the search's start nor one of its rows), or ``None``."""
+def stale_reason(search: Search, rows: Sequence[TrialInfo], current: Preset) -> str | None:
+    """Why these results no longer fit what is shown (another image, or ``current`` settings that
+    are neither the search's start nor one of its rows), or ``None``."""
     ss = st.session_state
     searched = ss.get(K.TUNE_FOR)
     if searched is not None and searched != image_digest(ss[K.IMAGE].array):
@@ -489,14 +489,12 @@ def stale_reason(search: Search, rows: Sequence[TrialInfo]) -> str | None:
             "These trials were computed for another image: applying one here could read nothing. "
             "Start again to tune for this image."
         )
-    current, problem = S.build_preset(ss)
-    if problem is None:
-        known = [search.result.space.base, *(r.preset for r in rows if r.preset is not None)]
-        if not any(_same_settings(current, p) for p in known):
-            return (
-                "The settings changed since this search (not by applying one of its rows): its "
-                "scores no longer describe them. Start again to tune from the current settings."
-            )
+    known = [search.result.space.base, *(r.preset for r in rows if r.preset is not None)]
+    if not any(_same_settings(current, p) for p in known):
+        return (
+            "The settings changed since this search (not by applying one of its rows): its "
+            "scores no longer describe them. Start again to tune from the current settings."
+        )
     return None
 
 

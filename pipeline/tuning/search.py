@@ -477,7 +477,7 @@ def tune(
     elif not (min_gain >= 0 and math.isfinite(min_gain)):
         raise TuneUsageError(f"min_gain must be a number >= 0, got {min_gain!r}")
     if min_support is None:
-        min_support = SUPPORT if len(arrays) >= SUPPORT_FROM else 1
+        min_support = default_support(len(arrays))
     elif not isinstance(min_support, int) or min_support < 0:
         raise TuneUsageError(f"min_support must be a whole number >= 0, got {min_support!r}")
     settings = Settings(
@@ -509,6 +509,11 @@ def _default_gain(
         len(normalise_text(t or "", ignore_spaces=ignore_spaces, ignore_case=ignore_case)) for t in expected
     )
     return (1.0 - 1e-9) / (len(expected) * max(1, longest))  # exactly one character qualifies
+
+
+def default_support(images: int) -> int:
+    """``min_support`` when none is given: :data:`SUPPORT` from :data:`SUPPORT_FROM` images on, else 1."""
+    return SUPPORT if images >= SUPPORT_FROM else 1
 
 
 def _support(scores: Sequence[float], reference: Sequence[float], lower: bool) -> int:

@@ -48,7 +48,7 @@ from ..runner import as_input
 from ..shipped import presets_folder
 from .result import Metric, TuneResult
 from .scoring import Evaluator
-from .search import SUPPORT, SUPPORT_FROM, _default_gain, _select, _support, tune
+from .search import _default_gain, _key, _select, _support, default_support, tune
 
 SCENARIOS = ("text-line", "document", "captcha", "speckled-line", "gray-band-captcha", "meter-digit")
 """The shipped scenario presets the starts come from, in the order they are compared."""
@@ -110,9 +110,8 @@ def effective(preset: Preset) -> Preset:
 
 
 def _reads_key(preset: Preset) -> str:
-    """What decides a preset's reading: the stages that run and the OCR options."""
-    kept = effective(preset)
-    return "\n".join([*(s.key() for s in kept.stages), kept.ocr.model_dump_json()])
+    """What decides a preset's reading: the search's key of the stages that run and the OCR options."""
+    return _key(effective(preset))
 
 
 def start_candidates(base: Preset | None, engine: str | None = None) -> list[Start]:
@@ -169,7 +168,6 @@ def tune_wide(
     ignore_case: bool = False,
     jobs: int = 2,
     label: str = "",
-    on_start: Callable[[StartScore], None] | None = None,
     **search: Any,
 ) -> WideResult:
     """Choose a start among the shipped presets and engines, search its neighbourhood, keep the
@@ -186,8 +184,6 @@ def tune_wide(
         Force one engine on every start (``None``: starts with both engine families).
     trials:
         Trials in all: the starts, then the search (at least one trial).
-    on_start:
-        Called after the starts are scored, once per start, in order.
     search:
         Passed on to :func:`pipeline.tuning.tune` (seed, timeout, patience, toggles, ...).
     """
@@ -210,15 +206,12 @@ def tune_wide(
         min_gain = _default_gain("cer", expected, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
     min_support = search.get("min_support")
     if min_support is None:
-        min_support = SUPPORT if len(arrays) >= SUPPORT_FROM else 1
+        min_support = default_support(len(arrays))
     pick = _pick(scores, min_gain, min_support)
     table = tuple(
         StartScore(s.label, sum(row) / len(row), i == pick, tuple(row))
         for i, (s, row) in enumerate(zip(starts, scores, strict=True))
     )
-    for entry in table:
-        if on_start is not None:
-            on_start(entry)
     start = effective(starts[pick].preset)
     held = [i for i in range(len(pairs)) if len(pairs) >= HOLD_FROM and i % HOLD_EVERY == HOLD_EVERY - 1]
     searched = [pairs[i] for i in range(len(pairs)) if i not in held]
