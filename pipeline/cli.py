@@ -26,7 +26,7 @@ from .evaluate import dataset, evaluate_folder
 from .imageio import SUFFIXES, read_image
 from .ocr.options import ENGINE_NAMES
 from .ocr.variables import LOCAL_VARIABLE_ENV
-from .params import bounds_of, choices_of, describe_range, step_of
+from .params import field_specs
 from .preset import Preset, load_preset, save_preset
 from .registry import all_stages
 from .shipped import presets_folder, resolve_preset
@@ -178,12 +178,11 @@ def _cmd_stages(args: argparse.Namespace) -> int:
         source = "; reads a second image named by `source`" if stage.takes_source else ""
         print(f"{stage.name}  [{stage.category}] -> {stage.returns}{source}")
         print(f"    {stage.heading}: {stage.summary}")
-        for field, info in stage.params.model_fields.items():
-            rng = describe_range(info)
-            step = step_of(info)
-            if step is not None and choices_of(info) is None and None not in bounds_of(info):
-                rng += f", step {step:g}"
-            print(f"    {field} = {info.default!r}  ({rng})  {info.description or ''}")
+        for spec in field_specs(stage.params):
+            rng = spec.allowed
+            if spec.step is not None and not spec.odd and None not in (spec.low, spec.high):
+                rng += f", step {spec.step:g}"
+            print(f"    {spec.name} = {spec.default!r}  ({rng})  {spec.description}")
         print()
     return ExitCode.OK
 

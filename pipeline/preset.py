@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import limits
 from .errors import PresetError, read_user_file
 from .ocr.options import EngineName, OcrOptions
-from .params import StageParams, describe_range
+from .params import StageParams, field_spec
 from .registry import get_stage
 
 SCHEMA_VERSION = 1
@@ -468,7 +468,7 @@ def _field_error(exc: ValidationError, model: type[BaseModel]) -> str:
     got = got if len(got) <= 80 else f"{got[:60]}... ({len(got)} characters)"
     text = f"field {'.'.join(loc)!r}: {message}; got {got}"
     if info is not None:
-        text += f"; allowed: {describe_range(info)}"
+        text += f"; allowed: {field_spec(model, field).allowed}"
     return text
 
 

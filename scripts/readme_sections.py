@@ -35,7 +35,7 @@ def section(name: str, readme: Path = README) -> str:
 
 def stage_reference() -> str:
     """Markdown reference of every registered stage, grouped by category."""
-    from pipeline.params import describe_range
+    from pipeline.params import field_specs
     from pipeline.registry import all_stages
 
     lines: list[str] = []
@@ -51,13 +51,13 @@ def stage_reference() -> str:
         )
         lines.append(f"**`{stage.name}`** ({stage.heading}) → {stage.returns}. {stage.summary}{source}")
         lines.append("")
-        fields = stage.params.model_fields
-        if fields:
+        specs = field_specs(stage.params)
+        if specs:
             lines += ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
-            for field, info in fields.items():
-                meaning = (info.description or "").replace("|", "\\|")
-                allowed = describe_range(info).replace("|", "\\|")
-                lines.append(f"| `{field}` | `{info.default!r}` | {allowed} | {meaning} |")
+            for spec in specs:
+                meaning = spec.description.replace("|", "\\|")
+                allowed = spec.allowed.replace("|", "\\|")
+                lines.append(f"| `{spec.name}` | `{spec.default!r}` | {allowed} | {meaning} |")
             lines.append("")
     return "\n".join(lines)
 

@@ -330,11 +330,10 @@ def sidebar_stages() -> None:
 def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> None:
     """A stage's main fields, then the others behind a "More settings" toggle (when it has some)."""
     specs = specs_for(params)
-    main = set(params.main_fields) or {spec.field for spec in specs}
     for spec in specs:
-        if spec.field in main:
+        if spec.basic:
             render_field(st, spec, S.param_key(uid, spec.field), disabled=disabled)
-    rest = [spec for spec in specs if spec.field not in main]
+    rest = [spec for spec in specs if not spec.basic]
     more = bool(rest) and st.toggle(
         f"More settings ({len(rest)})", key=f"more:{uid}", help="The stage's other parameters."
     )

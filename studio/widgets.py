@@ -1,7 +1,8 @@
 """A stage's parameters model mapped to Streamlit widgets.
 
-:func:`widget_spec` turns one pydantic field into a :class:`WidgetSpec`, a plain description
-(kind, bounds, step, choices, help) that unit tests check without Streamlit;
+:func:`widget_spec` turns one parameter's :class:`~pipeline.params.FieldSpec` into a
+:class:`WidgetSpec`, a plain description (kind, bounds, step, choices, help) that unit tests
+check without Streamlit;
 :func:`render_field` draws it. The rules:
 
 * bounded numbers -> ``slider`` with the model's step (default 1 for integers, a round
@@ -16,16 +17,12 @@ The help text is the field description (which states the unit) plus its allowed 
 from __future__ import annotations
 
 import math
-import re
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
-from pipeline.params import bounds_of, choices_of, describe_range, is_odd_field, step_of
+from pipeline.params import FieldSpec, field_specs
 
 MAX_SLIDER_STEPS = 2000
 """Ranges with more steps than this get a number input: a slider could not hit a value."""
@@ -42,7 +39,7 @@ class WidgetSpec:
     field:
         The field name in the params model.
     label:
-        Human label, e.g. ``"Block size"`` for ``block_size``.
+        Human label with its unit, e.g. ``"Block size, px"`` for ``block_size``.
     kind:
         ``slider``, ``number``, ``select``, ``toggle`` or ``text``.
     default:
@@ -55,6 +52,8 @@ class WidgetSpec:
         True for integer fields (values are ``int``, else ``float``).
     options:
         The allowed values (``select`` only).
+    basic:
+        Shown to a newcomer; the others sit under "More settings".
     """
 
     field: str
@@ -67,6 +66,7 @@ class WidgetSpec:
     step: float | None = None
     is_int: bool = False
     options: tuple[Any, ...] = ()
+    basic: bool = True
 
     def coerce(self, value: Any) -> Any:
         """``value`` as the model wants it: snapped to the step and bounds, int or float.
@@ -92,24 +92,6 @@ class WidgetSpec:
         return "" if value is None else str(value)
 
 
-def humanize(name: str) -> str:
-    """``"block_size"`` -> ``"Block size"``; short all-letter names stay as they are (``k``, ``c``)."""
-    text = name.replace("_", " ").strip()
-    return text[:1].upper() + text[1:] if len(text) > 2 else text
-
-
-def _base_type(annotation: Any) -> Any:
-    """The annotation without ``Annotated[...]`` and ``Optional``."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _base_type(args[0])
-    return annotation
-
-
 def _decimals(step: float | None) -> int:
     """Decimal places needed to write multiples of ``step`` (at most 6)."""
     if not step:
@@ -132,77 +114,56 @@ def _nice_step(span: float) -> float:
     return 10 * power  # pragma: no cover
 
 
-_UNIT = re.compile(
-    r"\((px|degrees|ratio|megapixels|percent|gray levels|levels)[;,)]"
-    r"|,\s*(px|degrees|gray levels|percent|count)\b"
-)
-"""A unit named in a field's description: "(px)", "(px; 0 = off)", "Window, px." ..."""
-
-
-def unit_of(description: str) -> str | None:
-    """The unit a field's description names (``"px"``, ``"degrees"``...), or ``None``."""
-    match = _UNIT.search(description)
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def widget_spec(field: str, info: FieldInfo) -> WidgetSpec:
-    """The widget description of one params field (see the module docstring for the rules)."""
-    description = (info.description or "").strip()
+def widget_spec(spec: FieldSpec) -> WidgetSpec:
+    """The widget description of one parameter (see the module docstring for the rules)."""
     help_text = (
-        f"{description} Allowed: {describe_range(info)}."
-        if description
-        else f"Allowed: {describe_range(info)}."
+        f"{spec.description} Allowed: {spec.allowed}." if spec.description else f"Allowed: {spec.allowed}."
     )
-    label = humanize(field)
-    unit = unit_of(description)
-    if unit:
-        label = f"{label}, {unit}"
-    default = info.get_default(call_default_factory=True)
-    choices = choices_of(info)
-    if choices is not None:
-        return WidgetSpec(field, label, "select", default, help_text, options=tuple(choices))
-    base = _base_type(info.annotation)
-    if base is bool:
-        return WidgetSpec(field, label, "toggle", bool(default), help_text)
-    if base in (int, float):
-        is_int = base is int
-        low, high = bounds_of(info)
-        step = step_of(info)
-        if is_odd_field(info):
-            step = 2
-            if low is not None and low % 2 == 0:
-                low += 1
-            if high is not None and high % 2 == 0:
-                high -= 1
-        if step is None:
-            step = 1 if is_int else (_nice_step(high - low) if low is not None and high is not None else 0.1)
-        if is_int:
-            step = max(1, int(step))
-            low = None if low is None else math.ceil(low)
-            high = None if high is None else math.floor(high)
-        else:
-            step = float(step)
-            low = None if low is None else float(low)
-            high = None if high is None else float(high)
-        few_steps = low is not None and high is not None and (high - low) / step <= MAX_SLIDER_STEPS
-        kind: WidgetKind = "slider" if few_steps else "number"
-        return WidgetSpec(
-            field,
-            label,
-            kind,
-            default if default is None else (int(default) if is_int else float(default)),
-            help_text,
-            min=low,
-            max=high,
-            step=step,
-            is_int=is_int,
-        )
-    return WidgetSpec(field, label, "text", "" if default is None else str(default), help_text)
+    common: dict[str, Any] = {"field": spec.name, "label": spec.label, "help": help_text, "basic": spec.basic}
+    if spec.choices is not None:
+        return WidgetSpec(kind="select", default=spec.default, options=spec.choices, **common)
+    if spec.kind == "bool":
+        return WidgetSpec(kind="toggle", default=bool(spec.default), **common)
+    if spec.kind in ("int", "float"):
+        return _numeric_widget(spec, common)
+    default = "" if spec.default is None else str(spec.default)
+    return WidgetSpec(kind="text", default=default, **common)
+
+
+def _numeric_widget(spec: FieldSpec, common: dict[str, Any]) -> WidgetSpec:
+    is_int = spec.kind == "int"
+    low, high, step = spec.low, spec.high, spec.step
+    if spec.odd:
+        if low is not None and low % 2 == 0:
+            low += 1
+        if high is not None and high % 2 == 0:
+            high -= 1
+    if step is None:
+        step = 1 if is_int else (_nice_step(high - low) if low is not None and high is not None else 0.1)
+    if is_int:
+        step = max(1, int(step))
+        low = None if low is None else math.ceil(low)
+        high = None if high is None else math.floor(high)
+    else:
+        step = float(step)
+        low = None if low is None else float(low)
+        high = None if high is None else float(high)
+    few_steps = low is not None and high is not None and (high - low) / step <= MAX_SLIDER_STEPS
+    default = spec.default
+    return WidgetSpec(
+        kind="slider" if few_steps else "number",
+        default=default if default is None else (int(default) if is_int else float(default)),
+        min=low,
+        max=high,
+        step=step,
+        is_int=is_int,
+        **common,
+    )
 
 
 def specs_for(model: type[BaseModel]) -> list[WidgetSpec]:
     """The widget descriptions of every field of a params model, in declaration order."""
-    return [widget_spec(name, info) for name, info in model.model_fields.items()]
+    return [widget_spec(spec) for spec in field_specs(model)]
 
 
 def render_field(st: Any, spec: WidgetSpec, key: str, *, disabled: bool = False) -> Any:

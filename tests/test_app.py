@@ -21,6 +21,7 @@ from streamlit.testing.v1 import app_test as app_test_module
 from pipeline.errors import StageError
 from pipeline.metrics import char_diff
 from pipeline.ocr import OcrOptions
+from pipeline.params import field_spec, humanize, unit_of
 from pipeline.preset import Preset, parse_preset
 from pipeline.registry import all_stages
 from pipeline.share import pack, unpack
@@ -28,7 +29,7 @@ from studio import keys as K
 from studio import ocr as studio_ocr
 from studio import overlays, sources
 from studio import state as S
-from studio.widgets import MAX_SLIDER_STEPS, WidgetSpec, humanize, specs_for, widget_spec
+from studio.widgets import MAX_SLIDER_STEPS, WidgetSpec, specs_for, widget_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -748,7 +749,7 @@ def test_preview_cache_is_keyed_by_identity() -> None:
 
 
 def _field(stage: str, field: str) -> WidgetSpec:
-    return widget_spec(field, all_stages()[stage].params.model_fields[field])
+    return widget_spec(field_spec(all_stages()[stage].params, field))
 
 
 def test_odd_fields_step_by_two_from_an_odd_minimum() -> None:
@@ -776,9 +777,9 @@ def test_help_has_the_description_and_the_range() -> None:
 
 
 def test_optional_and_text_fields() -> None:
-    dpi = widget_spec("dpi", OcrOptions.model_fields["dpi"])
+    dpi = widget_spec(field_spec(OcrOptions, "dpi"))
     assert dpi.kind == "slider" and dpi.is_int and dpi.default is None
-    lang = widget_spec("lang", OcrOptions.model_fields["lang"])
+    lang = widget_spec(field_spec(OcrOptions, "lang"))
     assert lang.kind == "text" and lang.default == "eng"
 
 
@@ -956,8 +957,6 @@ def test_undo_goes_back_across_a_sample_switch(app: AppTest) -> None:
 
 
 def test_parameter_labels_carry_their_unit() -> None:
-    from studio.widgets import unit_of
-
     assert unit_of("Thickest line erased, measured across it (px); keep it below") == "px"
     assert unit_of("Largest skew searched, either way (degrees).") == "degrees"
     assert unit_of("One of the methods.") is None

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from pydantic.fields import FieldInfo
 
-from pipeline.params import bounds_of, choices_of, is_odd_field
+from pipeline.params import FieldSpec, field_specs
 from pipeline.registry import CATEGORIES, all_stages, get_stage
 from pipeline.stages._image import is_binary
 from pipeline.stages.binarise import ThresholdParams
@@ -37,6 +36,8 @@ from .stage_images import (
 )
 
 STAGES = all_stages()
+UNITLESS = {"clip_limit", "canny_high", "k"}
+"""Numeric parameters that are plain factors or gradient magnitudes: their labels carry no unit."""
 
 
 def test_registry_has_the_required_stages() -> None:
@@ -54,14 +55,17 @@ def test_stage_metadata_is_complete(name: str) -> None:
     assert stage.category in CATEGORIES
     assert stage.summary and stage.returns
     assert stage.params.model_config.get("frozen") and stage.params.model_config.get("extra") == "forbid"
-    for field, info in stage.params.model_fields.items():
-        assert info.description, f"{name}.{field} has no description"
-        if info.annotation in (int, float) or is_odd_field(info):
-            low, high = bounds_of(info)
-            assert low is not None and high is not None, f"{name}.{field} is unbounded"
-            assert low <= info.default <= high
-        if is_odd_field(info):
-            assert info.default % 2 == 1
+    for spec in field_specs(stage.params):
+        assert spec.description, f"{name}.{spec.name} has no description"
+        assert spec.kind != "text", f"{name}.{spec.name} has no kind a widget can edit"
+        if spec.kind in ("int", "float"):
+            assert spec.low is not None and spec.high is not None, f"{name}.{spec.name} is unbounded"
+            assert spec.low <= spec.default <= spec.high
+            assert spec.unit or not spec.tunable or spec.name in UNITLESS, f"{name}.{spec.name}: no unit"
+        if spec.odd:
+            assert spec.default % 2 == 1
+    for low, high in stage.params.ordered:
+        assert {low, high} <= set(stage.params.model_fields), (name, low, high)
 
 
 def _inputs() -> list[np.ndarray]:
@@ -80,28 +84,28 @@ def test_every_stage_runs_with_defaults_on_gray_and_colour(name: str) -> None:
         assert np.array_equal(image, before), f"{name} modified its input"
 
 
-def _field_strategy(info: FieldInfo) -> st.SearchStrategy[Any]:
-    choices = choices_of(info)
-    if choices is not None:
-        return st.sampled_from(choices)
-    if info.annotation is bool:
+def _field_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if spec.choices is not None:
+        return st.sampled_from(spec.choices)
+    if spec.kind == "bool":
         return st.booleans()
-    low, high = bounds_of(info)
-    if is_odd_field(info):
+    low, high = spec.low, spec.high
+    assert low is not None and high is not None
+    if spec.odd:
         first = int(low) | 1  # smallest odd value allowed
         return st.integers(0, (int(high) - first) // 2).map(lambda i: first + 2 * i)
-    if info.annotation is int:
+    if spec.kind == "int":
         return st.integers(int(low), int(high))
-    if info.annotation is float:
+    if spec.kind == "float":
         return st.floats(float(low), float(high), allow_nan=False)
-    return st.just(info.default)
+    return st.just(spec.default)
 
 
 @st.composite
 def stage_case(draw: st.DrawFn) -> tuple[str, Any, np.ndarray]:
     name = draw(st.sampled_from(list(STAGES)))
     model = STAGES[name].params
-    values = {field: draw(_field_strategy(info)) for field, info in model.model_fields.items()}
+    values = {spec.name: draw(_field_strategy(spec)) for spec in field_specs(model)}
     try:
         params = model(**values)
     except ValidationError:

@@ -13,13 +13,13 @@ from pipeline.cli import main
 from pipeline.errors import TuneError, TuneUsageError
 from pipeline.metrics import cer
 from pipeline.ocr import OcrOptions, recognize
-from pipeline.params import Odd, StageParams, number, odd_int
+from pipeline.params import Odd, StageParams, field_spec, number, odd_int
 from pipeline.preset import Preset, parse_preset
 from pipeline.runner import run
 from pipeline.tuning import tune
 from pipeline.tuning.local import Mutator, full_params
 from pipeline.tuning.search import _changes, _support
-from pipeline.tuning.space import FROZEN_FIELDS, InvalidCombination, field_dimension, search_space
+from pipeline.tuning.space import InvalidCombination, field_dimension, search_space
 
 from .conftest import text_image
 
@@ -87,8 +87,9 @@ class Model(StageParams):
 
 
 def dimension(name: str, image_area: int = 40_000):
-    info = Model.model_fields[name]
-    return field_dimension(f"1.model.{name}", info, getattr(Model(), name), image_area=image_area)
+    return field_dimension(
+        f"1.model.{name}", field_spec(Model, name), getattr(Model(), name), image_area=image_area
+    )
 
 
 def samples(d, n: int = 200) -> list:
@@ -145,7 +146,6 @@ def test_search_space_of_a_preset_freezes_polarity_and_adds_toggles_and_psm() ->
     space = search_space(preset, image_area=10_000)
     names = space.by_name
     assert "1.component_filter.ink" in space.frozen and "2.threshold.invert" in space.frozen
-    assert {"ink", "invert"} <= FROZEN_FIELDS
     assert names["1.component_filter.enabled"].choices == (True, False)
     assert 10 in names["ocr.psm"].choices and 7 in names["ocr.psm"].choices
     params = space.base_params()
@@ -181,8 +181,15 @@ def test_inverted_min_max_pairs_are_swapped_and_other_rules_fail() -> None:
     )
     space = search_space(nl, image_area=10_000)
     params = space.base_params()
-    params["1.nl_means.template_window"] = 21.0
+    params["1.nl_means.template_window"] = 21.0  # a declared ordered pair, whatever its names
     params["1.nl_means.search_window"] = 5.0
+    tuned, _ = space.preset(lambda d: params[d.name])
+    assert (tuned.stages[0].params.template_window, tuned.stages[0].params.search_window) == (5, 21)
+
+    crop = parse_preset("schema_version: 1\nstages: [{stage: crop, params: {unit: percent, top: 10}}]")
+    space = search_space(crop, image_area=10_000)
+    params = space.base_params()
+    params["1.crop.top"] = 150.0  # a rule that is not an ordered pair: percent margins <= 100
     with pytest.raises(InvalidCombination):
         space.preset(lambda d: params[d.name])
 

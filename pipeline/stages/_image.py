@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field
 
 from ..image_conventions import INK_LEVEL
+from ..params import convention
 
 KernelShape = Literal["rect", "ellipse", "cross"]
 
@@ -68,9 +68,9 @@ Ink = Literal["dark", "light"]
 
 def ink_field() -> Any:
     """The ``ink`` parameter of stages that read binary ink: which pixels are the text."""
-    return Field(
+    return convention(
         "dark",
-        description="Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
+        "Which pixels are ink: dark (0 on 255, pixels < 128) or light (255 on 0, pixels >= 128).",
     )
 
 

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..params import Odd, StageParams, number, odd_int
+from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
 from ._image import fit_odd, to_gray, whole_image_window
 
@@ -58,7 +58,7 @@ class ThresholdParams(StageParams):
     c: float = number(
         2.0, -50.0, 50.0, "adaptive_*: offset subtracted from the local mean, gray levels.", step=1.0
     )
-    invert: bool = Field(False, description="False: dark ink 0 on white 255; True: ink 255 on 0.")
+    invert: bool = convention(False, "False: dark ink 0 on white 255; True: ink 255 on 0.")
 
 
 def _local_mean_std(gray: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

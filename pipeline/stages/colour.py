@@ -8,13 +8,13 @@ whatever the two colours are.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ..params import StageParams, number
+from ..params import StageParams, convention, number
 from ..registry import register
 from ._image import frame_pixels, to_bgr, to_gray
 
@@ -75,12 +75,18 @@ def _band(default: int, bound: str, channel: int) -> Any:
         1: "channel 1 (G in bgr; saturation in hsv; a in lab, 128 = neutral); unused in gray",
         2: "channel 2 (R in bgr; value in hsv; b in lab, 128 = neutral); unused in gray",
     }[channel]
-    return Field(default, ge=0, le=255, description=f"{bound} of {what}, inclusive, 0-255 channel value.")
+    return Field(
+        default,
+        ge=0,
+        le=255,
+        description=f"{bound} of {what}, inclusive, 0-255 channel value.",
+        json_schema_extra={"unit": "channel value"},
+    )
 
 
 class ColorRangeParams(StageParams):
-    space: Literal["gray", "bgr", "hsv", "lab"] = Field(
-        "gray", description="Colour space the band is given in (OpenCV 8-bit conventions)."
+    space: Literal["gray", "bgr", "hsv", "lab"] = convention(
+        "gray", "Colour space the band is given in (OpenCV 8-bit conventions)."
     )
     c0_min: int = _band(0, "Lower bound", 0)
     c0_max: int = _band(255, "Upper bound", 0)
@@ -88,17 +94,15 @@ class ColorRangeParams(StageParams):
     c1_max: int = _band(255, "Upper bound", 1)
     c2_min: int = _band(0, "Lower bound", 2)
     c2_max: int = _band(255, "Upper bound", 2)
-    output: Literal["mask", "ink"] = Field(
-        "mask", description="mask: in-band pixels 255 on 0 (like cv2.inRange); ink: in-band pixels 0 on 255."
+    output: Literal["mask", "ink"] = convention(
+        "mask", "mask: in-band pixels 255 on 0 (like cv2.inRange); ink: in-band pixels 0 on 255."
     )
 
-    @model_validator(mode="after")
-    def _min_not_above_max(self) -> ColorRangeParams:
-        for c in range(3):
-            low, high = getattr(self, f"c{c}_min"), getattr(self, f"c{c}_max")
-            if low > high:
-                raise ValueError(f"c{c}_min ({low}) must not be greater than c{c}_max ({high})")
-        return self
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("c0_min", "c0_max"),
+        ("c1_min", "c1_max"),
+        ("c2_min", "c2_max"),
+    )
 
 
 _SPACES = {"hsv": cv2.COLOR_BGR2HSV, "lab": cv2.COLOR_BGR2LAB}
@@ -136,9 +140,9 @@ class BackgroundDistanceParams(StageParams):
     border: int = Field(
         3, ge=1, le=500, description="Width of the image frame the background colour is sampled from (px)."
     )
-    space: Literal["lab", "bgr"] = Field(
+    space: Literal["lab", "bgr"] = convention(
         "lab",
-        description="Colour space distances are measured in: lab (close to perceived difference) or bgr.",
+        "Colour space distances are measured in: lab (close to perceived difference) or bgr.",
     )
     percentile: float = number(
         99.5,

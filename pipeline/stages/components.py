@@ -29,22 +29,15 @@ from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ..params import StageParams, number
+from ..params import StageParams, convention, number
 from ..registry import register
 from ._image import Ink, ink_field, ink_image, ink_mask, kernel
 
 _MAX_AREA = 100_000_000
 _MAX_SIDE = 100_000
 _MAX_ASPECT = 1000.0
-
-
-def _check_ranges(model: StageParams, *pairs: tuple[str, str]) -> None:
-    """Raise ``ValueError`` when a ``min_*`` field is above its ``max_*`` partner."""
-    for low, high in pairs:
-        if getattr(model, low) > getattr(model, high):
-            raise ValueError(f"{low} ({getattr(model, low)}) must be <= {high} ({getattr(model, high)})")
 
 
 # --------------------------------------------------------------------------- component_filter
@@ -165,17 +158,13 @@ class ComponentFilterParams(StageParams):
         step=1.0,
     )
 
-    @model_validator(mode="after")
-    def _ranges(self) -> ComponentFilterParams:
-        _check_ranges(
-            self,
-            ("min_area", "max_area"),
-            ("min_width", "max_width"),
-            ("min_height", "max_height"),
-            ("min_aspect", "max_aspect"),
-            ("min_fill", "max_fill"),
-        )
-        return self
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("min_area", "max_area"),
+        ("min_width", "max_width"),
+        ("min_height", "max_height"),
+        ("min_aspect", "max_aspect"),
+        ("min_fill", "max_fill"),
+    )
 
 
 @register(
@@ -285,10 +274,7 @@ class StrokeWidthFilterParams(StageParams):
         500.0, 0.0, 500.0, "Thickest stroke kept in components mode (px; top of range = no limit).", step=0.5
     )
 
-    @model_validator(mode="after")
-    def _ranges(self) -> StrokeWidthFilterParams:
-        _check_ranges(self, ("min_width", "max_width"))
-        return self
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("min_width", "max_width"),)
 
 
 def _label_medians(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -368,7 +354,7 @@ class HullMaskParams(StageParams):
     margin: int = Field(
         0, ge=0, le=200, description="Grow the hull mask by this many pixels (round dilation, px)."
     )
-    fill: Literal["white", "black"] = Field("white", description="Value of the pixels outside the mask.")
+    fill: Literal["white", "black"] = convention("white", "Value of the pixels outside the mask.")
 
 
 @register("hull_mask", title="Keep the area around the text", category="components", returns="same as source")

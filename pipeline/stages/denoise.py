@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ..params import Odd, StageParams, number, odd_int
+from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
 from ._image import fit_odd, whole_image_window
 
@@ -41,11 +41,10 @@ def gaussian_blur(image: np.ndarray, p: GaussianBlurParams) -> np.ndarray:
 class MedianBlurParams(StageParams):
     ksize_w: Odd = odd_int(3, 1, 51, "Window width, px (1 = no filtering across).")
     ksize_h: Odd = odd_int(3, 1, 51, "Window height, px (1 = no filtering down).")
-    border: Literal["replicate", "zero"] = Field(
+    border: Literal["replicate", "zero"] = convention(
         "replicate",
-        description="Pixels beyond the edge: 'replicate' repeats the edge pixel, 'zero' counts them as "
+        "Pixels beyond the edge: 'replicate' repeats the edge pixel, 'zero' counts them as "
         "black (as scipy.signal.medfilt does, which thins light strokes along the edge).",
-        json_schema_extra={"tune": False},
     )
 
 
@@ -131,14 +130,7 @@ class NlMeansParams(StageParams):
         21, 3, 51, "Side of the area searched for similar patches, px (slow if big)."
     )
 
-    @model_validator(mode="after")
-    def _template_fits_search(self) -> NlMeansParams:
-        if self.template_window > self.search_window:
-            raise ValueError(
-                f"template_window ({self.template_window}) must not be larger than "
-                f"search_window ({self.search_window})"
-            )
-        return self
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("template_window", "search_window"),)
 
 
 @register("nl_means", title="Remove grain", category="denoise", returns="same as input")

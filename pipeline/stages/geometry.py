@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..params import StageParams, number
+from ..params import StageParams, convention, number
 from ..registry import register
 from ._image import check_output_size, is_binary, to_gray
 
@@ -74,6 +74,7 @@ class RescaleParams(StageParams):
         500.0,
         "Upper bound on the output size; the factor is lowered to respect it (megapixels).",
         0.1,
+        tune=False,
     )
 
 
@@ -156,13 +157,9 @@ class DeskewParams(StageParams):
     max_angle: float = number(10.0, 0.5, 45.0, "Largest skew searched, either way (degrees).", 0.5)
     resolution: float = number(0.1, 0.05, 5.0, "Precision of the skew search (degrees).", 0.05)
     expand: bool = Field(True, description="Grow the canvas so no corner is cut off by the rotation.")
-    fill: BorderColour = Field("white", description="Colour of the corners uncovered by the rotation.")
+    fill: BorderColour = convention("white", "Colour of the corners uncovered by the rotation.")
 
-    @model_validator(mode="after")
-    def _ranges(self) -> DeskewParams:
-        if self.resolution > self.max_angle:
-            raise ValueError(f"resolution ({self.resolution}) must be <= max_angle ({self.max_angle})")
-        return self
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("resolution", "max_angle"),)
 
 
 _MAX_POINTS = 100_000
@@ -253,9 +250,9 @@ def deskew(image: np.ndarray, p: DeskewParams) -> np.ndarray:
 
 
 class CropParams(StageParams):
-    unit: Literal["px", "percent"] = Field(
+    unit: Literal["px", "percent"] = convention(
         "px",
-        description="Unit of the four margins: pixels, or percent of the image height (top/bottom) or width.",
+        "Unit of the four margins: pixels, or percent of the image height (top/bottom) or width.",
     )
     top: float = number(0.0, 0.0, 10_000.0, "Removed from the top (px, or % of the height).", 1.0)
     bottom: float = number(0.0, 0.0, 10_000.0, "Removed from the bottom (px, or % of the height).", 1.0)
@@ -298,9 +295,7 @@ def crop(image: np.ndarray, p: CropParams) -> np.ndarray:
 
 class PadParams(StageParams):
     size: int = Field(10, ge=0, le=500, description="Border added on every side (px).")
-    color: BorderColour = Field(
-        "white", description="Border colour: white, black, or replicate the edge pixels."
-    )
+    color: BorderColour = convention("white", "Border colour: white, black, or replicate the edge pixels.")
 
 
 @register("pad", title="Add a margin", category="geometry", returns="same as input")

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..params import StageParams
+from ..params import StageParams, convention
 from ..registry import register
 from ._image import Ink, KernelShape, kernel
 
@@ -37,9 +37,9 @@ class MorphologyParams(StageParams):
     width: int = Field(3, ge=1, le=301, description="Structuring element width, px.")
     height: int = Field(3, ge=1, le=301, description="Structuring element height, px.")
     iterations: int = Field(1, ge=1, le=10, description="Times the operation is repeated, count.")
-    ink: Ink = Field(
+    ink: Ink = convention(
         "dark",
-        description="Which pixels are the text: dark (ops act on dark ink) or light (plain OpenCV).",
+        "Which pixels are the text: dark (ops act on dark ink) or light (plain OpenCV).",
     )
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from ..params import Odd, StageParams, number, odd_int
+from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
 from ._image import fit_odd, frame_pixels, to_bgr, to_gray, whole_image_window
 
@@ -186,8 +186,8 @@ class ToneBandParams(StageParams):
     side: Literal["any", "darker", "lighter"] = Field(
         "any", description="Look for the band on any side of the background level, or only darker/lighter."
     )
-    output: Literal["mask", "ink"] = Field(
-        "ink", description="mask: in-band pixels 255 on 0 (like cv2.inRange); ink: in-band pixels 0 on 255."
+    output: Literal["mask", "ink"] = convention(
+        "ink", "mask: in-band pixels 255 on 0 (like cv2.inRange); ink: in-band pixels 0 on 255."
     )
 
 

@@ -79,7 +79,7 @@ from ..runner import as_input
 from .local import MAX_LEVEL, Mutator, clamp, full_params
 from .result import Metric, TrialInfo, TuneResult
 from .scoring import Evaluator
-from .space import FROZEN_FIELDS, PSM_CHOICES, InvalidCombination, SearchSpace, search_space
+from .space import PSM_CHOICES, InvalidCombination, SearchSpace, search_space
 
 BATCH = 2
 """Trials sampled before their scores are told to the sampler (fixed, for determinism)."""
@@ -419,7 +419,7 @@ def tune(
     on_trial: Callable[[TrialInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     label: str = "",
-    freeze: Collection[str] = FROZEN_FIELDS,
+    freeze: Collection[str] = (),
     psm_choices: Iterable[int] | None = PSM_CHOICES,
     toggles: bool = True,
     min_gain: float | None = None,

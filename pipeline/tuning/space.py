@@ -1,7 +1,7 @@
 """The search space of a tuning run, derived from the stages' parameter models.
 
 Nothing here is written per stage. Every field of every stage of the base preset becomes one
-:class:`Dimension` according to its declaration (:mod:`pipeline.params`):
+:class:`Dimension` according to its declaration, read as a :class:`~pipeline.params.FieldSpec`:
 
 ``Literal`` fields
     a categorical over the allowed values.
@@ -21,9 +21,9 @@ numeric fields (``ge``/``le`` bounds)
     Odd fields always get odd values, integer fields integers, fields with a declared
     ``step`` values on that grid.
 fixed fields
-    :data:`FROZEN_FIELDS` (ink polarity, border colours, units, colour space, safety limits)
-    and any field declared with ``json_schema_extra={"tune": False}`` keep the base value:
-    they are conventions the next stages or the preset's author rely on, not strengths to tune.
+    fields declared as conventions (:func:`~pipeline.params.convention`: ink polarity, border
+    colours, units, colour space) or with ``tune=False`` (safety limits) keep the base value:
+    the next stages or the preset's author rely on them; they are not strengths to tune.
 
 Each stage also gets a categorical ``enabled`` dimension, and the OCR a page segmentation
 mode dimension (:data:`PSM_CHOICES` plus the base preset's own). A stage's parameters are only
@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
 from optuna.distributions import (
     BaseDistribution,
@@ -48,18 +48,10 @@ from optuna.distributions import (
     IntDistribution,
 )
 from pydantic import ValidationError
-from pydantic.fields import FieldInfo
 
-from ..params import StageParams, bounds_of, choices_of, is_odd_field, step_of
+from ..params import FieldSpec, StageParams, field_specs
 from ..preset import Preset, StageSpec
 from ..registry import get_stage
-
-FROZEN_FIELDS: frozenset[str] = frozenset(
-    {"ink", "invert", "output", "fill", "color", "unit", "space", "max_pixels"}
-)
-"""Parameter names never searched: ink polarity (``ink``, ``invert``, ``output``), border colours
-(``fill``, ``color``), the unit or colour space other fields are given in (``unit``,
-``space``) and safety limits (``max_pixels``)."""
 
 PSM_CHOICES: tuple[int, ...] = (3, 4, 6, 7, 8, 11, 13)
 """Page segmentation modes searched (the base preset's psm is always added)."""
@@ -207,26 +199,9 @@ def _round_to_field(raw: float, cast: Cast, grid: float | None, bounds: tuple[fl
 # ------------------------------------------------------------------------------------- fields
 
 
-def _is_int_field(info: FieldInfo) -> bool:
-    annotation = info.annotation
-    if get_origin(annotation) is not None and get_args(annotation):
-        annotation = get_args(annotation)[0]  # Annotated[int, ...]
-    return annotation is int or is_odd_field(info)
-
-
-def _is_bool_field(info: FieldInfo) -> bool:
-    return info.annotation is bool
-
-
-def frozen_by_declaration(info: FieldInfo) -> bool:
-    """True when the field is declared with ``json_schema_extra={"tune": False}``."""
-    extra = info.json_schema_extra
-    return isinstance(extra, dict) and extra.get("tune") is False
-
-
 def field_dimension(
     name: str,
-    info: FieldInfo,
+    spec: FieldSpec,
     base: Any,
     *,
     image_area: int,
@@ -240,8 +215,8 @@ def field_dimension(
     ----------
     name:
         The Optuna parameter name to give it.
-    info:
-        The field's declaration in its :class:`~pipeline.params.StageParams` model.
+    spec:
+        The field's declaration (:func:`~pipeline.params.field_spec`).
     base:
         The base preset's value of the field.
     image_area, image_side:
@@ -249,24 +224,23 @@ def field_dimension(
         wide ranges (``image_side`` defaults to the square root of ``image_area``).
     """
     field = field or name.rsplit(".", 1)[-1]
-    choices = choices_of(info)
-    if choices is not None:
-        if len(choices) < 2:
+    if spec.choices is not None:
+        if len(spec.choices) < 2:
             return None
-        return Dimension(name, stage_index, field, "categorical", base, choices=tuple(choices))
-    if _is_bool_field(info):
+        return Dimension(name, stage_index, field, "categorical", base, choices=spec.choices)
+    if spec.kind == "bool":
         return Dimension(name, stage_index, field, "categorical", base, choices=(False, True))
-    lo, hi = bounds_of(info)
+    lo, hi = spec.low, spec.high
     if lo is None or hi is None or not lo < hi or isinstance(base, bool) or not isinstance(base, int | float):
         return None
     side = image_side if image_side is not None else math.isqrt(max(1, int(image_area)))
     cap = image_area if "area" in field else side
-    return _numeric_dimension(name, info, float(base), base, lo, hi, cap, stage_index, field)
+    return _numeric_dimension(name, spec, float(base), base, lo, hi, cap, stage_index, field)
 
 
 def _numeric_dimension(
     name: str,
-    info: FieldInfo,
+    spec: FieldSpec,
     v: float,
     base: Any,
     lo: float,
@@ -275,9 +249,9 @@ def _numeric_dimension(
     stage_index: int | None,
     field: str,
 ) -> Dimension:
-    odd = is_odd_field(info)
-    is_int = _is_int_field(info)
-    declared_step = step_of(info)
+    odd = spec.odd
+    is_int = spec.kind == "int"
+    declared_step = None if is_int else spec.step
     cast: Cast = "odd" if odd else "int" if is_int else "float"
     grid = None if is_int else declared_step
     unit = 2.0 if odd else 1.0 if is_int else (declared_step or 0.0)
@@ -428,26 +402,21 @@ def _validated(model: type[StageParams], data: dict[str, Any], index: int) -> St
         return model.model_validate(data)
     except ValidationError:
         pass
-    repaired = _swap_inverted_pairs(data)
+    repaired = _swap_inverted_pairs(model, data)
     try:
         return model.model_validate(repaired)
     except ValidationError as exc:
         raise InvalidCombination(f"stage {index + 1}: {exc.errors()[0]['msg']}") from None
 
 
-def _swap_inverted_pairs(data: dict[str, Any]) -> dict[str, Any]:
-    """Swap ``min_x``/``max_x`` (and ``x_min``/``x_max``) values that are in the wrong order."""
+def _swap_inverted_pairs(model: type[StageParams], data: dict[str, Any]) -> dict[str, Any]:
+    """Swap the values of the model's ``ordered`` pairs that are in the wrong order."""
     out = dict(data)
-    for key in data:
-        partner = None
-        if key.startswith("min_"):
-            partner = "max_" + key[4:]
-        elif key.endswith("_min"):
-            partner = key[:-4] + "_max"
-        if partner in out:
-            low, high = out[key], out[partner]
+    for low_name, high_name in model.ordered:
+        if low_name in out and high_name in out:
+            low, high = out[low_name], out[high_name]
             if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
-                out[key], out[partner] = high, low
+                out[low_name], out[high_name] = high, low
     return out
 
 
@@ -456,7 +425,7 @@ def search_space(
     *,
     image_area: int,
     image_side: int | None = None,
-    freeze: Collection[str] = FROZEN_FIELDS,
+    freeze: Collection[str] = (),
     psm_choices: Iterable[int] | None = PSM_CHOICES,
     stage_toggles: bool = True,
 ) -> SearchSpace:
@@ -468,8 +437,9 @@ def search_space(
         Pixels (width x height) of the largest tuning image and the longest side of any: the
         caps of very wide ranges (see :func:`field_dimension`).
     freeze:
-        Field names kept fixed, as ``"field"`` (in every stage) or ``"<n>.field"`` (stage
-        ``n``, 1-based); ``"enabled"`` keeps every stage's on/off state.
+        Field names kept fixed besides the declared conventions, as ``"field"`` (in every
+        stage) or ``"<n>.field"`` (stage ``n``, 1-based); ``"enabled"`` keeps every stage's
+        on/off state.
     psm_choices:
         Page segmentation modes to search (the base's own is added); ``None`` or empty keeps it.
     stage_toggles:
@@ -491,14 +461,15 @@ def search_space(
                     choices=(True, False),
                 )
             )
-        for fname, info in stage.params.model_fields.items():
+        for field_spec in field_specs(stage.params):
+            fname = field_spec.name
             name = _name(index, spec.stage, fname)
-            if fname in freeze or f"{index + 1}.{fname}" in freeze or frozen_by_declaration(info):
+            if not field_spec.tunable or fname in freeze or f"{index + 1}.{fname}" in freeze:
                 frozen.append(name)
                 continue
             dim = field_dimension(
                 name,
-                info,
+                field_spec,
                 getattr(spec.params, fname),
                 image_area=image_area,
                 image_side=image_side,
