@@ -6,6 +6,8 @@ Per-stage widget keys are built by :func:`studio.state.param_key` and :func:`stu
 
 from __future__ import annotations
 
+SESSION_ID = "session_id"
+"""A random id for this browser session: whose OCR budget a reading counts against."""
 STAGES = "stages"
 """The stage list (list of dicts, see :mod:`studio.state`)."""
 LAST_GOOD = "last_good_preset"

@@ -23,13 +23,13 @@ from __future__ import annotations
 import html
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipeline import limits
 from pipeline.cache import BoundedCache
@@ -40,6 +40,7 @@ from pipeline.preset import Preset
 from pipeline.runner import Result, image_digest, run, run_uncached
 from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 
+from . import keys as K
 from .overlays import DIGESTS
 
 PSM_NAMES = {
@@ -150,9 +151,11 @@ BUDGET = SessionBudget()
 
 
 def session_id() -> str:
-    """The Streamlit session running this script ("" outside a session)."""
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else ""
+    """A random id for the browser session running this script, kept in its session state."""
+    ss = st.session_state
+    if K.SESSION_ID not in ss:
+        ss[K.SESSION_ID] = uuid.uuid4().hex
+    return str(ss[K.SESSION_ID])
 
 
 def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:

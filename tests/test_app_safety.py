@@ -148,10 +148,20 @@ def test_heavy_stages_on_a_big_image_are_stopped_by_the_time_limit(monkeypatch: 
 def test_a_session_over_its_ocr_budget_is_stopped_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLARITY_SESSION_OCR_BUDGET_S", "0.001")
     # Options no other test reads with, so nothing comes from the process-wide reading cache.
-    at = open_link(link(document([{"stage": "grayscale"}], whitelist="budget0123456789")))
+    # Two readings (the original and a different cleaned image): the first uses up the budget.
+    at = open_link(link(document([{"stage": "threshold"}], whitelist="budget0123456789")))
     assert_no_error_box(at)
     messages = errors(at)
     assert any("used its OCR budget" in m and "CLARITY_SESSION_OCR_BUDGET_S" in m for m in messages), messages
+
+
+def test_each_session_has_its_own_id_for_the_budget() -> None:
+    # Whitelists no other test reads with: each session reads (its id is made on its first reading).
+    first, second = (open_link(link(document([{"stage": "grayscale"}], whitelist=w))) for w in ("id1", "id2"))
+    ids = [at.session_state["session_id"] for at in (first, second)]
+    assert all(len(i) == 32 for i in ids) and ids[0] != ids[1]
+    first.run()
+    assert first.session_state["session_id"] == ids[0]  # kept across reruns
 
 
 def test_the_budget_counts_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
