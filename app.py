@@ -1,6 +1,7 @@
 """Clarity — OCR tuning studio: ``streamlit run app.py``.
 
-Layout only; the logic lives in :mod:`studio` (state, widgets, views, overlays, sources).
+Layout only; the logic lives in :mod:`studio`: one module per page section (sidebar, input_view,
+result_view, grid_view, engines_view, autotune, share_view), with state, widgets and sources.
 Every exception is caught here and shown as a message in the page (:func:`views.page_failed`):
 no input can bring up Streamlit's error box.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import autotune, engines_view, result_view, views
+from studio import autotune, engines_view, grid_view, input_view, result_view, share_view, sidebar, views
 from studio import state as S
 
 # A local emoji icon: a Material icon would make the browser fetch it from fonts.gstatic.com.
@@ -19,13 +20,13 @@ st.set_page_config(page_title=views.TITLE, page_icon="🔍", layout="wide")
 def page() -> None:
     """Draw the whole page."""
     views.init_session()
-    views.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
+    input_view.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
     S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
 
     with st.sidebar:
-        views.sidebar_preset()
-        views.sidebar_stages()
-        views.sidebar_ocr()
+        sidebar.sidebar_preset()
+        sidebar.sidebar_stages()
+        sidebar.sidebar_ocr()
 
     st.html(views.PAGE_STYLE)
     st.title(views.TITLE)
@@ -33,23 +34,23 @@ def page() -> None:
     views.show_flashes()
 
     with st.container(border=True):
-        views.input_section()
+        input_view.input_section()
 
     preset, problem = S.build_preset(st.session_state)
     if problem:
         views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
-    result = views.process(preset)
+    result = grid_view.process(preset)
     with st.container(key="ocr"):  # what went in, what came out, how good
         result_view.result_panel(result, preset)
 
     st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
     with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
-        views.grid(result, preset)
+        grid_view.grid(result, preset)
 
     if result is not None:
         with st.expander("Compare two images", expanded=False):
-            views.compare(views.tiles_of(result))
+            grid_view.compare(grid_view.tiles_of(result))
 
     st.subheader("Which engine reads it best?")
     with st.container(key="engines"):
@@ -59,9 +60,9 @@ def page() -> None:
         autotune.panel(preset)
 
     st.subheader("Save and share")
-    packed = views.save_and_share(preset)
+    packed = share_view.save_and_share(preset)
 
-    views.sync_url(packed)
+    share_view.sync_url(packed)
 
 
 try:

@@ -375,19 +375,19 @@ def test_moving_a_stage_before_its_source_is_reported(app: AppTest) -> None:
 def test_a_failing_stage_shows_its_error_and_the_page_keeps_working(
     app: AppTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import studio.views
+    import studio.grid_view
 
     def failing_run(image: np.ndarray, preset: Preset, **_: object) -> None:
         raise StageError("stage 3 (threshold) failed on this image: test failure")
 
-    real_run = studio.views.run
-    monkeypatch.setattr(studio.views, "run", failing_run)
+    real_run = studio.grid_view.run
+    monkeypatch.setattr(studio.grid_view, "run", failing_run)
     app.slider(key=f"stage:{uid_of(app, 'threshold')}:value").set_value(10).run()
     assert_ok(app)
     assert any("test failure" in m for m in errors(app))
     assert grid_captions(app) == ["0. original"]
     assert len(app.code) >= 2  # the OCR panel still reads the original image
-    monkeypatch.setattr(studio.views, "run", real_run)
+    monkeypatch.setattr(studio.grid_view, "run", real_run)
     app.run()
     assert_ok(app)
     assert len(grid_captions(app)) == 6 and not errors(app)

@@ -186,12 +186,12 @@ def test_studio_ocr_runs_in_a_worker_process() -> None:
 
 
 def test_an_unexpected_error_is_shown_in_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio import views
+    from studio import grid_view
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug deep in the page")
 
-    monkeypatch.setattr(views, "grid", broken)
+    monkeypatch.setattr(grid_view, "grid", broken)
     at = AppTest.from_file(APP, default_timeout=90).run()
     assert_no_error_box(at)
     assert any("Something went wrong" in m and "a bug deep in the page" in m for m in errors(at)), errors(at)
