@@ -2,19 +2,28 @@
 
 :func:`export_python` writes a readable script that cleans an image exactly as
 :func:`pipeline.runner.run` does, pixel for pixel, and then reads it with pytesseract using the
-preset's OCR settings::
+preset's OCR settings (or with RapidOCR, for a preset of that engine)::
 
     python script.py IMAGE [OUT.png]
 
-Stage logic is never written twice: the script holds the *real source* of the stage functions
-the preset uses, taken from their modules with :mod:`ast`, and of every module-level helper
-and constant they reach (followed transitively, across ``from ._image import ...``). On the
-way, the ``@register`` decorators are dropped, the pydantic parameter models are replaced by
-``types.SimpleNamespace`` (annotations naming a model become ``SimpleNamespace``) and only the
-imports the copied code uses are emitted. Comments and docstrings inside the copied code are
-kept. Names that two stage modules define differently are renamed apart.
+No code is written twice: the script holds the *real source* of the stage functions the preset
+uses, taken from their modules with :mod:`ast`, and of every module-level helper and constant
+they reach (followed transitively, across ``from ._image import ...``). The rest of the script
+is copied the same way from :mod:`pipeline.standalone`, an ordinary linted and type-checked
+module: ``read_image`` (alpha flattened by :func:`~pipeline.image_conventions.flatten_alpha`),
+``write_image``, ``ocr`` (its ``tesseract_ocr`` or ``rapidocr_ocr``, the latter reading with
+Clarity's own RapidOCR functions) and ``main``. Generated as text are only the docstring, the
+preset (as a comment), the OCR settings (that module's ``OCR_*`` constants, with the preset's
+values), ``clean`` (the stage calls, with the preset's parameters) and the two lines that call
+``main``.
 
-The output is deterministic: the same preset and the same stage sources give the same text.
+On the way, the ``@register`` decorators are dropped, the pydantic parameter models are replaced
+by ``types.SimpleNamespace`` (annotations naming a model become ``SimpleNamespace``) and only the
+imports the copied code uses are emitted. Comments and docstrings inside the copied code are
+kept. Names that two modules define differently are renamed apart (the names of
+:mod:`pipeline.standalone` are kept; a clashing helper is renamed).
+
+The output is deterministic: the same preset and the same sources give the same text.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import importlib
 import inspect
 import sys
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,14 +46,18 @@ from .registry import get_stage
 
 _PACKAGE = __name__.split(".")[0]
 _STAGES_PACKAGE = f"{_PACKAGE}.stages"
+_SCRIPT = f"{_PACKAGE}.standalone"
+"""The script's own code: reading and writing images, OCR, ``main``."""
 _COPYABLE = (
     _STAGES_PACKAGE,
+    _SCRIPT,
     f"{_PACKAGE}.ocr.rapidocr_engine",
     f"{_PACKAGE}.ocr.layout",
     f"{_PACKAGE}.ocr.result",
     f"{_PACKAGE}.image_conventions",
 )
-"""Clarity modules whose top-level definitions the script may copy (stages, RapidOCR, image rules)."""
+"""Clarity modules whose top-level definitions the script may copy (stages, the script's own
+code, RapidOCR's reading, image rules)."""
 
 
 def _copyable(module: str) -> bool:
@@ -52,33 +66,10 @@ def _copyable(module: str) -> bool:
 
 _BUILTINS = frozenset(dir(builtins))
 
-# Names the script's own code uses at module level; copied definitions are renamed around them.
+# Names the script imports whatever its stages; copied definitions are renamed around them.
+# (The names pipeline.standalone defines are reserved by the exporter, see _script_collector.)
 _SCRIPT_NAMES = frozenset(
-    {
-        "annotations",
-        "cv2",
-        "np",
-        "os",
-        "pytesseract",
-        "shlex",
-        "sys",
-        "SimpleNamespace",
-        "OCR_LANG",
-        "OCR_ARGS",
-        "OCR_MODES",
-        "OCR_TIMEOUT_S",
-        "OCR_PSM",
-        "OCR_WHITELIST",
-        "OCR_BLACKLIST",
-        "Path",
-        "PNG_SIGNATURE",
-        "read_image",
-        "write_image",
-        "clean",
-        "char_confidence",
-        "ocr",
-        "main",
-    }
+    {"annotations", "cv2", "np", "os", "pytesseract", "shlex", "sys", "SimpleNamespace", "Path"}
 )
 
 
@@ -347,9 +338,32 @@ class _Collector:
         self.order: list[_Key] = []
         self.emitted: dict[_Key, str] = {}  # key -> name in the script
         self.imports: dict[str, _Import] = {}  # bound name -> import
+        self.given: set[_Key] = set()  # definitions the script writes itself: never copied
+        self.given_used: set[_Key] = set()  # those a copied definition reads
+        self._substitutes: dict[_Key, _Key] = {}  # a definition read as another one
         self._visiting: set[_Key] = set()
         self._taken: set[str] = set(_SCRIPT_NAMES)
         self._reserved: dict[_Key, str] = {}
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def reserve(self, key: _Key, name: str) -> None:
+        """Give ``key`` the script name ``name`` if it is copied (reserved before any other)."""
+        if name in self._taken:
+            raise ExportError(f"the script name {name!r} is reserved twice (a bug in the exporter)")
+        self._taken.add(name)
+        self._reserved[key] = name
+
+    def give(self, key: _Key) -> None:
+        """``key`` is written by the script itself, under its own name: read it, never copy it."""
+        self.reserve(key, key.name)
+        self.emitted[key] = key.name
+        self.given.add(key)
+
+    def substitute(self, key: _Key, by: _Key) -> None:
+        """Copy ``by`` under ``key``'s name wherever a copied definition reads ``key``."""
+        self.reserve(by, key.name)
+        self._substitutes[key] = by
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -362,7 +376,8 @@ class _Collector:
                 getattr(sys.modules[module], name, None)
             ):
                 return "model", getattr(sys.modules[module], name)
-            return "def", _Key(module, name)
+            key = _Key(module, name)
+            return "def", self._substitutes.get(key, key)
         if name in info.imports:
             return "import", info.imports[name]
         if name in info.relative:
@@ -384,6 +399,8 @@ class _Collector:
 
     def need(self, key: _Key) -> str:
         """Collect ``key`` and what it reads; returns its name in the script."""
+        if key in self.given:
+            self.given_used.add(key)
         if key in self.emitted:
             return self.emitted[key]
         if key in self._visiting:  # recursion: the name is reserved below, before the body
@@ -559,7 +576,7 @@ def _readable_order(collector: _Collector) -> list[_Key]:
             continue
         for ref in collector._references(key.module, node):
             kind, target = collector.resolve(key.module, ref)
-            if kind == "def" and target != key and position[target] > position[key]:
+            if kind == "def" and target != key and position.get(target, -1) > position[key]:
                 return list(collector.order)
     return grouped
 
@@ -680,128 +697,6 @@ def _import_sort_key(statement: str) -> tuple[int, str, str]:
     return (0 if words[0] == "import" else 1, words[1].lower(), statement)
 
 
-_READ_WRITE = '''
-def read_image(path: str) -> np.ndarray:
-    """Read an image file as uint8 gray (H, W) or BGR (H, W, 3), as Clarity reads it.
-
-    Covers the common cases: 8-bit gray and colour (JPEG orientation applied), palette, alpha
-    (flattened on white), 16-bit (scaled to 8 bit). Multi-page files give their first page.
-    """
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        sys.exit(f"{path}: not an image OpenCV can read")
-    if image.ndim == 3 and image.shape[2] == 4:
-        if image.dtype == np.uint16:
-            image = (image >> 8).astype(np.uint8)
-        alpha = image[:, :, 3:].astype(np.float32) / 255.0
-        colour = image[:, :, :3].astype(np.float32)
-        flat = np.clip(colour * alpha + 255.0 * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
-        gray_alpha = bytes(data[:8]) == PNG_SIGNATURE and len(data) > 25 and data[25] == 4
-        return np.ascontiguousarray(flat[:, :, 0]) if gray_alpha else flat
-    if image.dtype == np.uint16:
-        if image.ndim == 2:
-            return np.clip(image * (255.0 / 65535.0) + 0.5, 0, 255).astype(np.uint8)
-        return (image >> 8).astype(np.uint8)
-    if image.dtype != np.uint8:
-        sys.exit(f"{path}: {image.dtype} pixels are not supported; convert the image to 8 or 16 bit")
-    image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR)  # applies the EXIF orientation of JPEGs
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    return image
-
-
-def write_image(path: str, image: np.ndarray) -> None:
-    """Write an image; the format follows the file ending (PNG advised)."""
-    ok, buf = cv2.imencode(os.path.splitext(path)[1] or ".png", image)
-    if not ok:
-        sys.exit(f"{path}: cannot write an image in this format")
-    buf.tofile(path)
-'''
-
-_OCR_AND_MAIN = '''
-def char_confidence(pixels: np.ndarray, mode: int) -> float:
-    """Tesseract's mean confidence per character reading ``pixels`` in page segmentation ``mode``."""
-    data = pytesseract.image_to_data(
-        pixels,
-        lang=OCR_LANG,
-        config=shlex.join(["--psm", str(mode), *OCR_ARGS]),
-        timeout=OCR_TIMEOUT_S,
-        output_type=pytesseract.Output.DICT,
-    )
-    words = [(float(c), t) for c, t in zip(data["conf"], data["text"]) if t.strip()]
-    pairs = [(min(100.0, c), len(t)) for c, t in words if c >= 0]
-    chars = sum(n for _, n in pairs)
-    return sum(c * n for c, n in pairs) / chars if chars else 0.0
-
-
-def ocr(image: np.ndarray) -> str:
-    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract).
-
-    With several page segmentation modes in OCR_MODES, the text is read in the mode whose
-    reading has the highest confidence per character (word confidences weighted by word
-    length); ties keep the earlier mode.
-    """
-    pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    mode = OCR_MODES[0]
-    if len(OCR_MODES) > 1:
-        mode = max(OCR_MODES, key=lambda m: char_confidence(pixels, m))  # max keeps the first of ties
-    config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-    return pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S).strip()
-
-
-def main(argv: list[str]) -> int:
-    """``script.py IMAGE [OUT.png]``: clean IMAGE, optionally save it, print the text read."""
-    if len(argv) not in (2, 3) or argv[1] in ("-h", "--help"):
-        print(__doc__.strip().splitlines()[0])
-        print(f"usage: python {argv[0]} IMAGE [OUT.png]", file=sys.stderr)
-        return 2
-    cleaned = clean(read_image(argv[1]))
-    if len(argv) == 3:
-        write_image(argv[2], cleaned)
-    print(ocr(cleaned))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
-'''
-
-
-_RAPIDOCR_OCR = '''
-def ocr(image: np.ndarray) -> str:
-    """Read the cleaned image with RapidOCR (its models from the installed rapidocr wheel)."""
-    import rapidocr
-
-    models = Path(rapidocr.__file__).parent / "models"
-    reader = OPEN_READER({section: models / name for section, name in MODEL_FILES.items()})
-    bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    words = READ_WORDS(reader, bgr, OCR_PSM, OCR_WHITELIST, OCR_BLACKLIST, OCR_LANG)
-    return LAYOUT_TEXT(words)
-'''
-
-
-def _rapidocr_ocr(collector: _Collector) -> str:
-    """The script's ``ocr`` for RapidOCR: Clarity's own reading functions, copied."""
-    module = f"{_PACKAGE}.ocr.rapidocr_engine"
-    text = _RAPIDOCR_OCR
-    for placeholder, name in (
-        ("OPEN_READER", "open_reader"),
-        ("READ_WORDS", "read_words"),
-        ("LAYOUT_TEXT", "layout_text"),
-        ("MODEL_FILES", "MODEL_FILES"),
-    ):
-        text = text.replace(placeholder, collector.need(_Key(module, name)))
-    return text
-
-
-def _main_block(rapid: bool) -> str:
-    """Tesseract's ``ocr`` and ``main``, or only ``main`` (RapidOCR's ``ocr`` is copied)."""
-    if not rapid:
-        return _OCR_AND_MAIN
-    return _OCR_AND_MAIN[_OCR_AND_MAIN.index("def main(") :]
-
-
 def _clean_function(preset: Preset, names: dict[str, str]) -> str:
     engine = preset.ocr.engine
     uses_outputs = any(get_stage(s.stage).takes_source for s in preset.stages if s.runs_with(engine))
@@ -873,25 +768,85 @@ def _script_docstring(preset: Preset, rapid: bool) -> str:
     return '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
 
 
-def _settings(preset: Preset, rapid: bool) -> str:
-    """The script's OCR settings (module-level constants) for ``preset``."""
+def _settings(preset: Preset, rapid: bool) -> dict[str, str]:
+    """The script's OCR settings for ``preset``: each one's value (and comment), by name.
+
+    Every ``OCR_*`` constant of :mod:`pipeline.standalone` must have one; the script writes those
+    its code reads, in that module's order.
+    """
     ocr = preset.ocr
-    return (
-        (
-            f"OCR_LANG = {_literal(ocr.lang)}  # narrows the alphabet read (eng: ASCII)\n"
-            f"OCR_PSM = {ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page\n"
-            f"OCR_WHITELIST = {_literal(ocr.whitelist)}  # only these characters (empty = any)\n"
-            f"OCR_BLACKLIST = {_literal(ocr.blacklist)}\n"
-            'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-        )
-        if rapid
-        else f"OCR_LANG = {_literal(ocr.lang)}\n"
-        f"OCR_MODES = [{', '.join(str(m) for m in ocr.modes)}]  # page segmentation modes; the most "
-        "confident reading wins\n"
-        f"OCR_ARGS = [{', '.join(_literal(a) for a in _ocr_args(preset))}]  # oem, dpi, -c variables\n"
-        f"OCR_TIMEOUT_S = {ocr.timeout_s!r}\n"
-        'PNG_SIGNATURE = b"\\x89PNG\\r\\n\\x1a\\n"\n'
-    )
+    modes = ", ".join(str(m) for m in ocr.modes)
+    args = ", ".join(_literal(a) for a in _ocr_args(preset))
+    return {
+        "OCR_LANG": _literal(ocr.lang) + ("  # narrows the alphabet read (eng: ASCII)" if rapid else ""),
+        "OCR_MODES": f"[{modes}]  # page segmentation modes; the most confident reading wins",
+        "OCR_ARGS": f"[{args}]  # oem, dpi, -c variables",
+        "OCR_TIMEOUT_S": repr(ocr.timeout_s),
+        "OCR_PSM": f"{ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page",
+        "OCR_WHITELIST": f"{_literal(ocr.whitelist)}  # only these characters (empty = any)",
+        "OCR_BLACKLIST": _literal(ocr.blacklist),
+    }
+
+
+def _script_collector(settings: dict[str, str], rapid: bool) -> _Collector:
+    """A collector that copies :mod:`pipeline.standalone` into the script under its own names.
+
+    Its settings and ``clean`` are not copied (the script writes them), and its ``ocr`` is the
+    engine's reading function (:func:`~pipeline.standalone.tesseract_ocr` or
+    :func:`~pipeline.standalone.rapidocr_ocr`), copied under the name ``ocr``. The other names
+    are reserved first, so a stage helper of the same name is the one renamed.
+    """
+    constants = {name for name in _module(_SCRIPT).defs if name.startswith("OCR_")}
+    if constants != set(settings):
+        raise ExportError(f"{_SCRIPT}'s OCR_* constants and the exporter's settings differ (a bug)")
+    collector = _Collector()
+    reader = _Key(_SCRIPT, "rapidocr_ocr" if rapid else "tesseract_ocr")
+    collector.substitute(_Key(_SCRIPT, "ocr"), reader)
+    for name in _module(_SCRIPT).defs:
+        key = _Key(_SCRIPT, name)
+        if name in settings or name == "clean":
+            collector.give(key)
+        elif name != "ocr" and key != reader:
+            collector.reserve(key, name)
+    collector.add_import(_Import("np", "numpy", None))  # clean()'s annotations
+    collector.add_import(_Import("sys", "sys", None))  # the ``if __name__ == "__main__"`` tail
+    return collector
+
+
+def _stage_names(preset: Preset, collector: _Collector) -> dict[str, str]:
+    """Collect the stage functions ``preset`` runs; returns each stage's function name in the script."""
+    names: dict[str, str] = {}
+    for spec in preset.stages:
+        if not spec.runs_with(preset.ocr.engine) or spec.stage in names:
+            continue
+        func = get_stage(spec.stage).func
+        module = func.__module__
+        if func.__name__ not in _module(module).defs:
+            raise ExportError(
+                f"stage {spec.stage!r}: {func.__name__} is not a top-level function of {module}"
+            )
+        names[spec.stage] = collector.need(_Key(module, func.__name__))
+    if names:
+        collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
+    return names
+
+
+def _source_order(keys: Iterable[_Key]) -> list[_Key]:
+    """``keys`` sorted by where they are defined (keys of one module: in its source order)."""
+    return sorted(keys, key=lambda k: (k.module, _module(k.module).defs[k.name].lineno))
+
+
+def _blocks(collector: _Collector, keys: list[_Key]) -> str:
+    """The copied source of ``keys``, each module's run of them headed by its path."""
+    blocks: list[str] = []
+    current_module = None
+    for key in keys:
+        path = _module(key.module).path
+        if path != current_module:
+            blocks.append(f"# {'-' * 20} from {path} {'-' * max(4, 66 - len(path))}\n")
+            current_module = path
+        blocks.append(collector.source_of(key).rstrip() + "\n")
+    return "\n\n".join(blocks)
 
 
 def export_python(preset: Preset) -> str:
@@ -904,64 +859,29 @@ def export_python(preset: Preset) -> str:
         own modules other than the parameter models, a name of unknown origin).
     """
     rapid = preset.ocr.engine == "rapidocr"
-    collector = _Collector()
-    collector.add_import(_Import("cv2", "cv2", None))
-    collector.add_import(_Import("np", "numpy", None))
-    collector.add_import(_Import("os", "os", None))
-    collector.add_import(_Import("sys", "sys", None))
-    if rapid:
-        collector.add_import(_Import("Path", "pathlib", "Path"))
-    else:
-        collector.add_import(_Import("pytesseract", "pytesseract", None))
-        collector.add_import(_Import("shlex", "shlex", None))
-    if any(spec.runs_with(preset.ocr.engine) for spec in preset.stages):
-        collector.add_import(_Import("SimpleNamespace", "types", "SimpleNamespace"))
-    names: dict[str, str] = {}
-    for spec in preset.stages:
-        if not spec.runs_with(preset.ocr.engine) or spec.stage in names:
-            continue
-        func = get_stage(spec.stage).func
-        module = func.__module__
-        if func.__name__ not in _module(module).defs:
-            raise ExportError(
-                f"stage {spec.stage!r}: {func.__name__} is not a top-level function of {module}"
-            )
-        names[spec.stage] = collector.need(_Key(module, func.__name__))
-    rapid_ocr = _rapidocr_ocr(collector) if rapid else ""
-
-    blocks: list[str] = []
-    current_module = None
-    for key in _readable_order(collector):
-        source = collector.source_of(key)
-        path = _module(key.module).path
-        if path != current_module:
-            blocks.append(f"# {'-' * 20} from {path} {'-' * max(4, 66 - len(path))}\n")
-            current_module = path
-        blocks.append(source.rstrip() + "\n")
-
-    docstring = _script_docstring(preset, rapid)
-
-    imports = [i for i in collector.imports.values()]
     settings = _settings(preset, rapid)
-    preset_comment = "# The preset:\n" + _comment_block(preset.to_yaml())
+    collector = _script_collector(settings, rapid)
+    names = _stage_names(preset, collector)
+    collector.need(_Key(_SCRIPT, "main"))  # and what it calls: read_image, ocr, ...
+
+    ordered = _readable_order(collector)
+    own = _source_order(k for k in ordered if k.module == _SCRIPT)
+    used = [k.name for k in _source_order(collector.given_used) if k.name in settings]
     parts = [
-        docstring,
+        _script_docstring(preset, rapid),
         "\nfrom __future__ import annotations\n\n",
-        _import_block(imports),
+        _import_block(list(collector.imports.values())),
         "\n",
-        preset_comment,
+        "# The preset:\n" + _comment_block(preset.to_yaml()),
         "\n",
-        settings,
+        "".join(f"{name} = {settings[name]}\n" for name in used),
         "\n\n",
-        "\n\n".join(blocks),
+        _blocks(collector, [k for k in ordered if k.module != _SCRIPT]),
         "\n\n# " + "-" * 20 + " the preset " + "-" * 66 + "\n\n\n",
         _clean_function(preset, names),
-        "\n",
-        _READ_WRITE,
-        "\n",
-        rapid_ocr,
-        "\n\n" if rapid else "",
-        _main_block(rapid),
+        "\n\n",
+        _blocks(collector, own),
+        '\n\nif __name__ == "__main__":\n    sys.exit(main(sys.argv))\n',
     ]
     text = "".join(parts)
     compile(text, "<exported script>", "exec")  # a bug here is ours: fail loudly, not in the user's hands
