@@ -14,7 +14,8 @@ and its arguments; its result or its :class:`~pipeline.errors.ClarityError` come
 
 Big calls (say, a 24 MP page) may use at most ``size - 1`` workers at once, so small ones
 always find a worker within the time of a small call; big calls also run at a lower CPU
-priority (``nice`` 10) where the system allows it.
+priority (``nice`` 10) where the system allows it. A lowered worker cannot raise its priority
+again, so small calls go to a worker that never ran a big call whenever one is idle.
 
 Nothing here knows about OCR or Streamlit; :mod:`studio.ocr` uses it for reading text.
 """
@@ -122,6 +123,7 @@ class _Worker:
     conn: Connection
     busy: bool = False
     big: bool = False
+    niced: bool = False  # it ran a big call at nice 10, and cannot go back to 0 without privileges
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -199,12 +201,15 @@ class WorkerPool:
                     raise WorkerError("the worker pool is shut down")
                 big_running = sum(w.busy and w.big for w in self._workers)
                 allowed = not big or big_running < max(1, self.size - 1)
-                idle = next((w for w in self._workers if not w.busy), None)
+                # small calls prefer a worker at normal priority, big ones a worker already lowered
+                idle = min(
+                    (w for w in self._workers if not w.busy), key=lambda w: w.niced != big, default=None
+                )
                 if allowed and idle is None and len(self._workers) < self.size:
                     idle = self._start()
                     self._workers.append(idle)
                 if allowed and idle is not None:
-                    idle.busy, idle.big = True, big
+                    idle.busy, idle.big, idle.niced = True, big, idle.niced or big
                     return idle
                 self._cond.wait()
 

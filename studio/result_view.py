@@ -112,17 +112,19 @@ _HELP = (
 
 
 def _words(final_image: np.ndarray, cleaned: ocr_view.Reading, preset: Preset) -> None:
-    """The cleaned image with each word boxed by confidence, in an expander."""
+    """The cleaned image with each word boxed by confidence, when the toggle above it is on."""
     words = cleaned.result.words if cleaned.result is not None else ()
     if not words:
         return
-    with st.expander("Where the words were found", icon=":material/select:"):
-        data = overlays.PREVIEWS.get_or_make(
-            (final_image,),
-            ("boxes", preset.ocr.model_dump_json()),
-            lambda: overlays.encode_rgb(overlays.word_boxes(final_image, words)),
-        )
-        show_image(st, data, "Words in the cleaned image, boxed by confidence: red = unsure, green = sure.")
+    # A toggle, not an expander: an expander's content is made on every run even when closed.
+    if not st.toggle("Show where the words were found", key=K.VIEW_BOXES):
+        return
+    data = overlays.PREVIEWS.get_or_make(
+        (final_image,),
+        ("boxes", preset.ocr.model_dump_json()),
+        lambda: overlays.encode_rgb(overlays.word_boxes(final_image, words)),
+    )
+    show_image(st, data, "Words in the cleaned image, boxed by confidence: red = unsure, green = sure.")
 
 
 def expected_panel(cleaned: ocr_view.Reading) -> None:

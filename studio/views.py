@@ -18,6 +18,7 @@ Widget keys (tests address widgets by them):
 ``add:stage``          stage to add; ``add:go`` the Add button; ``undo`` the Undo button
 ``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:alternative_psm``; ``ocr:whitelist``
 ``view:cols``          images per row; ``view:removed`` removed-pixels overlay toggle
+``view:boxes``         word boxes of the cleaned reading
 ``cmp:a``/``cmp:b``    the two images of the compare view
 ``ocr:expected``       expected text; ``ocr:ignore_case``; ``ocr:ignore_spaces``
 ``dl:yaml``            preset download; ``dl:python`` Python export download

@@ -514,8 +514,17 @@ def test_compare_view_shows_two_chosen_images(app: AppTest) -> None:
     app.selectbox(key="cmp:b").set_value("3. threshold").run()
     assert_ok(app)
     compare = [i.proto.imgs[0].caption for e in app.expander for i in e.image]
-    compare = [c for c in compare if not c.startswith("Words")]  # the word boxes' expander
     assert compare[0].startswith("0. original") and compare[1].startswith("3. threshold")
+
+
+def test_word_boxes_are_drawn_only_when_asked(app: AppTest) -> None:
+    def boxes() -> list[str]:
+        return [i.proto.imgs[0].caption for i in app.image if i.proto.imgs[0].caption.startswith("Words")]
+
+    assert boxes() == []
+    app.toggle(key="view:boxes").set_value(True).run()
+    assert_ok(app)
+    assert len(boxes()) == 1
 
 
 def test_expected_text_gives_cer_and_an_escaped_diff(app: AppTest) -> None:

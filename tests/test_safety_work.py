@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import operator
+import os
 import threading
 import time
 
@@ -249,3 +250,21 @@ def test_big_calls_leave_a_worker_for_small_ones(pool: WorkerPool) -> None:
     assert time.monotonic() - start < 2.5  # not behind the second big call (3 s)
     for t in bigs:
         t.join()
+
+
+def test_small_calls_keep_to_a_worker_at_normal_priority() -> None:
+    # Without privileges a worker lowered to nice 10 cannot go back to 0 (as root it can, so the
+    # choice of worker is checked by its pid, whoever runs the tests).
+    workers = WorkerPool(2)
+    try:
+        workers.warm()
+        lowered = workers.call(os.getpid, timeout_s=30, big=True)
+        assert workers.call(os.getpriority, os.PRIO_PROCESS, 0, timeout_s=30, big=True) == 10
+        # Each small call finds the idle worker that never ran a big call...
+        small = {workers.call(os.getpid, timeout_s=30) for _ in range(4)}
+        assert lowered not in small and len(small) == 1
+        assert workers.call(os.getpriority, os.PRIO_PROCESS, 0, timeout_s=30) == 0
+        # ...and a later big call goes back to the lowered worker.
+        assert workers.call(os.getpid, timeout_s=30, big=True) == lowered
+    finally:
+        workers.close()
