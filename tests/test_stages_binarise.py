@@ -11,6 +11,7 @@ from pipeline.stages._image import is_binary
 from pipeline.stages.binarise import (
     ContrastBinariseParams,
     ThresholdParams,
+    _box_sum,
     contrast_binarise,
     estimate_stroke_width,
     threshold,
@@ -188,3 +189,19 @@ def test_sauvola_niblack_wolf_surfaces_follow_their_formulas() -> None:
     low = float(gray.min())
     wolf = threshold_surface(gray, ThresholdParams(method="wolf", window=5, k=0.5))
     assert np.allclose(wolf, 0.5 * m + 0.5 * low + 0.5 * (s / s.max()) * (m - low))
+
+
+@pytest.mark.parametrize("side", [3, 31, 181, 183, 401])
+@pytest.mark.parametrize("border", [cv2.BORDER_CONSTANT, cv2.BORDER_REFLECT])
+def test_window_sums_are_exact_whatever_their_type(side: int, border: int) -> None:
+    # contrast_binarise sums 8-bit values and their squares in int32 while no sum can overflow
+    # it, in float64 beyond (side 183 for squares): both must equal float64 sums of the same pixels.
+    rng = np.random.default_rng(side)
+    values = rng.integers(0, 256, (300, 420), dtype=np.uint8)
+    squares = values.astype(np.uint16) * values
+    for image, top in ((values, 255), (squares, 255 * 255), ((values > 128).astype(np.uint8), 1)):
+        got = _box_sum(image, side, top, border)
+        want = cv2.boxFilter(image.astype(np.float64), -1, (side, side), normalize=False, borderType=border)
+        assert np.array_equal(got.astype(np.float64), want)
+    assert _box_sum(squares, 183, 255 * 255).dtype == np.float64  # an int32 sum could overflow there
+    assert _box_sum(squares, 181, 255 * 255).dtype == np.int32

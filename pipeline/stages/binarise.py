@@ -215,12 +215,25 @@ class ContrastBinariseParams(StageParams):
     )
 
 
-def _local_contrast(values: np.ndarray, window: int) -> np.ndarray:
-    """Su et al.'s contrast (max - min) / (max + min + eps) over a ``window`` square, 0..1."""
+def _local_contrast(gray: np.ndarray, window: int) -> np.ndarray:
+    """Su et al.'s contrast (max - min) / (max + min + eps) over a ``window`` square, 0..1.
+
+    The max and min are taken on the 8-bit image (exact, and 8 times less memory to scan than
+    float64), then the ratio in float64.
+    """
     box = np.ones((window, window), np.uint8)
-    high = cv2.dilate(values, box, borderType=cv2.BORDER_REPLICATE)
-    low = cv2.erode(values, box, borderType=cv2.BORDER_REPLICATE)
+    high = cv2.dilate(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
+    low = cv2.erode(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
     return (high - low) / (high + low + _EPS)
+
+
+def _box_sum(image: np.ndarray, side: int, top: int, border: int = cv2.BORDER_CONSTANT) -> np.ndarray:
+    """Exact sums over ``side`` x ``side`` windows of a uint8/uint16 image whose pixels are at most
+    ``top``: in int32 while no sum can overflow it, else in float64 (still exact for integers;
+    OpenCV sums integer images in int32 whatever the output type, so the input is converted)."""
+    if top * side * side < 2**31:
+        return cv2.boxFilter(image, cv2.CV_32S, (side, side), normalize=False, borderType=border)
+    return cv2.boxFilter(image.astype(np.float64), -1, (side, side), normalize=False, borderType=border)
 
 
 def _otsu_gradient(gray: np.ndarray) -> float:
@@ -236,9 +249,9 @@ def _otsu_gradient(gray: np.ndarray) -> float:
     return max(1.0, level * top / 255.0)
 
 
-def _high_contrast(gray: np.ndarray, values: np.ndarray, p: ContrastBinariseParams) -> np.ndarray:
+def _high_contrast(gray: np.ndarray, p: ContrastBinariseParams) -> np.ndarray:
     """Mask of the stroke-edge pixels: contrast above its Otsu level (and on a Canny edge)."""
-    contrast = _local_contrast(values, p.contrast_window)
+    contrast = _local_contrast(gray, p.contrast_window)
     top = float(contrast.max())
     if top <= 0:
         return np.zeros(gray.shape, bool)
@@ -273,25 +286,23 @@ def estimate_stroke_width(gray: np.ndarray, edges: np.ndarray, default: int = 3)
     return int(np.argmax(np.bincount(gap[inside])))
 
 
-def _edge_threshold(
-    values: np.ndarray, edges: np.ndarray, width: int, p: ContrastBinariseParams
-) -> np.ndarray:
+def _edge_threshold(gray: np.ndarray, edges: np.ndarray, width: int, p: ContrastBinariseParams) -> np.ndarray:
     """Per-pixel threshold: mean + k std of the edge pixels in the smallest window with enough edges.
 
     Windows start at ``window_factor * width`` and double ``levels - 1`` times; pixels with too
-    few edges in every window get -1 (never ink).
+    few edges in every window get -1 (never ink). The window sums are exact integers
+    (:func:`_box_sum`).
     """
-    weight = edges.astype(np.float64)
-    first = weight * values
-    second = first * values
+    weight = edges.astype(np.uint8)
+    first = gray * weight
+    second = first.astype(np.uint16) * first
     side = max(3, round(p.window_factor * width) | 1)
-    surface = np.full(values.shape, -1.0)
-    pending = np.ones(values.shape, bool)
+    surface = np.full(gray.shape, -1.0)
+    pending = np.ones(gray.shape, bool)
     for _ in range(p.levels):
-        size = (side, side)
-        count = cv2.boxFilter(weight, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-        total = cv2.boxFilter(first, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-        total_sq = cv2.boxFilter(second, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+        count = _box_sum(weight, side, 1)
+        total = _box_sum(first, side, 255)
+        total_sq = _box_sum(second, side, 255 * 255)
         enough = pending & (count >= max(p.min_edges * side, 1.0) - 0.5)
         if enough.any():
             n = count[enough]
@@ -305,17 +316,16 @@ def _edge_threshold(
     return surface
 
 
-def _paper_level(values: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
+def _paper_level(gray: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
     """Local paper brightness: mean of the non-ink pixels in a ``side`` window (wider where none)."""
-    paper = (~ink).astype(np.float64)
-    fallback = float(values[~ink].mean()) if (~ink).any() else float(values.max())
-    level = np.full(values.shape, fallback)
-    pending = np.ones(values.shape, bool)
+    paper = (~ink).astype(np.uint8)
+    fallback = float(gray[~ink].mean()) if (~ink).any() else float(gray.max())
+    level = np.full(gray.shape, fallback)
+    pending = np.ones(gray.shape, bool)
+    paper_values = gray * paper
     for _ in range(3):
-        count = cv2.boxFilter(paper, -1, (side, side), normalize=False, borderType=cv2.BORDER_REFLECT)
-        total = cv2.boxFilter(
-            paper * values, -1, (side, side), normalize=False, borderType=cv2.BORDER_REFLECT
-        )
+        count = _box_sum(paper, side, 1, cv2.BORDER_REFLECT)
+        total = _box_sum(paper_values, side, 255, cv2.BORDER_REFLECT)
         found = pending & (count > 0.5)
         level[found] = total[found] / count[found]
         pending &= ~found
@@ -325,9 +335,7 @@ def _paper_level(values: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
     return level
 
 
-def _clean_components(
-    values: np.ndarray, ink: np.ndarray, width: int, p: ContrastBinariseParams
-) -> np.ndarray:
+def _clean_components(gray: np.ndarray, ink: np.ndarray, width: int, p: ContrastBinariseParams) -> np.ndarray:
     """Drop ink blobs that are too small or much fainter (against the paper) than the page's text."""
     if p.min_contrast <= 0 and p.min_area <= 0:
         return ink
@@ -337,8 +345,8 @@ def _clean_components(
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     keep = area >= p.min_area * width * width
     if p.min_contrast > 0:
-        paper = _paper_level(values, ink, max(15, 8 * width + 1))
-        contrast = np.clip((paper - values) / np.maximum(paper, 1.0), 0.0, 1.0)
+        paper = _paper_level(gray, ink, max(15, 8 * width + 1))
+        contrast = np.clip((paper - gray) / np.maximum(paper, 1.0), 0.0, 1.0)
         mean = np.bincount(labels.ravel(), weights=contrast.ravel(), minlength=count) / np.maximum(area, 1)
         # The text's contrast: the area-weighted median over the blobs.
         order = np.argsort(mean[1:])
@@ -373,9 +381,8 @@ def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarra
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if p.smooth > 1:
         gray = cv2.GaussianBlur(gray, (p.smooth, p.smooth), 0, borderType=cv2.BORDER_REPLICATE)
-    values = gray.astype(np.float64)
-    edges = _high_contrast(gray, values, p)
+    edges = _high_contrast(gray, p)
     width = p.stroke_width or estimate_stroke_width(gray, edges)
-    ink = values <= _edge_threshold(values, edges, width, p)
-    ink = _clean_components(values, ink, width, p)
+    ink = gray <= _edge_threshold(gray, edges, width, p)
+    ink = _clean_components(gray, ink, width, p)
     return np.where(ink, np.uint8(0), np.uint8(255))
