@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import autotune, engines_view, grid_view, input_view, result_view, share_view, sidebar, views
+from studio import keys as K
 from studio import state as S
 
 # A local emoji icon: a Material icon would make the browser fetch it from fonts.gstatic.com.
@@ -40,16 +41,21 @@ def page() -> None:
     if problem:
         views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
-    result = grid_view.process(preset)
-    with st.container(key="ocr"):  # what went in, what came out, how good
-        result_view.result_panel(result, preset)
+    result = grid_view.process(preset)  # starts reading the cleaned image in the background
+    # What went in, what came out, how good: first on the page, but filled after the stage images
+    # are sent, so they do not wait for the reading.
+    result_slot = st.container(key="ocr")
 
     st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
     with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
         grid_view.grid(result, preset)
 
-    if result is not None:
-        with st.expander("Compare two images", expanded=False):
+    with result_slot:
+        result_view.result_panel(result, preset)
+
+    # A toggle, not a closed expander: an expander's content is made on every run even when closed.
+    if result is not None and st.toggle("Compare two images side by side", key=K.VIEW_COMPARE):
+        with st.expander("Compare two images", expanded=True):
             grid_view.compare(grid_view.tiles_of(result))
 
     st.subheader("Which engine reads it best?")

@@ -19,7 +19,7 @@ Widget keys (tests address widgets by them):
 ``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:alternative_psm``; ``ocr:whitelist``
 ``view:cols``          images per row; ``view:removed`` removed-pixels overlay toggle
 ``view:boxes``         word boxes of the cleaned reading
-``cmp:a``/``cmp:b``    the two images of the compare view
+``view:compare``       compare view on; ``cmp:a``/``cmp:b`` its two images
 ``ocr:expected``       expected text; ``ocr:ignore_case``; ``ocr:ignore_spaces``
 ``dl:yaml``            preset download; ``dl:python`` Python export download
 ``save:name``          file name; ``save:overwrite`` replace checkbox; ``save:go`` Save

@@ -510,6 +510,8 @@ def test_columns_per_row(app: AppTest) -> None:
 
 
 def test_compare_view_shows_two_chosen_images(app: AppTest) -> None:
+    assert not [e for e in app.expander if e.label == "Compare two images"]  # made only when asked
+    app.toggle(key="view:compare").set_value(True).run()
     assert app.selectbox(key="cmp:a").value == "input"
     app.selectbox(key="cmp:b").set_value("3. threshold").run()
     assert_ok(app)
