@@ -57,7 +57,7 @@ def input_section() -> None:
                 ss[K.IMAGE] = image = sources.decode(image.data, image.name, page - 1, image.origin)
             except ImageError as exc:
                 alert("error", str(exc))
-    error = ss.get("upload_error")
+    error = ss.get(K.UPLOAD_ERROR)
     if error and _current_file_ids().get(error[0]):
         alert("error", error[1])
     h, w = image.array.shape[:2]
@@ -89,12 +89,12 @@ def _take_new_file(file: Any, origin: str) -> None:
     try:
         ss[K.IMAGE] = sources.decode(data, name, 0, origin)
     except ImageError as exc:
-        ss["upload_error"] = (
+        ss[K.UPLOAD_ERROR] = (
             file.file_id,
             f"Could not open {str(exc).rstrip('.')}. The previous image is still shown.",
         )
         return
-    ss.pop("upload_error", None)
+    ss.pop(K.UPLOAD_ERROR, None)
     warning = links.remember_upload(ss, data, name)
     if warning:
         flash(warning, "warning")

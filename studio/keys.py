@@ -6,6 +6,12 @@ Per-stage widget keys are built by :func:`studio.state.param_key` and :func:`stu
 
 from __future__ import annotations
 
+INITIALISED = "initialised"
+"""True once the session's first run has loaded its sample or link."""
+JUST_ADDED = "just_added"
+"""The uid of the stage added last (its expander opens once)."""
+UPLOAD_ERROR = "upload_error"
+"""Why the last upload was refused (shown until the next upload)."""
 SESSION_ID = "session_id"
 """A random id for this browser session: whose OCR budget a reading counts against."""
 STAGES = "stages"

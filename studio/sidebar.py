@@ -53,7 +53,7 @@ def _on_add() -> None:
     name = st.session_state.get(K.ADD_STAGE)
     if name:
         entry = S.add_stage(st.session_state, name)
-        st.session_state["just_added"] = entry["uid"]
+        st.session_state[K.JUST_ADDED] = entry["uid"]
 
 
 def _on_undo() -> None:
@@ -114,7 +114,7 @@ def sidebar_stages() -> None:
         title = f"{i + 1}. {stage.heading}" + ("" if on else " (off)")
         if only:
             title += f" · {', '.join(o.capitalize() if o != 'rapidocr' else 'RapidOCR' for o in only)} only"
-        with st.expander(title, expanded=ss.get("just_added") == uid, key=f"exp:{uid}"):
+        with st.expander(title, expanded=ss.get(K.JUST_ADDED) == uid, key=f"exp:{uid}"):
             st.caption(f"`{entry['stage']}` · {stage.category}. {stage.summary}")
             if only:
                 st.caption(
@@ -149,7 +149,7 @@ def sidebar_stages() -> None:
                     help="The earlier image this stage copies pixels from (it must come before this stage).",
                 )
             _stage_fields(stage.params, uid, disabled=not on)
-    ss.pop("just_added", None)
+    ss.pop(K.JUST_ADDED, None)
     st.divider()
     names = list(registry)
     if ss.get(K.ADD_STAGE) not in names:

@@ -115,9 +115,9 @@ def page_failed(exc: Exception) -> None:
 def init_session() -> None:
     """On a session's first run: load the first sample and its preset, or the shared link's."""
     ss = st.session_state
-    if ss.get("initialised"):
+    if ss.get(K.INITIALISED):
         return
-    ss["initialised"] = True
+    ss[K.INITIALISED] = True
     samples = sources.one_per_scenario(sources.load_samples())
     sample = samples[0]
     ss[K.INPUT_SAMPLE] = sample.file
