@@ -12,7 +12,7 @@ and live for many calls, so whatever a call's module keeps at module level (OCR
 engines, loaded language models) is made once per worker. A call is a picklable function
 and its arguments; its result or its :class:`~pipeline.errors.ClarityError` comes back.
 
-Big calls (say, a 24 MP page) may use at most ``size - 1`` workers at once, so small ones
+Big calls (say, a 24 MP page) may use at most half the workers at once (at least one), so small ones
 always find a worker within the time of a small call; big calls also run at a lower CPU
 priority (``nice`` 10) where the system allows it. A lowered worker cannot raise its priority
 again, so small calls go to a worker that never ran a big call whenever one is idle.
@@ -200,7 +200,7 @@ class WorkerPool:
                 if self._closed:
                     raise WorkerError("the worker pool is shut down")
                 big_running = sum(w.busy and w.big for w in self._workers)
-                allowed = not big or big_running < max(1, self.size - 1)
+                allowed = not big or big_running < max(1, self.size // 2)
                 # small calls prefer a worker at normal priority, big ones a worker already lowered
                 idle = min(
                     (w for w in self._workers if not w.busy), key=lambda w: w.niced != big, default=None
@@ -275,7 +275,8 @@ class WorkerPool:
             Longest time the call may take once a worker runs it (seconds); after it the
             worker is killed and :class:`WorkerTimeout` raised.
         big:
-            A big call: at most ``size - 1`` of them run at once, at a lower CPU priority.
+            A big call: at most half the workers (at least one) run them at once, at a lower CPU
+            priority.
         prepare, prepare_timeout_s:
             ``(function, args)`` run in the worker first, with its own time limit (say, creating
             an OCR engine, which loads its models once per worker); ``timeout_s`` starts after it.

@@ -268,3 +268,32 @@ def test_small_calls_keep_to_a_worker_at_normal_priority() -> None:
         assert workers.call(os.getpid, timeout_s=30, big=True) == lowered
     finally:
         workers.close()
+
+
+def test_big_calls_take_at_most_half_the_workers() -> None:
+    workers = WorkerPool(3)
+    try:
+        workers.warm()
+        bigs = [
+            threading.Thread(
+                target=workers.call, args=(time.sleep, 1.5), kwargs={"timeout_s": 30, "big": True}
+            )
+            for _ in range(2)
+        ]
+        for t in bigs:
+            t.start()
+        time.sleep(0.5)
+        running = [w for w in workers._workers if w.busy]
+        assert len(running) == 1 and running[0].big  # the second big call waits...
+        smalls = [
+            threading.Thread(target=workers.call, args=(time.sleep, 0.5), kwargs={"timeout_s": 30})
+            for _ in "ab"
+        ]
+        for t in smalls:
+            t.start()
+        time.sleep(0.2)
+        assert sum(w.busy and not w.big for w in workers._workers) == 2  # ...two small ones run at once
+        for t in bigs + smalls:
+            t.join()
+    finally:
+        workers.close()
