@@ -75,7 +75,7 @@ STAGE_TIME_S = Limit(
 SESSION_OCR_S = Limit(
     "CLARITY_SESSION_OCR_BUDGET_S", 180, "seconds", "OCR seconds one studio session may use per 10 minutes"
 )
-OCR_WORKERS = Limit("CLARITY_OCR_WORKERS", 3, "processes", "OCR worker processes of the studio")
+OCR_WORKERS = Limit("CLARITY_OCR_WORKERS", 2, "processes", "OCR worker processes of the studio")
 WORKER_MB = Limit(
     "CLARITY_OCR_WORKER_MB", 700, "MB", "memory of one OCR worker process (it is restarted above it)"
 )
