@@ -99,6 +99,12 @@ def _lingering(before: set[int | None], wait_s: float = 0.5) -> bool:
     return False
 
 
+RECYCLE_SHARE = 0.6
+"""A worker holding more than this share of ``max_rss_mb`` after a call is replaced by a fresh one
+(its result is kept): a long-lived worker reading with Tesseract for many sessions reached 570 MB,
+and loading RapidOCR on top of that passed the 700 MB limit mid-call."""
+
+
 def _set_nice(value: int) -> None:
     with contextlib.suppress(OSError):  # lowering the value back needs privileges: keep what we have
         os.setpriority(os.PRIO_PROCESS, 0, value)
@@ -297,9 +303,12 @@ class WorkerPool:
                 started = time.monotonic()
             if prepare is None or status == "started":
                 status, value, lingering = self._reply(worker, timeout_s, "the work")
-            # A worker still busy with abandoned work, or that kept more memory than allowed, is
-            # replaced before its next call.
-            kill = lingering or (self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb)
+            # A worker still busy with abandoned work, or that kept most of its memory allowance
+            # (engines' caches and freed-but-kept memory grow over many calls), is replaced before
+            # its next call, which would otherwise be stopped part way.
+            kill = lingering or (
+                self.max_rss_mb is not None and rss_mb(worker.process.pid) > RECYCLE_SHARE * self.max_rss_mb
+            )
         except (EOFError, OSError):
             raise WorkerError("the worker process stopped unexpectedly; try again") from None
         finally:

@@ -297,3 +297,15 @@ def test_big_calls_take_at_most_half_the_workers() -> None:
             t.join()
     finally:
         workers.close()
+
+
+def test_a_worker_that_kept_most_of_its_memory_is_replaced_after_its_call() -> None:
+    workers = WorkerPool(1, max_rss_mb=400)
+    try:
+        first = workers.call(os.getpid, timeout_s=30)
+        assert workers.call(keep_memory, 10, timeout_s=30) == 1
+        assert workers.call(os.getpid, timeout_s=30) == first  # kept 10 MB: it stays
+        assert workers.call(keep_memory, 300, timeout_s=30) == 2  # its result comes back...
+        assert workers.call(os.getpid, timeout_s=30) != first  # ...and a fresh worker takes over
+    finally:
+        workers.close()
