@@ -1,12 +1,14 @@
 """Slider-to-screen latency of the studio, measured in headless Chromium.
 
-``python bench/app_latency.py [--moves 15] [--write-readme]``
+``python bench/app_latency.py [--moves 15] [--write-readme] [--document] [--size W H]``
 
 Opens the studio with an 8-stage preset (a ``?p=`` share link), uploads a 1700 × 1200 colour
 photo of a printed page (a DIBCO page from ``../shared/corpus``, resized; a generated page
 when the corpus is absent), then moves the Sauvola ``k`` slider of the threshold stage (stage 4
-of 8) with the keyboard. Everything is timed in the page's clock (``performance.now()``) from
-the key press (a capturing ``keydown`` listener):
+of 8) with the keyboard. ``--document`` uses the shipped ``document`` preset read by Tesseract
+instead (moving ``contrast_binarise``'s ``k``), ``--size 4032 3024`` a 12 MP photo.
+Everything is timed in the page's clock (``performance.now()``) from the key press (a capturing
+``keydown`` listener):
 
 * **images shown**: the last stage image whose ``src`` changed has loaded and the next
   animation frame has started (a ``MutationObserver`` on the stage grid's ``img`` elements);
@@ -165,18 +167,18 @@ class Move:
         return self.finished - self.run_start
 
 
-def photo_bytes() -> tuple[bytes, str]:
-    """A ~2 MP colour photo of a page (JPEG) and where it came from."""
+def photo_bytes(size: tuple[int, int] = PHOTO_SIZE) -> tuple[bytes, str]:
+    """A colour photo of a page (JPEG) of ``size`` (width, height) and where it came from."""
     import cv2
 
     if CORPUS_PAGE.is_file():
         img = cv2.imread(str(CORPUS_PAGE), cv2.IMREAD_COLOR)
-        img = cv2.resize(img, PHOTO_SIZE, interpolation=cv2.INTER_CUBIC)
+        img = cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 92])
         assert ok
         return buf.tobytes(), f"DIBCO page {CORPUS_PAGE.stem} from ../shared/corpus, resized"
     lines = [f"Line {i}: the quick brown fox jumps over the lazy dog {1000 + 37 * i}" for i in range(14)]
-    return text_image_png(lines, PHOTO_SIZE, seed=5, noise=0.03, fmt=".jpg"), "generated page"
+    return text_image_png(lines, size, seed=5, noise=0.03, fmt=".jpg"), "generated page"
 
 
 def decode_frames(frames: list[list]) -> list[tuple[float, object]]:
@@ -260,7 +262,7 @@ def summary(name: str, moves: list[Move]) -> dict[str, tuple[float, float]]:
         "OCR after images": [m.ocr_after for m in moves],
         "total (OCR shown)": [m.total for m in moves],
         "server script": [m.script for m in moves],
-        "  pipeline (8 stages)": [m.pipeline_ms for m in moves],
+        "  pipeline (all stages)": [m.pipeline_ms for m in moves],
         "key -> run start": [m.run_start for m in moves],
         "run start -> image delta": [m.image_delta - m.run_start for m in moves],
         "  run start -> sidebar sent": [m.sidebar - m.run_start for m in moves],
@@ -298,18 +300,36 @@ def readme_table(
     return "\n".join(lines) + "\n"
 
 
-def measure(page, url: str, photo: bytes, photo_name: str, args: argparse.Namespace) -> dict[str, dict]:
+def bench_preset(document: bool) -> tuple[str, int, str, int]:
+    """The preset (a share-link string), the 0-based index of the stage moved, its field, and the
+    number of stages: the 8-stage bench preset, or the shipped ``document`` preset read by
+    Tesseract (its stages run only for Tesseract) moving ``contrast_binarise``'s ``k``."""
+    from pipeline.preset import load_preset, parse_preset
+    from pipeline.share import pack
+
+    if not document:
+        return pack(parse_preset(PRESET, "bench")), STAGE_INDEX, FIELD, 8
+    preset = load_preset(ROOT / "presets" / "document.yaml")
+    preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": "auto"})})
+    index = next(i for i, s in enumerate(preset.stages) if s.stage == "contrast_binarise")
+    return pack(preset), index, "k", len(preset.stages)
+
+
+def measure(
+    page, url: str, photo: bytes, photo_name: str, args: argparse.Namespace, stage: tuple[int, str, int]
+) -> dict[str, dict]:
     """Open the page, upload the photo, move the slider; the summaries of both phases."""
+    index, field, count = stage
     page.goto(url)
     wait_for_app(page)
-    upload_and_wait(page, "page-photo.jpg", photo, 120_000)
+    upload_and_wait(page, "page-photo.jpg", photo, 240_000)
     caption = image_caption(page)
-    w, h = PHOTO_SIZE
+    w, h = args.size
     if f"{w} × {h} px" not in caption:
         raise SystemExit(f"the photo was not loaded: {caption!r}")
-    uid = open_stage(page, STAGE_INDEX)
-    key_field = f"stage:{uid}:{FIELD}"
-    print(f"photo: {photo_name}, {w} × {h} px; slider {FIELD} of stage {STAGE_INDEX + 1} of 8 "
+    uid = open_stage(page, index)
+    key_field = f"stage:{uid}:{field}"
+    print(f"photo: {photo_name}, {w} × {h} px; slider {field} of stage {index + 1} of {count} "
           f"starts at {slider_value(page, key_field)}")  # fmt: skip
     for _ in range(args.warmup):
         one_move(page, key_field, "ArrowRight", args.settle_ms)
@@ -319,7 +339,7 @@ def measure(page, url: str, photo: bytes, photo_name: str, args: argparse.Namesp
         for i in range(args.moves)
     ]
     results = {
-        "new value (stages 4-8 and OCR computed)": summary("new values", new),
+        f"new value (stages {index + 1}-{count} and OCR computed)": summary("new values", new),
         "revisited value (served from the caches)": summary("revisited values", revisit),
     }
     errors = page_errors(page)
@@ -337,15 +357,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured moves first (default 2)")
     ap.add_argument("--settle-ms", type=int, default=300, help="pause between moves (default 300)")
     ap.add_argument("--write-readme", action="store_true", help="write the table into README.md")
+    ap.add_argument(
+        "--document", action="store_true",
+        help="the shipped document preset read by Tesseract, moving contrast_binarise's k (README untouched)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--size", type=int, nargs=2, default=PHOTO_SIZE, metavar=("W", "H"),
+        help=f"photo size in px (default {PHOTO_SIZE[0]} {PHOTO_SIZE[1]}; 4032 3024 is a 12 MP phone photo)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
+    args.size = tuple(args.size)
+    if args.document and args.write_readme:
+        ap.error("--write-readme writes the 8-stage preset's table; leave out --document")
     if args.moves < 1 or args.moves + args.warmup > 70:
         ap.error("--moves + --warmup must be at most 70 (k walks from 0.20 in steps of 0.01 up to 1.0)")
 
-    from pipeline.preset import parse_preset
-    from pipeline.share import pack
-
-    photo, photo_name = photo_bytes()
-    link = "?p=" + pack(parse_preset(PRESET, "bench"))
+    photo, photo_name = photo_bytes(args.size)
+    packed, index, field, count = bench_preset(args.document)
+    link = "?p=" + packed
     with (
         tempfile.TemporaryDirectory(prefix="clarity-latency-") as tmp,
         studio_server(Path(tmp)) as srv,
@@ -357,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         page = context.new_page()
         page.set_default_timeout(60_000)
         load_before = os.getloadavg()[0]
-        results = measure(page, srv.url + link, photo, photo_name, args)
+        results = measure(page, srv.url + link, photo, photo_name, args, (index, field, count))
         load = max(load_before, os.getloadavg()[0])
     now = os.getloadavg()[0]
     print(f"\nload average (1 min) before/after: {load_before:.1f} / {now:.1f} on {os.cpu_count()} cores")
