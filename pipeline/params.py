@@ -88,7 +88,7 @@ Odd = Annotated[int, AfterValidator(_must_be_odd)]
 """An ``int`` that must be odd; combine with :func:`odd_int` for bounds and step."""
 
 
-def step_of(info: FieldInfo) -> float | None:
+def _step_of(info: FieldInfo) -> float | None:
     """The widget step declared on a field, or ``None`` when none was declared."""
     extra = info.json_schema_extra
     if isinstance(extra, dict) and "step" in extra:
@@ -96,7 +96,7 @@ def step_of(info: FieldInfo) -> float | None:
     return None
 
 
-def bounds_of(info: FieldInfo) -> tuple[float | None, float | None]:
+def _bounds_of(info: FieldInfo) -> tuple[float | None, float | None]:
     """The inclusive ``(low, high)`` bounds declared on a numeric field (``None`` if open)."""
     low = high = None
     for meta in info.metadata:
@@ -105,7 +105,7 @@ def bounds_of(info: FieldInfo) -> tuple[float | None, float | None]:
     return low, high
 
 
-def is_odd_field(info: FieldInfo) -> bool:
+def _is_odd_field(info: FieldInfo) -> bool:
     """True when the field only accepts odd integers."""
     return any(getattr(m, "func", None) is _must_be_odd for m in info.metadata) or _annotation_is_odd(
         info.annotation
@@ -118,7 +118,7 @@ def _annotation_is_odd(annotation: Any) -> bool:
     return False
 
 
-def choices_of(info: FieldInfo) -> tuple[Any, ...] | None:
+def _choices_of(info: FieldInfo) -> tuple[Any, ...] | None:
     """The allowed values of a ``Literal`` field, or ``None`` for other fields."""
     annotation = info.annotation
     if get_origin(annotation) is Literal:
@@ -224,14 +224,14 @@ def _extra(info: FieldInfo) -> dict[str, Any]:
 
 
 def _kind(info: FieldInfo) -> FieldKind:
-    if choices_of(info) is not None:
+    if _choices_of(info) is not None:
         return "choice"
     annotation = info.annotation
     while get_origin(annotation) in (Annotated, Union, UnionType):  # Annotated[x, ...], Optional[x]
         annotation = next(a for a in get_args(annotation) if a is not type(None))
     if annotation is bool:
         return "bool"
-    if annotation is int or is_odd_field(info):
+    if annotation is int or _is_odd_field(info):
         return "int"
     return "float" if annotation is float else "text"
 
@@ -243,10 +243,10 @@ def field_spec(model: type[BaseModel], name: str) -> FieldSpec:
     description = (info.description or "").strip()
     unit = extra.get("unit") or unit_of(description)
     label = extra.get("label") or humanize(name)
-    odd = is_odd_field(info)
-    low, high = bounds_of(info)
+    odd = _is_odd_field(info)
+    low, high = _bounds_of(info)
     main = getattr(model, "main_fields", ())
-    step = step_of(info)
+    step = _step_of(info)
     return FieldSpec(
         name=name,
         kind=_kind(info),
@@ -258,7 +258,7 @@ def field_spec(model: type[BaseModel], name: str) -> FieldSpec:
         high=high,
         step=2 if odd else step,
         odd=odd,
-        choices=choices_of(info),
+        choices=_choices_of(info),
         basic=not main or name in main,
         tunable=extra.get("tune", True) is not False,
     )

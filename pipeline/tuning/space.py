@@ -251,10 +251,9 @@ def _numeric_dimension(
 ) -> Dimension:
     odd = spec.odd
     is_int = spec.kind == "int"
-    declared_step = None if is_int else spec.step
     cast: Cast = "odd" if odd else "int" if is_int else "float"
-    grid = None if is_int else declared_step
-    unit = 2.0 if odd else 1.0 if is_int else (declared_step or 0.0)
+    grid = None if is_int else spec.step  # float fields with a declared step stay on its grid
+    unit = 2.0 if odd else 1.0 if is_int else (grid or 0.0)
 
     if lo < 0:  # signed quantity: linear over the whole declared range
         a, b, log = float(lo), float(hi), False
