@@ -52,6 +52,15 @@ class WorkerTimeout(WorkerError):
     """The call took longer than its time limit; its worker was stopped."""
 
 
+class WorkerMemoryError(WorkerError):
+    """The worker grew past its memory limit during the call and was stopped.
+
+    ``reused``: the worker had served earlier calls, whose leftovers may be what passed the limit.
+    """
+
+    reused: bool = False
+
+
 def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
     """Body of a worker process: run calls from ``inbox`` until it closes, answer on ``conn``."""
     if initializer:
@@ -130,6 +139,7 @@ class _Worker:
     busy: bool = False
     big: bool = False
     niced: bool = False  # it ran a big call at nice 10, and cannot go back to 0 without privileges
+    calls: int = 0  # calls sent to it so far
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -200,16 +210,19 @@ class WorkerPool:
             process, Connection(from_parent, readable=False), Connection(to_parent, writable=False)
         )
 
-    def _acquire(self, big: bool) -> _Worker:
+    def _acquire(self, big: bool, fresh: bool = False) -> _Worker:
         with self._cond:
             while True:
                 if self._closed:
                     raise WorkerError("the worker pool is shut down")
                 big_running = sum(w.busy and w.big for w in self._workers)
                 allowed = not big or big_running < max(1, self.size // 2)
-                # small calls prefer a worker at normal priority, big ones a worker already lowered
+                # small calls prefer a worker at normal priority, big ones a worker already lowered;
+                # a retry (``fresh``) a worker that has run nothing yet
                 idle = min(
-                    (w for w in self._workers if not w.busy), key=lambda w: w.niced != big, default=None
+                    (w for w in self._workers if not w.busy),
+                    key=lambda w: (w.niced != big, fresh and w.calls > 0),
+                    default=None,
                 )
                 if allowed and idle is None and len(self._workers) < self.size:
                     idle = self._start()
@@ -226,7 +239,7 @@ class WorkerPool:
             if not worker.alive():
                 raise WorkerError("the worker process stopped unexpectedly; try again")
             if self.max_rss_mb is not None and rss_mb(worker.process.pid) > self.max_rss_mb:
-                raise WorkerError(
+                raise WorkerMemoryError(
                     f"the work needed more than {self.max_rss_mb:.0f} MB of memory and was stopped"
                 )
             if (
@@ -292,8 +305,33 @@ class WorkerPool:
         ClarityError
             Whatever ``fn`` raised of them; :class:`WorkerError` when the worker was stopped
             (memory) or died, or ``fn`` failed otherwise.
+
+        A call stopped for memory on a worker that had served earlier calls (whose leftovers may
+        be what passed the limit) is run once more on a fresh worker; on a fresh worker the limit
+        is the call's own doing and its :class:`WorkerMemoryError` is raised.
         """
-        worker = self._acquire(big)
+        try:
+            return self._call_once(fn, args, timeout_s, big, prepare, prepare_timeout_s, fresh=False)
+        except WorkerMemoryError as exc:
+            if not exc.reused:
+                raise
+        return self._call_once(fn, args, timeout_s, big, prepare, prepare_timeout_s, fresh=True)
+
+    def _call_once(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        timeout_s: float,
+        big: bool,
+        prepare: tuple[Callable[..., Any], tuple[Any, ...]] | None,
+        prepare_timeout_s: float,
+        *,
+        fresh: bool,
+    ) -> Any:
+        """One attempt of :meth:`call` (``fresh``: on a worker that has run nothing yet)."""
+        worker = self._acquire(big, fresh)
+        reused = worker.calls > 0
+        worker.calls += 1
         kill = True
         started = time.monotonic()
         try:
@@ -311,6 +349,9 @@ class WorkerPool:
             )
         except (EOFError, OSError):
             raise WorkerError("the worker process stopped unexpectedly; try again") from None
+        except WorkerMemoryError as exc:
+            exc.reused = reused and not fresh
+            raise
         finally:
             self._local.run_s = time.monotonic() - started
             self._release(worker, kill=kill)

@@ -17,7 +17,7 @@ from pipeline import imageio
 from pipeline.errors import ImageError, StageError
 from pipeline.preset import preset_from_data
 from pipeline.runner import run
-from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout, rss_mb
+from pipeline.workers import WorkerError, WorkerMemoryError, WorkerPool, WorkerTimeout, rss_mb
 
 
 def preset(*stages: dict) -> object:
@@ -307,5 +307,18 @@ def test_a_worker_that_kept_most_of_its_memory_is_replaced_after_its_call() -> N
         assert workers.call(os.getpid, timeout_s=30) == first  # kept 10 MB: it stays
         assert workers.call(keep_memory, 300, timeout_s=30) == 2  # its result comes back...
         assert workers.call(os.getpid, timeout_s=30) != first  # ...and a fresh worker takes over
+    finally:
+        workers.close()
+
+
+def test_a_call_stopped_by_what_earlier_calls_left_runs_again_on_a_fresh_worker() -> None:
+    workers = WorkerPool(1, max_rss_mb=400)
+    try:
+        assert workers.call(keep_memory, 150, timeout_s=30) == 1  # leftovers, below the recycle share
+        # 250 MB more passes 400 MB on that worker, not on a fresh one: the call is run again there.
+        assert workers.call(hold_memory, 250, 0, timeout_s=60) == 1
+        assert workers.killed == 1
+        with pytest.raises(WorkerMemoryError, match="more than 400 MB"):  # too much on any worker
+            workers.call(hold_memory, 600, 0, timeout_s=60)
     finally:
         workers.close()
