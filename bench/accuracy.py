@@ -1,7 +1,7 @@
 """Accuracy on the real-image corpus: raw Tesseract, Tesseract's Sauvola, the scenario presets, tuned presets.
 
     .venv/bin/python bench/accuracy.py [--folders a,b] [--trials 60] [--seed 0] [--jobs 2]
-        [--quick] [--corpus ../shared/corpus] [--presets presets] [--no-readme]
+        [--tune-timeout S] [--quick] [--corpus ../shared/corpus] [--presets presets] [--no-readme]
 
 For every corpus folder (except ``kant-fraktur-lines``: Fraktur needs Tesseract's ``frk``
 model, and every method would only measure the wrong language model) and every method, the
@@ -214,6 +214,7 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
     trials = QUICK_TRIALS if args.quick else args.trials
     h = holdout(
         items, scenario, trials=trials, seed=args.seed, jobs=args.jobs, patience=args.patience,
+        timeout=args.tune_timeout,
         label=folder.name, keep_finals=has_pixels, **opts,
     )  # fmt: skip
     out.holdout = h
@@ -257,11 +258,12 @@ def tables(results: list[FolderResult], args: argparse.Namespace) -> str:
     titles = [FOLDERS[r.name][0] for r in results]
     head = "| method | " + " | ".join(titles) + " |\n|---|" + "---|" * len(titles)
     trials = QUICK_TRIALS if args.quick else args.trials
+    limit = f" or {args.tune_timeout:.0f} s" if args.tune_timeout else ""
     lines = [
         f"Mean CER per folder (corpus rules; lower is better; {'--quick: ' if args.quick else ''}"
         f"images per folder: {', '.join(f'{FOLDERS[r.name][0]} {r.n_images}' for r in results)}). "
         "*tuned*: the scenario preset tuned on the even-indexed half of the folder "
-        f"({trials} trials at most, seed {args.seed}) and scored on the odd-indexed half, next to the "
+        f"({trials} trials at most{limit}, seed {args.seed}) and scored on the odd-indexed half, next to the "
         "untuned scenario preset on that same half.",
         "",
         head,
@@ -311,6 +313,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--patience", type=int, default=25, help="tuning stops after N trials without progress"
+    )
+    parser.add_argument(
+        "--tune-timeout",
+        type=float,
+        help="time limit of each folder's tuning, seconds (default: none; the notes say which stopped)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="tuning worker processes")

@@ -137,12 +137,16 @@ def holdout(
     seed: int = 0,
     jobs: int = 2,
     patience: int | None = 30,
+    timeout: float | None = None,
     ignore_spaces: bool = False,
     ignore_case: bool = False,
     label: str = "",
     keep_finals: bool = False,
 ) -> Holdout:
-    """Tune ``base`` on the even-indexed items, score base and tuned on the odd-indexed ones."""
+    """Tune ``base`` on the even-indexed items, score base and tuned on the odd-indexed ones.
+
+    ``timeout``: the tuning's time limit in seconds (``None``: only ``trials`` and ``patience`` stop it).
+    """
     train, test = split(items)
     if not train or not test:
         raise ValueError(
@@ -158,6 +162,7 @@ def holdout(
         ignore_spaces=ignore_spaces,
         ignore_case=ignore_case,
         patience=patience,
+        timeout=timeout,
         jobs=jobs,
         label=f"the even-indexed half of {label}" if label else "",
     ).result

@@ -243,3 +243,14 @@ def test_background_flatten_colour_gives_gray() -> None:
     out = background_flatten(bgr, BackgroundFlattenParams(size=31))
     assert out.ndim == 2
     assert np.array_equal(out, background_flatten(shaded, BackgroundFlattenParams(size=31)))
+
+
+@pytest.mark.parametrize("method", ["median", "morph"])
+def test_background_flatten_every_large_size_step_changes_the_output(method: str) -> None:
+    # A slider step that changes nothing looks broken: windows above 31 px run on a downscaled
+    # copy, and that copy must differ for each size (an integer factor made 77, 79, 81 one window).
+    shaded, _ = shaded_page()
+    big = cv2.resize(shaded, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+    outs = [background_flatten(big, BackgroundFlattenParams(method=method, size=s)) for s in range(71, 91, 2)]
+    for a, b in zip(outs, outs[1:], strict=False):
+        assert not np.array_equal(a, b)

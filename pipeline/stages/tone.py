@@ -105,6 +105,8 @@ class BackgroundFlattenParams(StageParams):
 
 _ESTIMATE_MAX_PX = 31
 """Largest window run at full resolution; larger ones run on a downscaled copy."""
+_COPY_WINDOW_PX = 15
+"""The window on that copy, px: the copy is scaled by ``_COPY_WINDOW_PX / size``."""
 
 
 def _estimate_background(gray: np.ndarray, method: str, size: int, erase: int = 1) -> np.ndarray:
@@ -112,14 +114,14 @@ def _estimate_background(gray: np.ndarray, method: str, size: int, erase: int = 
         box = cv2.getStructuringElement(cv2.MORPH_RECT, (erase, erase))
         gray = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, box, borderType=cv2.BORDER_REPLICATE)
     h, w = gray.shape
-    factor = max(1, -(-size // _ESTIMATE_MAX_PX))  # ceil(size / 31)
-    small = gray
-    if factor > 1:
-        dsize = (max(1, -(-w // factor)), max(1, -(-h // factor)))
-        small = cv2.resize(gray, dsize, interpolation=cv2.INTER_AREA)
-    scaled = round(size / factor)
-    scaled += 1 - scaled % 2  # odd, rounding even sizes up
-    ksize = fit_odd(scaled, whole_image_window(small), minimum=3)
+    small, ksize = gray, size
+    if size > _ESTIMATE_MAX_PX:
+        # A scale of exactly _COPY_WINDOW_PX / size: every size gives its own copy (an integer
+        # downscale factor would run 77, 79 and 81 px as one and the same window).
+        scale = _COPY_WINDOW_PX / size
+        dsize = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small, ksize = cv2.resize(gray, dsize, interpolation=cv2.INTER_AREA), _COPY_WINDOW_PX
+    ksize = fit_odd(ksize, whole_image_window(small), minimum=3)
     if method == "median":
         estimate = cv2.medianBlur(small, ksize)
     else:
@@ -136,8 +138,9 @@ def background_flatten(image: np.ndarray, p: BackgroundFlattenParams) -> np.ndar
 
     The background is estimated with a ``size`` px median blur (``median``) or a grayscale
     closing with a ``size`` x ``size`` square (``morph``: the max filter erases dark text, the
-    min filter restores the background's extent). For speed, windows above 31 px are run on a
-    copy downscaled by ``ceil(size / 31)`` and the estimate is resized back. The output is
+    min filter restores the background's extent). For speed, a window above 31 px is run as a 15 px
+    window on a copy scaled by ``15 / size`` (so each size gives its own estimate) and the
+    estimate is resized back. The output is
     ``clip(image / background * 255)``: the background becomes white and the text keeps its
     contrast relative to the local background. Colour images are reduced to luma first.
 
