@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -252,5 +254,5 @@ def test_background_flatten_every_large_size_step_changes_the_output(method: str
     shaded, _ = shaded_page()
     big = cv2.resize(shaded, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
     outs = [background_flatten(big, BackgroundFlattenParams(method=method, size=s)) for s in range(71, 91, 2)]
-    for a, b in zip(outs, outs[1:], strict=False):
+    for a, b in itertools.pairwise(outs):
         assert not np.array_equal(a, b)
