@@ -125,7 +125,10 @@ def measure(image: np.ndarray) -> Layout:
 
     The copy is at most 1000 px wide, its lighting evened out first (divided by a 31 px
     dilation for dark ink, or the inverse for light ink, so shading does not read as ink);
-    ink is the dark tone of Otsu's threshold; rows are counted by :func:`_glyph_rows`.
+    ink is the dark tone of Otsu's threshold; rows are counted by :func:`_glyph_rows`. When that
+    finds no row in an image tall enough to be a page, the lines of a local (31 px mean, 10 levels
+    below it) threshold of a 3 px median-blurred copy are counted instead, and ``rows`` stays 0:
+    the image may be a page (:attr:`Layout.may_be_page`), to be confirmed by its reading.
     """
     gray = as_input(image)
     if gray.ndim == 3:
@@ -140,6 +143,14 @@ def measure(image: np.ndarray) -> Layout:
     even = np.clip(small.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
     _, binary = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     rows, lines = _glyph_rows(1 - binary)
+    if rows == 0 and height >= PAGE_MIN_HEIGHT:
+        # Otsu found no text: on a faint page on grainy paper it splits the grain, or the page from
+        # its margins. A local threshold may find the lines; they only make it a possible page
+        # (read as one, kept if that reading is lines of words: a display's digits are not).
+        local = cv2.adaptiveThreshold(
+            cv2.medianBlur(small, 3), 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 10
+        )
+        _, lines = _glyph_rows(1 - local)
     return Layout(height=height, width=width, rows=rows, lines=lines)
 
 

@@ -76,6 +76,26 @@ def test_a_short_page_of_separate_lines_is_read_as_a_page() -> None:
     assert len(lines) == 2 and cer("signed by the whole team", lines[1]) <= 0.1
 
 
+def faint_grainy_page() -> np.ndarray:
+    """Eight lines of gray text 25 levels below gray, grainy paper (sigma 10), on a white margin:
+    Otsu's threshold splits the page from its margin and finds no text row."""
+    rng = np.random.default_rng(1)
+    ink = (255 - page(8)).astype(np.float32) / 255
+    paper = 175 - 25 * ink + rng.normal(0, 10, ink.shape)
+    sheet = np.full((ink.shape[0] + 120, ink.shape[1] + 120), 250, np.float32)
+    sheet[60:-60, 60:-60] = paper
+    return np.clip(sheet, 0, 255).astype(np.uint8)
+
+
+def test_a_faint_grainy_page_is_found_by_a_local_threshold_and_read_as_a_page() -> None:
+    layout = measure(faint_grainy_page())
+    assert layout.rows == 0 and layout.lines >= 6 and layout.may_be_page
+    reading = read_auto(faint_grainy_page())
+    assert reading.preset.name == shipped_preset("document").name
+    lines = reading.ocr.text.splitlines()
+    assert len(lines) == 8 and cer("Line number 5 of a printed page", lines[5]) <= 0.1
+
+
 def test_a_line_is_read_as_it_is_by_rapidocr() -> None:
     image = text_image("Quick brown fox 2026", scale=1.4)
     reading = read_auto(image)
