@@ -7,6 +7,9 @@ photo of a printed page (a DIBCO page from ``../shared/corpus``, resized; a gene
 when the corpus is absent), then moves the Sauvola ``k`` slider of the threshold stage (stage 4
 of 8) with the keyboard. ``--document`` uses the shipped ``document`` preset read by Tesseract
 instead (moving ``contrast_binarise``'s ``k``), ``--size 4032 3024`` a 12 MP photo.
+``--write-readme`` writes the table into README.md between ``<!-- begin:app-latency -->`` and
+``<!-- end:app-latency -->`` (with ``--document``: ``app-latency-document-WxH``, e.g.
+``app-latency-document-4032x3024``).
 Everything is timed in the page's clock (``performance.now()``) from the key press (a capturing
 ``keydown`` listener):
 
@@ -279,7 +282,13 @@ def summary(name: str, moves: list[Move]) -> dict[str, tuple[float, float]]:
 
 
 def readme_table(
-    results: dict[str, dict[str, tuple[float, float]]], photo: str, moves: int, load: float
+    results: dict[str, dict[str, tuple[float, float]]],
+    photo: str,
+    moves: int,
+    load: float,
+    *,
+    slider: str = "the Sauvola `k` slider (stage 4 of an 8-stage preset)",
+    size: tuple[int, int] = PHOTO_SIZE,
 ) -> str:
     lines = [
         "| slider move | stage images shown | OCR text after the images | total | server script run |",
@@ -291,8 +300,8 @@ def readme_table(
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Median (p90) of {moves} keyboard moves of the Sauvola `k` slider (stage 4 of an 8-stage "
-        f"preset) on a {PHOTO_SIZE[0]} × {PHOTO_SIZE[1]} colour photo ({photo}); server and headless "
+        f"Median (p90) of {moves} keyboard moves of {slider} "
+        f"on a {size[0]} × {size[1]} colour photo ({photo}); server and headless "
         f"Chromium on one {os.cpu_count()}-core machine shared with other work (load average up to "
         f"{load:.1f}); timed in the page clock from the key press to the last changed stage image "
         "painted, and to the arrival of the run's `script_finished` message (OCR text shown).",
@@ -359,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-readme", action="store_true", help="write the table into README.md")
     ap.add_argument(
         "--document", action="store_true",
-        help="the shipped document preset read by Tesseract, moving contrast_binarise's k (README untouched)",
+        help="the shipped document preset read by Tesseract, moving contrast_binarise's k "
+        "(--write-readme then writes the section app-latency-document-WxH)",
     )  # fmt: skip
     ap.add_argument(
         "--size", type=int, nargs=2, default=PHOTO_SIZE, metavar=("W", "H"),
@@ -367,8 +377,6 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     args = ap.parse_args(argv)
     args.size = tuple(args.size)
-    if args.document and args.write_readme:
-        ap.error("--write-readme writes the 8-stage preset's table; leave out --document")
     if args.moves < 1 or args.moves + args.warmup > 70:
         ap.error("--moves + --warmup must be at most 70 (k walks from 0.20 in steps of 0.01 up to 1.0)")
 
@@ -398,8 +406,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_readme:
         from scripts.readme_sections import replace_section
 
-        replace_section("app-latency", readme_table(results, photo_name, args.moves, load))
-        print("README.md: app-latency section written")
+        section, slider = "app-latency", "the Sauvola `k` slider (stage 4 of an 8-stage preset)"
+        if args.document:
+            section = f"app-latency-document-{args.size[0]}x{args.size[1]}"
+            slider = (
+                f"the `k` slider of `contrast_binarise` (stage {index + 1} of {count}) of the shipped "
+                "`document` preset read by Tesseract"
+            )
+        table = readme_table(results, photo_name, args.moves, load, slider=slider, size=args.size)
+        replace_section(section, table)
+        print(f"README.md: {section} section written")
     return 0
 
 
