@@ -802,11 +802,13 @@ def _script_collector(settings: dict[str, str], rapid: bool) -> _Collector:
     collector = _Collector()
     reader = _Key(_SCRIPT, "rapidocr_ocr" if rapid else "tesseract_ocr")
     collector.substitute(_Key(_SCRIPT, "ocr"), reader)
+    memo = _Key(_SCRIPT, "remember")  # the stages' memo: the script computes each step once
+    collector.substitute(_Key(f"{_STAGES_PACKAGE}._memo", "remember"), memo)
     for name in _module(_SCRIPT).defs:
         key = _Key(_SCRIPT, name)
         if name in settings or name == "clean":
             collector.give(key)
-        elif name != "ocr" and key != reader:
+        elif name != "ocr" and key not in (reader, memo):
             collector.reserve(key, name)
     collector.add_import(_Import("np", "numpy", None))  # clean()'s annotations
     collector.add_import(_Import("sys", "sys", None))  # the ``if __name__ == "__main__"`` tail

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -41,6 +43,8 @@ OCR_WHITELIST = ""
 OCR_BLACKLIST = ""
 """RapidOCR: these characters are never read."""
 
+T = TypeVar("T")
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 """The first 8 bytes of a PNG file; byte 25 is its colour type (4: gray and alpha)."""
 
@@ -48,6 +52,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def clean(image: np.ndarray) -> np.ndarray:
     """The preset's stages; here none (the script defines its own ``clean``)."""
     return image
+
+
+def remember(tag: str, image: np.ndarray, settings: tuple, compute: Callable[[], T]) -> T:
+    """The script's stand-in for Clarity's stage memo (:func:`pipeline.stages._memo.remember`):
+    each stage runs once per image here, so there is nothing to keep."""
+    return compute()
 
 
 def decode_image(data: np.ndarray, flags: int, path: str) -> np.ndarray:

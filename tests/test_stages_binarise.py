@@ -205,3 +205,52 @@ def test_window_sums_are_exact_whatever_their_type(side: int, border: int) -> No
         assert np.array_equal(got.astype(np.float64), want)
     assert _box_sum(squares, 183, 255 * 255).dtype == np.float64  # an int32 sum could overflow there
     assert _box_sum(squares, 181, 255 * 255).dtype == np.int32
+
+
+# --- the memo of contrast_binarise's edge statistics --------------------------------------------
+
+
+def test_moving_k_reuses_the_edge_statistics_and_gives_the_same_pixels(monkeypatch) -> None:
+    import pipeline.stages.binarise as binarise
+    from pipeline.stages import _memo
+
+    img, _ = _page()
+    calls = []
+    real = binarise._page_stats
+    monkeypatch.setattr(binarise, "_page_stats", lambda gray, p: calls.append(p.k) or real(gray, p))
+    _memo.clear()
+    ks = (0.0, 0.3, -0.4, 1.1)
+    remembered = [contrast_binarise(img, ContrastBinariseParams(k=k, min_area=1.0)) for k in ks]
+    assert calls == [0.0]  # computed once; k, and the blob filter, do not change the statistics
+    for k, out in zip(ks, remembered, strict=True):
+        _memo.clear()
+        assert np.array_equal(out, contrast_binarise(img, ContrastBinariseParams(k=k, min_area=1.0)))
+    assert len(calls) == 1 + len(ks)
+    contrast_binarise(img, ContrastBinariseParams(window_factor=3.0))  # a setting they read
+    assert len(calls) == 2 + len(ks)
+    contrast_binarise(img.copy(), ContrastBinariseParams(window_factor=3.0))  # same pixels, new array
+    assert len(calls) == 2 + len(ks)
+    contrast_binarise(img // 2, ContrastBinariseParams(window_factor=3.0))  # other pixels
+    assert len(calls) == 3 + len(ks)
+
+
+def test_memo_keeps_read_only_results_and_skips_oversized_ones() -> None:
+    from pipeline.stages import _memo
+
+    _memo.clear()
+    img = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    made = []
+
+    def compute() -> tuple[np.ndarray, int]:
+        made.append(1)
+        return np.zeros(3), 7
+
+    first = _memo.remember("t", img, (1,), compute)
+    again = _memo.remember("t", img.copy(), (1,), compute)
+    assert again is first and len(made) == 1 and not first[0].flags.writeable
+    _memo.remember("t", img, (2,), compute)
+    _memo.remember("other", img, (1,), compute)
+    assert len(made) == 3
+    big = np.zeros(_memo.MEMO_BYTES // 8 + 1)
+    _memo.remember("big", img, (), lambda: big)
+    assert _memo.remember("big", img, (), lambda: np.ones(1)).shape == (1,)  # not kept: recomputed

@@ -26,6 +26,7 @@ from pydantic import Field
 from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
 from ._image import fit_odd, to_gray, whole_image_window
+from ._memo import remember
 
 # --- threshold --------------------------------------------------------------------------------
 
@@ -286,18 +287,21 @@ def estimate_stroke_width(gray: np.ndarray, edges: np.ndarray, default: int = 3)
     return int(np.argmax(np.bincount(gap[inside])))
 
 
-def _edge_threshold(gray: np.ndarray, edges: np.ndarray, width: int, p: ContrastBinariseParams) -> np.ndarray:
-    """Per-pixel threshold: mean + k std of the edge pixels in the smallest window with enough edges.
+def _window_stats(
+    gray: np.ndarray, edges: np.ndarray, width: int, p: ContrastBinariseParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: mean and standard deviation of the edge pixels' gray in the smallest window
+    with enough edges (float64; NaN where no window has enough, so such a pixel is never ink).
 
-    Windows start at ``window_factor * width`` and double ``levels - 1`` times; pixels with too
-    few edges in every window get -1 (never ink). The window sums are exact integers
-    (:func:`_box_sum`).
+    Windows start at ``window_factor * width`` and double ``levels - 1`` times. The window sums
+    are exact integers (:func:`_box_sum`). Nothing here depends on ``k``.
     """
     weight = edges.astype(np.uint8)
     first = gray * weight
     second = first.astype(np.uint16) * first
     side = max(3, round(p.window_factor * width) | 1)
-    surface = np.full(gray.shape, -1.0)
+    mean = np.full(gray.shape, np.nan)
+    std = np.full(gray.shape, np.nan)
     pending = np.ones(gray.shape, bool)
     for _ in range(p.levels):
         count = _box_sum(weight, side, 1)
@@ -306,14 +310,35 @@ def _edge_threshold(gray: np.ndarray, edges: np.ndarray, width: int, p: Contrast
         enough = pending & (count >= max(p.min_edges * side, 1.0) - 0.5)
         if enough.any():
             n = count[enough]
-            mean = total[enough] / n
-            std = np.sqrt(np.maximum(total_sq[enough] / n - mean * mean, 0.0))
-            surface[enough] = mean + p.k * std
+            level_mean = total[enough] / n
+            mean[enough] = level_mean
+            std[enough] = np.sqrt(np.maximum(total_sq[enough] / n - level_mean * level_mean, 0.0))
             pending &= ~enough
         if not pending.any():
             break
         side = 2 * side + 1
-    return surface
+    return mean, std
+
+
+_STATS_KEYS = (
+    "contrast_window",
+    "canny",
+    "canny_high",
+    "canny_ratio",
+    "stroke_width",
+    "window_factor",
+    "min_edges",
+    "levels",
+)
+"""The fields the edge statistics read (with the image); ``k`` and the blob filters do not."""
+
+
+def _page_stats(gray: np.ndarray, p: ContrastBinariseParams) -> tuple[int, np.ndarray, np.ndarray]:
+    """Stroke width, and :func:`_window_stats`' mean and std: all that comes before ``k``."""
+    edges = _high_contrast(gray, p)
+    width = p.stroke_width or estimate_stroke_width(gray, edges)
+    mean, std = _window_stats(gray, edges, width, p)
+    return width, mean, std
 
 
 def _paper_level(gray: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
@@ -327,7 +352,7 @@ def _paper_level(gray: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
         count = _box_sum(paper, side, 1, cv2.BORDER_REFLECT)
         total = _box_sum(paper_values, side, 255, cv2.BORDER_REFLECT)
         found = pending & (count > 0.5)
-        level[found] = total[found] / count[found]
+        np.divide(total, count, out=level, where=found)  # as level[found] = total[found] / count[found]
         pending &= ~found
         if not pending.any():
             break
@@ -381,8 +406,9 @@ def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarra
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if p.smooth > 1:
         gray = cv2.GaussianBlur(gray, (p.smooth, p.smooth), 0, borderType=cv2.BORDER_REPLICATE)
-    edges = _high_contrast(gray, p)
-    width = p.stroke_width or estimate_stroke_width(gray, edges)
-    ink = gray <= _edge_threshold(gray, edges, width, p)
+    settings = tuple(getattr(p, name) for name in _STATS_KEYS)
+    width, mean, std = remember("contrast_binarise", gray, settings, lambda: _page_stats(gray, p))
+    with np.errstate(invalid="ignore"):
+        ink = gray <= mean + p.k * std  # False where NaN: too few edges nearby
     ink = _clean_components(gray, ink, width, p)
     return np.where(ink, np.uint8(0), np.uint8(255))
