@@ -44,6 +44,8 @@ def page(size: tuple[int, int]) -> np.ndarray:
     """The page photo at ``size``, BGR."""
     data, _ = photo_bytes(size)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit("could not decode the page photo")
     return cv2.resize(image, size) if image.shape[1::-1] != size else image
 
 
