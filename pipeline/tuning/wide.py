@@ -5,8 +5,8 @@ three steps, and guards each against fitting a handful of images:
 
 1. **Starts.** Every *start* is read on every tuning image (:func:`start_candidates`): the
    ``--base`` preset (when one is given), then every shipped scenario preset as shipped, then
-   each read by Tesseract with no cleaning (its OCR options only), then each with its cleaning
-   read by Tesseract, then each with its cleaning read by RapidOCR. With
+   each with its cleaning read by Tesseract, then each read by Tesseract with no cleaning (its
+   OCR options only), then each with its cleaning read by RapidOCR. With
    an engine forced (``engine=``) only that engine's starts remain. Starts that would read the
    same thing are scored once. They are compared in that order, and a later start replaces the
    one chosen so far only when it clearly beats it: a mean CER lower by :data:`START_MARGIN`
@@ -126,7 +126,7 @@ def start_candidates(base: Preset | None, engine: str | None = None) -> list[Sta
         wanted.append(Start(f"{base.name} (the base)", with_engine(base, engine) if engine else base))
     folder = presets_folder()
     shipped = [(n, load_preset(folder / f"{n}.yaml")) for n in SCENARIOS if (folder / f"{n}.yaml").is_file()]
-    for variant in range(4):  # every preset as shipped first, then uncleaned, then cleaned
+    for variant in range(4):  # as shipped first, then cleaned and uncleaned for Tesseract, then RapidOCR
         for name, preset in shipped:
             label, made = _variants(name, preset)[variant]
             if engine is None or _family(made.ocr.engine) == _family(engine):
@@ -142,13 +142,14 @@ def start_candidates(base: Preset | None, engine: str | None = None) -> list[Sta
 
 
 def _variants(name: str, shipped: Preset) -> list[tuple[str, Preset]]:
-    """A shipped preset as shipped, uncleaned read by Tesseract (its OCR options, no stage), its
-    cleaning read by Tesseract, its cleaning read by RapidOCR."""
+    """A shipped preset as shipped, its cleaning read by Tesseract, uncleaned read by Tesseract
+    (its OCR options, no stage), its cleaning read by RapidOCR: in the order they are compared,
+    so for Tesseract the preset's own cleaning is the one to beat."""
     uncleaned = with_engine(shipped, "auto").model_copy(update={"stages": ()})
     return [
         (f"{name} (as shipped)", shipped),
-        (f"{name}, uncleaned, read by Tesseract", uncleaned),
         (f"{name}, cleaned, read by Tesseract", with_engine(shipped, "auto", clean_for_all=True)),
+        (f"{name}, uncleaned, read by Tesseract", uncleaned),
         (f"{name}, cleaned, read by RapidOCR", with_engine(shipped, "rapidocr", clean_for_all=True)),
     ]
 
