@@ -320,17 +320,9 @@ def _window_stats(
     return mean, std
 
 
-_STATS_KEYS = (
-    "contrast_window",
-    "canny",
-    "canny_high",
-    "canny_ratio",
-    "stroke_width",
-    "window_factor",
-    "min_edges",
-    "levels",
-)
-"""The fields the edge statistics read (with the image); ``k`` and the blob filters do not."""
+_AFTER_STATS = frozenset({"k", "min_contrast", "min_area"})
+"""The fields the edge statistics do not read; every other field is part of their memo key, so a
+field added later is safe by default."""
 
 
 def _page_stats(gray: np.ndarray, p: ContrastBinariseParams) -> tuple[int, np.ndarray, np.ndarray]:
@@ -406,7 +398,7 @@ def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarra
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if p.smooth > 1:
         gray = cv2.GaussianBlur(gray, (p.smooth, p.smooth), 0, borderType=cv2.BORDER_REPLICATE)
-    settings = tuple(getattr(p, name) for name in _STATS_KEYS)
+    settings = tuple((name, value) for name, value in p.model_dump().items() if name not in _AFTER_STATS)
     width, mean, std = remember("contrast_binarise", gray, settings, lambda: _page_stats(gray, p))
     with np.errstate(invalid="ignore"):
         ink = gray <= mean + p.k * std  # False where NaN: too few edges nearby
