@@ -6,10 +6,10 @@ The photo is a DIBCO page from ``../shared/corpus`` resized to 1700 x 1200 and 4
 generated page when the corpus is absent), in colour; a stage that needs gray or black and
 white input gets the page turned gray (``grayscale``) or binarised (``threshold``, Otsu) first,
 outside the timing. Each cell is the fastest of ``--repeat`` runs in one process, with no stage
-cache. Two more rows time what a studio slider move costs where a stage keeps work that the
-slider does not change: ``contrast_binarise`` with ``k`` moved (its edge statistics come from
-the stage memo, :mod:`pipeline.stages._memo`; only pages up to about 2 MP are kept), and the
-same with the memo cleared first.
+cache and the stage memo cleared before each run. Two more rows time what a studio slider move
+costs where a stage keeps work that the slider does not change: ``contrast_binarise`` with ``k``
+moved (its edge statistics come from the stage memo, :mod:`pipeline.stages._memo`; only pages up
+to about 2 MP are kept), and the same with the memo cleared first.
 
 ``--write-readme`` writes the table into README.md between ``<!-- begin:stage-speed -->`` and
 ``<!-- end:stage-speed -->``.
@@ -93,7 +93,7 @@ def measure(repeat: int) -> tuple[list[str], dict[str, list[float]]]:
         row: list[float] = []
         for name, stage in stages.items():
             image = forms[input_kind(stage.category, name)]
-            row.append(fastest(partial(stage, image, stage.params()), repeat))
+            row.append(fastest(partial(stage, image, stage.params()), repeat, _memo.clear))
             print(f"{size[0]}x{size[1]} {name}: {row[-1]:.1f} ms", file=sys.stderr, flush=True)
         gray = forms["gray"]
         contrast_binarise(gray, ContrastBinariseParams())
@@ -115,7 +115,7 @@ def table(labels: list[str], times: dict[str, list[float]], repeat: int) -> str:
     lines += [
         "",
         f"Fastest of {repeat} runs of each stage with its default settings on a colour photo of "
-        f"{where}, resized (`python bench/stage_speed.py`); one process, no stage cache, "
+        f"{where}, resized (`python bench/stage_speed.py`); one process, no stage cache or memo, "
         f"{os.cpu_count()} cores shared with other work (load average {os.getloadavg()[0]:.1f} at the end).",
     ]
     return "\n".join(lines) + "\n"
