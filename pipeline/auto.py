@@ -7,7 +7,9 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    and gets the ``document`` preset. A shorter image with 2 or more separate lines of text
    (:attr:`Layout.may_be_page`) is read as a page too, and kept as one when that reading has
    two lines or more and is not a number (a photo of a display holding several numbers is
-   read as one line, step 3).
+   read as one line, step 3). When the copy shows no text row at all in an image tall enough
+   to be a page (faint print on grainy paper), the lines of a local threshold decide whether it
+   is tried as a page the same way.
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
    shipped presets use, reads such crops best uncleaned.
