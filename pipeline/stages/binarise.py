@@ -398,7 +398,7 @@ def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarra
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if p.smooth > 1:
         gray = cv2.GaussianBlur(gray, (p.smooth, p.smooth), 0, borderType=cv2.BORDER_REPLICATE)
-    settings = tuple((name, value) for name, value in p.model_dump().items() if name not in _AFTER_STATS)
+    settings = tuple((name, value) for name, value in vars(p).items() if name not in _AFTER_STATS)
     width, mean, std = remember("contrast_binarise", gray, settings, lambda: _page_stats(gray, p))
     with np.errstate(invalid="ignore"):
         ink = gray <= mean + p.k * std  # False where NaN: too few edges nearby
