@@ -316,9 +316,9 @@ def test_a_call_stopped_by_what_earlier_calls_left_runs_again_on_a_fresh_worker(
     try:
         assert workers.call(keep_memory, 150, timeout_s=30) == 1  # leftovers, below the recycle share
         # 250 MB more passes 400 MB on that worker, not on a fresh one: the call is run again there.
-        assert workers.call(hold_memory, 250, 0, timeout_s=60) == 1
+        assert workers.call(hold_memory, 250, 0.5, timeout_s=60) == 1
         assert workers.killed == 1
         with pytest.raises(WorkerMemoryError, match="more than 400 MB"):  # too much on any worker
-            workers.call(hold_memory, 600, 0, timeout_s=60)
+            workers.call(hold_memory, 600, 0.5, timeout_s=60)
     finally:
         workers.close()
