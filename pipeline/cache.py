@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -78,3 +79,11 @@ class BoundedCache(Generic[V]):
     def nbytes(self) -> int:
         """Bytes currently held."""
         return self._bytes
+
+
+def image_digest(image: np.ndarray) -> str:
+    """A short content hash of an image (pixels, shape and dtype): the key of cached image work."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{image.shape}|{image.dtype}|".encode())
+    h.update(np.ascontiguousarray(image).data)
+    return h.hexdigest()

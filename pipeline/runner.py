@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from . import limits
-from .cache import BoundedCache
+from .cache import BoundedCache, image_digest
 from .errors import StageError
 from .image_conventions import gray_or_bgr
 from .preset import INPUT, Preset, StageSpec
@@ -85,14 +85,6 @@ CACHE_MB = limits.CACHE_MB.get_int()
 _image.OUTPUT_CHECK = limits.check_stage_pixels  # enlarging stages check before they allocate
 
 _DEFAULT_CACHE: BoundedCache[tuple[np.ndarray, float]] = BoundedCache(CACHE_ENTRIES, CACHE_MB * 2**20)
-
-
-def image_digest(image: np.ndarray) -> str:
-    """A short content hash of an image (pixels, shape and dtype)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{image.shape}|{image.dtype}|".encode())
-    h.update(np.ascontiguousarray(image).data)
-    return h.hexdigest()
 
 
 def as_input(image: np.ndarray) -> np.ndarray:

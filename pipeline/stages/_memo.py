@@ -12,13 +12,12 @@ its ``remember`` (:func:`pipeline.standalone.remember`) just computes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 import numpy as np
 
-from ..cache import BoundedCache
+from ..cache import BoundedCache, image_digest
 
 T = TypeVar("T")
 
@@ -36,14 +35,14 @@ def remember(tag: str, image: np.ndarray, settings: tuple[Hashable, ...], comput
     tag:
         Names the step (one memo serves every stage).
     image:
-        The image the step reads; its pixels are hashed (blake2b), not its identity.
+        The image the step reads; its pixels, shape and dtype are hashed
+        (:func:`~pipeline.cache.image_digest`), not its identity.
     settings:
         Every setting the step reads.
     compute:
         Computes the step; its arrays are made read-only when kept, as they are shared.
     """
-    digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest()
-    key = (tag, digest, image.shape, image.dtype.str, settings)
+    key = (tag, image_digest(image), settings)
     hit = _MEMO.get(key)
     if hit is not None:
         return hit  # type: ignore[return-value]
