@@ -53,11 +53,12 @@ sysdeps:
 		echo "Installing Ghostscript and poppler-utils for OCRmyPDF..."; \
 		$(APT) update -qq && $(APT) install -y -qq ghostscript poppler-utils; fi
 
-# Debian's Chromium for the end-to-end browser tests (Playwright drives /usr/bin/chromium).
+# Debian's Chromium for the end-to-end browser tests (Playwright drives /usr/bin/chromium), and
+# the DejaVu fonts some tests draw text with (symbols such as the pound sign).
 sysdeps-test:
-	@if [ -x /usr/bin/chromium ]; then :; else \
-		echo "Installing Chromium for the browser tests..."; \
-		$(APT) update -qq && $(APT) install -y -qq chromium; fi
+	@if [ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then :; else \
+		echo "Installing Chromium and the DejaVu fonts for the tests..."; \
+		$(APT) update -qq && $(APT) install -y -qq chromium fonts-dejavu-core; fi
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,7 @@
 """Held-out figures on a generated development set (``scripts/make_devsets.py``).
 
     .venv/bin/python bench/heldout.py ../devsets/seed303 [--trials 60] [--jobs 2] [--no-tune]
-        [--no-readme]
+        [--no-readme] [--scenario captcha ...]
 
 For each scenario folder (``docs``, ``lines``, ``speckle``, ``captcha``, ``bgtext``), on its
 ``test/`` images (16): raw Tesseract (tesserocr, no stage; psm 3 for docs, 7 for the rest), raw
@@ -79,9 +79,13 @@ def tuned(
     return mean_cer(test, outcome.preset, spaces=spaces)
 
 
-def measure(root: Path, trials: int, jobs: int, tune: bool) -> dict[str, dict[str, list[float]]]:
+def measure(
+    root: Path, trials: int, jobs: int, tune: bool, only: list[str] | None = None
+) -> dict[str, dict[str, list[float]]]:
     rows: dict[str, dict[str, list[float]]] = {}
     for scenario, preset_name in SCENARIOS.items():
+        if only and scenario not in only:
+            continue
         start = time.perf_counter()
         test, train = load(root / scenario / "test"), load(root / scenario / "train")
         spaces = scenario not in NO_SPACES
@@ -113,7 +117,11 @@ def table(root: Path, rows: dict[str, dict[str, list[float]]], trials: int) -> s
         cells = [f"{sum(v) / len(v):.3f}" for v in row.values()]
         lines.append(f"| {scenario} ({SCENARIOS[scenario]}) | " + " | ".join(cells) + " |")
     overall = [sum(sum(r[m]) for r in rows.values()) / sum(len(r[m]) for r in rows.values()) for m in methods]
-    lines.append("| **all 80** | " + " | ".join(f"**{v:.3f}**" for v in overall) + " |")
+    lines.append(
+        f"| **all {sum(len(r[methods[0]]) for r in rows.values())}** | "
+        + " | ".join(f"**{v:.3f}**" for v in overall)
+        + " |"
+    )
     intro = (
         f"`python bench/heldout.py {root.name}`: mean CER on the 16 `test/` images of each scenario"
         f" of `{root.name}` (never used while developing); *tuned*: `clarity tune --trials {trials}`"
@@ -130,11 +138,17 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-tune", action="store_true", help="leave out the tuned columns")
     parser.add_argument("--no-readme", action="store_true", help="print only")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=list(SCENARIOS),
+        help="only this scenario (repeatable; implies --no-readme)",
+    )
     args = parser.parse_args()
-    rows = measure(args.devset, args.trials, args.jobs, not args.no_tune)
+    rows = measure(args.devset, args.trials, args.jobs, not args.no_tune, args.scenario)
     text = table(args.devset, rows, args.trials)
     print(text)
-    if not args.no_readme:
+    if not args.no_readme and not args.scenario:
         sys.path.insert(0, str(ROOT))
         from scripts.readme_sections import replace_section
 

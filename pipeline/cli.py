@@ -379,6 +379,13 @@ def _report_wide(outcome: WideResult) -> None:
     print("starts (mean CER on all tuning images; * chosen):")
     for start in outcome.starts:
         print(f"  {'*' if start.chosen else ' '} {start.score:.3f}  {start.label}")
+    charset = outcome.charset
+    if charset is not None:
+        verdict = "kept" if charset.kept else "dropped: worse on the tuning images"
+        print(
+            f"character set learned from the labels: {charset.whitelist!r}, mean CER "
+            f"{charset.start:.3f} without, {charset.restricted:.3f} with ({verdict})"
+        )
     check = outcome.held_back
     if check is not None:
         verdict = "kept" if check.kept else "dropped: the chosen start is written instead"

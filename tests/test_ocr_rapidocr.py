@@ -222,6 +222,16 @@ def test_rapidocr_reads_captchas_as_they_are(corpus: Path, engine: RapidOcrEngin
     assert sum(errors) / len(errors) <= 0.1
 
 
+def test_english_reads_a_price_in_pounds(engine: RapidOcrEngine) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 36)  # make sysdeps-test
+    canvas = Image.new("L", (420, 70), 255)
+    ImageDraw.Draw(canvas).text((15, 12), "Balance £137.50", font=font, fill=0)
+    text = engine.recognize(np.asarray(canvas), OPTIONS).text
+    assert "£137.50" in text, text
+
+
 def test_language_narrows_the_alphabet(engine: RapidOcrEngine) -> None:
     decoder = engine._decoder
     chars = decoder.character
@@ -233,6 +243,8 @@ def test_language_narrows_the_alphabet(engine: RapidOcrEngine) -> None:
     for c in ["A", "z", "0", "?", "~"]:
         assert english[index[c]] and french[index[c]]
     assert not english[index["é"]] and french[index["é"]]
+    for c in "£€°©":  # symbols English text uses, with no ASCII look-alike
+        assert english[index[c]] and french[index[c]], c
     cjk = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
     assert len(cjk) > 1000 and not any(english[index[c]] or french[index[c]] for c in cjk)
     digits = decoder.mask_for("0123456789", "", "eng")

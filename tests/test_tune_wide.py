@@ -136,3 +136,51 @@ def test_for_tesseract_each_preset_s_cleaning_is_compared_before_no_cleaning() -
         if cleaned in labels and uncleaned in labels:
             assert labels.index(cleaned) < labels.index(uncleaned), name
     assert labels[0] == "text-line, cleaned, read by Tesseract"
+
+
+CODES = ("VWXC7", "KPAB4", "ZOEW9", "CVH28", "WSRZ5", "UXNC3")
+
+
+@pytest.fixture(scope="module")
+def codes() -> list[tuple[np.ndarray, str]]:
+    return [(noisy(t, 40 + i), t) for i, t in enumerate(CODES)]
+
+
+def test_codes_in_capitals_and_digits_are_read_with_that_alphabet(codes) -> None:
+    outcome = tune_wide(codes, None, engine="rapidocr", trials=1, jobs=1)
+    charset = outcome.charset
+    assert charset is not None and set(charset.whitelist) == set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    chosen = next(s for s in outcome.starts if s.chosen)
+    assert charset.start == pytest.approx(chosen.score, abs=1e-9)
+    start = next(s.preset for s in start_candidates(None, "rapidocr") if s.label == chosen.label)
+    restricted = wide.with_whitelist(effective(start), charset.whitelist)
+    assert charset.restricted == pytest.approx(mean_cer(codes, restricted), abs=1e-9)  # scored as read
+    assert charset.kept and charset.restricted <= charset.start
+    assert outcome.preset.ocr.whitelist == charset.whitelist
+
+
+def test_an_alphabet_that_reads_worse_is_not_kept(codes, monkeypatch) -> None:
+    monkeypatch.setattr(wide, "learned_whitelist", lambda labels, ignore_case=False: "0123456789")
+    outcome = tune_wide(codes, None, engine="rapidocr", trials=1, jobs=1)
+    charset = outcome.charset
+    assert charset is not None and not charset.kept and charset.restricted > charset.start
+    assert outcome.preset.ocr.whitelist == ""
+
+
+def test_sentences_learn_no_alphabet(six) -> None:
+    assert wide.learned_whitelist([t for _, t in six]) == ""
+
+
+def test_cli_tune_prints_the_learned_alphabet(tmp_path: Path, codes, capsys) -> None:
+    data = tmp_path / "codes"
+    data.mkdir()
+    for i, (image, text) in enumerate(codes):
+        cv2.imwrite(str(data / f"c{i}.png"), image)
+        (data / f"c{i}.gt.txt").write_text(text + "\n")
+    out = tmp_path / "t.yaml"
+    args = ["tune", "--data", str(data), "--out", str(out), "--trials", "1", "--jobs", "1"]
+    assert main([*args, "--engine", "rapidocr"]) == 0
+    printed = capsys.readouterr().out
+    assert "character set learned from the labels: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'" in printed
+    assert "(kept)" in printed
+    assert parse_preset(out.read_text()).ocr.whitelist == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -1,0 +1,87 @@
+"""The character set short codes are written in, learned from the tuning labels.
+
+Captchas, meter readings and serial numbers come from a small alphabet: often no lowercase,
+sometimes no digits, rarely punctuation. An OCR engine that does not know the alphabet guesses,
+and its guesses for letters that look the same in both cases (``c k o p s u v w x z``) are
+wrong about half the time when the glyphs have random sizes, as in the ``captcha`` package's
+images: RapidOCR reads ``V`` as ``v`` and ``W`` as ``w``. The tuning labels tell which alphabet
+it is, when they are numerous enough to make an absence telling.
+
+:func:`learned_whitelist` turns the labels into a whitelist (an ``ocr.whitelist`` both engines
+honour; in RapidOCR it masks the decoder, so a ``v`` becomes the next best ``V``):
+
+1. **Codes only.** Every label is one word of at most :data:`CODE_MAX` characters, all ASCII.
+   Words in sentences follow their language's case rules, which the engines know better.
+2. **Classes.** The characters fall into digits, capitals, small letters and punctuation, with
+   the letters split into the case twins and the rest. A class none of the labels uses is left
+   out when, had it been part of the alphabet, at least :data:`MIN_EXPECTED` of the labels'
+   characters would have come from it (so its absence is not luck: a chance below 5 %).
+3. **Case of the twins.** When one case of the twin letters is used at least
+   :data:`CASE_RATIO` times as often as the other (and at least :data:`MIN_EXPECTED` times),
+   only the twins the labels write in the rarer case keep it.
+
+The wide tuner (:mod:`pipeline.tuning.wide`) tries the whitelist on its chosen start and keeps it
+unless the tuning images read worse with it.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+
+CODE_MAX = 12
+"""Longest label (characters) that counts as a code."""
+
+MIN_EXPECTED = 3.0
+"""How many characters a class would have supplied for its absence to count."""
+
+CASE_RATIO = 3
+"""How many times more often one case of the twin letters must be used for the other to be limited."""
+
+TWINS = "ckopsuvwxz"
+"""Letters whose small and capital forms differ only in size."""
+
+_CLASSES: dict[str, str] = {
+    "digits": string.digits,
+    "capitals": "".join(c for c in string.ascii_uppercase if c.lower() not in TWINS),
+    "capital twins": TWINS.upper(),
+    "small letters": "".join(c for c in string.ascii_lowercase if c not in TWINS),
+    "small twins": TWINS,
+    "punctuation": string.punctuation,
+}
+
+
+def learned_whitelist(labels: Iterable[str | None], *, ignore_case: bool = False) -> str:
+    """The characters the labels' alphabet allows, or ``""`` when the labels do not tell.
+
+    ``labels``: the expected texts of the tuning images (``None`` ones are skipped).
+    ``ignore_case``: the CER ignores case, so the twins' case is not learned (step 3).
+    """
+    codes = [t.strip() for t in labels if t and t.strip()]
+    if not codes or any(
+        len(t) > CODE_MAX or not t.isascii() or not t.isprintable() or " " in t for t in codes
+    ):
+        return ""
+    chars = "".join(codes)
+    used = {name: sum(c in members for c in chars) for name, members in _CLASSES.items()}
+    kept = {name for name, count in used.items() if count}
+    size = sum(len(_CLASSES[name]) for name in kept)
+    for name in set(_CLASSES) - kept:
+        members = len(_CLASSES[name])
+        if len(chars) * members / (size + members) < MIN_EXPECTED:
+            kept.add(name)
+    allowed = set("".join(_CLASSES[name] for name in kept))
+    if not ignore_case:
+        allowed -= _rare_twins(chars, used["capital twins"], used["small twins"])
+    if allowed >= set(string.ascii_letters + string.digits + string.punctuation):
+        return ""
+    return "".join(c for c in string.digits + string.ascii_letters + string.punctuation if c in allowed)
+
+
+def _rare_twins(chars: str, capitals: int, small: int) -> set[str]:
+    """The twin letters of the rarely used case that the labels never write in that case."""
+    if capitals >= MIN_EXPECTED and capitals >= CASE_RATIO * small:
+        return set(TWINS) - set(chars)
+    if small >= MIN_EXPECTED and small >= CASE_RATIO * capitals:
+        return set(TWINS.upper()) - set(chars)
+    return set()

@@ -1,0 +1,64 @@
+"""The character set learned from the tuning labels (pipeline.tuning.charset)."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from pipeline.tuning.charset import TWINS, learned_whitelist
+
+
+def codes(alphabet: str, n: int = 8, length: int = 5, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(n)]
+
+
+def test_capitals_and_digits_only_keep_out_every_small_letter_and_punctuation() -> None:
+    allowed = learned_whitelist(codes(string.ascii_uppercase + string.digits))
+    assert set(allowed) == set(string.ascii_uppercase + string.digits)
+
+
+def test_digit_readings_keep_only_digits() -> None:
+    assert learned_whitelist(["0417", "2389", "5562", "1190", "7034", "6628"]) == string.digits
+
+
+def test_a_captcha_alphabet_without_small_twins_keeps_them_out_but_keeps_the_other_small_letters() -> None:
+    alphabet = "ACDEFGHJKLMNPQRTUVWXYabdefghmnqrt2345678"  # no small c k o p s u v w x z
+    labels = codes(alphabet, seed=3)
+    allowed = learned_whitelist(labels)
+    assert not set(TWINS) & set(allowed)
+    assert set("abdefghmnqrt") <= set(allowed) and set(TWINS.upper()) <= set(allowed)
+    assert set(string.digits) <= set(allowed) and not set(string.punctuation) & set(allowed)
+
+
+def test_a_small_twin_the_labels_use_stays_allowed() -> None:
+    labels = ["XVk4W", "CWUa7", "PVXd2", "KWCe5", "UXVf8", "WCPg3", "VKXh6", "CUWm2"]
+    allowed = learned_whitelist(labels)
+    assert "k" in allowed and "v" not in allowed and "w" not in allowed
+
+
+def test_ignore_case_learns_no_case() -> None:
+    labels = ["XVk4W", "CWUa7", "PVXd2", "KWCe5", "UXVf8", "WCPg3", "VKXh6", "CUWm2"]
+    assert {"v", "w"} <= set(learned_whitelist(labels, ignore_case=True))
+
+
+def test_every_letter_and_digit_in_use_keeps_them_all() -> None:
+    allowed = learned_whitelist(codes(string.ascii_letters + string.digits, n=16, seed=1))
+    assert set(allowed) == set(string.ascii_letters + string.digits)  # only punctuation is out
+
+
+def test_too_few_characters_to_tell_keep_the_classes_they_cannot_rule_out() -> None:
+    # 6 capitals: digits or small letters would have supplied fewer than 3 of them; punctuation 4
+    assert set(learned_whitelist(["AB", "CD", "EF"])) == set(string.ascii_letters + string.digits)
+
+
+def test_sentences_and_non_ascii_labels_restrict_nothing() -> None:
+    assert learned_whitelist(["the quick brown fox", "jumps over"]) == ""
+    assert learned_whitelist(["ÄÖÜ12", "ABCDE", "FGHIJ", "KLMNO", "PQRST", "UVWXY"]) == ""
+    assert learned_whitelist(["ABCDEFGHIJKLMNOP"] * 4) == ""  # longer than a code
+    assert learned_whitelist([None, "", "  "]) == ""
+
+
+def test_punctuation_the_labels_use_keeps_the_whole_class() -> None:
+    allowed = learned_whitelist(["12.50", "3.75", "100.0", "8.25", "66.60", "0.99"])
+    assert set(allowed) == set(string.digits + string.punctuation)
