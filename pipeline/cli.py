@@ -381,19 +381,21 @@ def _report_wide(outcome: WideResult) -> None:
         print(f"  {'*' if start.chosen else ' '} {start.score:.3f}  {start.label}")
     charset = outcome.charset
     if charset is not None:
-        verdict = "kept" if charset.kept else "dropped: worse on the tuning images"
         print(
-            f"character set learned from the labels: {charset.whitelist!r}, mean CER "
-            f"{charset.start:.3f} without, {charset.restricted:.3f} with ({verdict})"
+            f"character set learned from the labels: {charset.whitelist!r}, mean CER {charset.start:.3f} "
+            f"without, {charset.restricted:.3f} with ({_kept(charset.kept, 'worse on the tuning images')})"
         )
     check = outcome.held_back
     if check is not None:
-        verdict = "kept" if check.kept else "dropped: the chosen start is written instead"
         print(
-            f"held back {check.images} images from the search: start {check.start:.3f}, "
-            f"searched {check.searched:.3f} ({verdict})"
+            f"held back {check.images} images from the search: start {check.start:.3f}, searched "
+            f"{check.searched:.3f} ({_kept(check.kept, 'the chosen start is written instead')})"
         )
     print()
+
+
+def _kept(kept: bool, why_not: str) -> str:
+    return "kept" if kept else f"dropped: {why_not}"
 
 
 def _read_listed(listed: list[tuple[Path, str | None]]) -> tuple[list[tuple[np.ndarray, str | None]], int]:

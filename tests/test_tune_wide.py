@@ -28,6 +28,15 @@ def six() -> list[tuple[np.ndarray, str]]:
     return [(noisy(t, 10 + i), t) for i, t in enumerate(TEXTS)]
 
 
+def labelled_folder(folder: Path, pairs: list[tuple[np.ndarray, str]]) -> Path:
+    """``folder`` with each image as ``l<i>.png`` beside its ``l<i>.gt.txt``."""
+    folder.mkdir()
+    for i, (image, text) in enumerate(pairs):
+        cv2.imwrite(str(folder / f"l{i}.png"), image)
+        (folder / f"l{i}.gt.txt").write_text(text + "\n")
+    return folder
+
+
 def mean_cer(pairs: list[tuple[np.ndarray, str]], preset: Preset) -> float:
     """Mean CER of ``preset`` on ``pairs``, measured independently of the tuner."""
     total = 0.0
@@ -108,12 +117,25 @@ def test_a_search_that_fails_on_the_held_back_images_is_dropped(six, monkeypatch
     assert mean_cer(six, outcome.preset) == pytest.approx(chosen.score, abs=1e-9)
 
 
+def test_a_search_that_only_ties_on_the_held_back_images_is_dropped(six, monkeypatch) -> None:
+    real_tune = search_module.tune
+    renamed: list[Preset] = []
+
+    def unconfirmed(*args, **kwargs):
+        result = real_tune(*args, **kwargs)
+        same = result.base.preset.model_copy(update={"name": "same reading"})  # reads as the start does
+        renamed.append(same)
+        return replace(result, preset=same, best=replace(result.trials[0], number=99, preset=same))
+
+    monkeypatch.setattr(wide, "tune", unconfirmed)
+    outcome = tune_wide(six, None, engine="tesserocr", trials=2, jobs=1)
+    check = outcome.held_back
+    assert check is not None and check.searched == pytest.approx(check.start) and not check.kept
+    assert renamed and outcome.preset.name != "same reading"
+
+
 def test_cli_tune_without_base_reports_the_starts(tmp_path: Path, six, capsys) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    for i, (image, text) in enumerate(six[:4]):
-        cv2.imwrite(str(data / f"l{i}.png"), image)
-        (data / f"l{i}.gt.txt").write_text(text + "\n")
+    data = labelled_folder(tmp_path / "data", six[:4])
     out = tmp_path / "t.yaml"
     args = ["tune", "--data", str(data), "--out", str(out), "--trials", "3", "--jobs", "1"]
     assert main([*args, "--engine", "tesserocr"]) == 0
@@ -172,11 +194,7 @@ def test_sentences_learn_no_alphabet(six) -> None:
 
 
 def test_cli_tune_prints_the_learned_alphabet(tmp_path: Path, codes, capsys) -> None:
-    data = tmp_path / "codes"
-    data.mkdir()
-    for i, (image, text) in enumerate(codes):
-        cv2.imwrite(str(data / f"c{i}.png"), image)
-        (data / f"c{i}.gt.txt").write_text(text + "\n")
+    data = labelled_folder(tmp_path / "codes", codes)
     out = tmp_path / "t.yaml"
     args = ["tune", "--data", str(data), "--out", str(out), "--trials", "1", "--jobs", "1"]
     assert main([*args, "--engine", "rapidocr"]) == 0
