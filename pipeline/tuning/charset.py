@@ -58,9 +58,7 @@ def learned_whitelist(labels: Iterable[str | None], *, ignore_case: bool = False
     ``ignore_case``: the CER ignores case, so the twins' case is not learned (step 3).
     """
     codes = [t.strip() for t in labels if t and t.strip()]
-    if not codes or any(
-        len(t) > CODE_MAX or not t.isascii() or not t.isprintable() or " " in t for t in codes
-    ):
+    if not are_codes(codes) or not all(t.isascii() for t in codes):
         return ""
     chars = "".join(codes)
     used = {name: sum(c in members for c in chars) for name, members in _CLASSES.items()}
@@ -76,6 +74,13 @@ def learned_whitelist(labels: Iterable[str | None], *, ignore_case: bool = False
     if allowed >= set(string.ascii_letters + string.digits + string.punctuation):
         return ""
     return "".join(c for c in string.digits + string.ascii_letters + string.punctuation if c in allowed)
+
+
+def are_codes(labels: Iterable[str | None]) -> bool:
+    """Whether the labels (``None`` and blank ones skipped; at least one left) are all codes:
+    one word of at most :data:`CODE_MAX` printable characters."""
+    codes = [t.strip() for t in labels if t and t.strip()]
+    return bool(codes) and all(len(t) <= CODE_MAX and t.isprintable() and " " not in t for t in codes)
 
 
 def _rare_twins(chars: str, capitals: int, small: int) -> set[str]:
