@@ -101,6 +101,7 @@ def run(
     preset: Preset,
     *,
     cache: BoundedCache[tuple[np.ndarray, float]] | None = _DEFAULT_CACHE,
+    digest: str | None = None,
 ) -> Result:
     """Run every stage of ``preset`` on ``image``.
 
@@ -113,6 +114,9 @@ def run(
     cache:
         Where stage outputs are kept between runs (a process-wide bounded cache by default);
         ``None`` computes everything.
+    digest:
+        :func:`~pipeline.cache.image_digest` of ``image`` when the caller already has it (the
+        studio keeps it with the loaded image), so its pixels are not hashed again on every run.
 
     Raises
     ------
@@ -122,7 +126,7 @@ def run(
     start = time.perf_counter()
     image = as_input(image)
     outputs: dict[str, np.ndarray] = {INPUT: image}
-    key = image_digest(image)
+    key = digest or image_digest(image)
     current = image
     held = image.nbytes  # bytes of the images this run keeps (the input and every stage's output)
     steps: list[StepResult] = []

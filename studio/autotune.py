@@ -40,7 +40,6 @@ import streamlit as st
 
 from pipeline.errors import ClarityError, ImageError
 from pipeline.preset import Preset
-from pipeline.runner import image_digest
 from pipeline.tuning import TrialInfo, TuneResult, format_score
 
 from . import keys as K
@@ -268,7 +267,7 @@ def panel(preset: Preset) -> None:
             pairs, on = _pairs(source or CURRENT, files, texts, text_problem)
             if pairs:
                 job = start_job(preset, pairs, on, trials, seed, ignore_case, ignore_spaces)
-                ss[K.TUNE_FOR] = image_digest(ss[K.IMAGE].array) if source == CURRENT else None
+                ss[K.TUNE_FOR] = ss[K.IMAGE].digest if source == CURRENT else None
     right.button(
         "Stop",
         key=K.TUNE_STOP,
@@ -484,7 +483,7 @@ def stale_reason(search: Search, rows: Sequence[TrialInfo], current: Preset) -> 
     are neither the search's start nor one of its rows), or ``None``."""
     ss = st.session_state
     searched = ss.get(K.TUNE_FOR)
-    if searched is not None and searched != image_digest(ss[K.IMAGE].array):
+    if searched is not None and searched != ss[K.IMAGE].digest:
         return (
             "These trials were computed for another image: applying one here could read nothing. "
             "Start again to tune for this image."

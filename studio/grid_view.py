@@ -44,7 +44,11 @@ def process(preset: Preset) -> Result | None:
         big = ocr_view.is_big(image.array)
         # Streamlit shows a spinner only after 0.5 s, so quick runs do not flicker
         with st.spinner("Running the stages on this big image…" if big else "Cleaning the image…"):
-            result = ocr_view.run_stages(image.array, preset) if big else run(image.array, preset)
+            result = (
+                ocr_view.run_stages(image.array, preset)
+                if big
+                else run(image.array, preset, digest=image.digest)
+            )
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
         return None

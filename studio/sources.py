@@ -15,6 +15,7 @@ Nothing here calls Streamlit.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 import yaml
 
 from pipeline.batch import pdfpages
+from pipeline.cache import image_digest
 from pipeline.errors import ClarityError, ImageError, PresetError
 from pipeline.imageio import SUFFIXES, count_pages, read_image
 from pipeline.preset import Preset, load_preset, preset_from_data
@@ -205,8 +207,29 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 def load_samples(folder: Path | None = None) -> list[Sample]:
-    """Every sample of the samples folder (see the module docstring); never empty, never raises."""
+    """Every sample of the samples folder (see the module docstring); never empty, never raises.
+
+    Read again only when the folder or its index changed (every rerun of the page asks).
+    """
     folder = folder or samples_dir()
+    return list(_samples_of(folder, _stamp(folder)))
+
+
+def _stamp(folder: Path) -> tuple[tuple[int, int] | None, ...]:
+    """What changes when the samples do: the folder's and its index's modification time and size."""
+    out: list[tuple[int, int] | None] = []
+    for path in (folder, folder / "samples.yaml"):
+        try:
+            info = path.stat()
+            out.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _samples_of(folder: Path, stamp: tuple[tuple[int, int] | None, ...]) -> tuple[Sample, ...]:
+    """The samples of ``folder`` as :func:`load_samples` describes; ``stamp`` only keys the cache."""
     index = folder / "samples.yaml"
     samples: list[Sample] = []
     if index.is_file():
@@ -235,7 +258,7 @@ def load_samples(folder: Path | None = None) -> list[Sample]:
         samples = [Sample(p.name, p.stem.replace("_", " "), "") for p in _images_in(folder)]
     if not samples:
         samples = [Sample(GENERATED, "generated noisy label", "demo", None, GENERATED_TEXT)]
-    return samples
+    return tuple(samples)
 
 
 def one_per_scenario(samples: list[Sample]) -> list[Sample]:
@@ -287,6 +310,11 @@ class LoadedImage:
     pages: int = 1
     page: int = 0
     origin: str = "sample"
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """:func:`~pipeline.cache.image_digest` of the pixels, computed once."""
+        return image_digest(self.array)
 
 
 PDF_DPI = 200

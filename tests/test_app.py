@@ -903,6 +903,25 @@ def test_samples_index_and_fallbacks(tmp_path: Path, dirs: tuple[Path, Path]) ->
     (folder / "samples.yaml").write_text(": not yaml : [")
     assert [s.file for s in sources.load_samples(folder)] == ["b.png"]
     assert [s.file for s in sources.load_samples(tmp_path / "missing")] == [sources.GENERATED]
+    (folder / "samples.yaml").write_text("- {file: b.png, title: Bee}\n")  # a new index is read
+    assert [s.title for s in sources.load_samples(folder)] == ["Bee"]
+
+
+def test_samples_are_read_again_only_when_their_folder_changes(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((5, 5), np.uint8))
+    (folder / "samples.yaml").write_text("- {file: a.png, title: A}\n")
+    reads: list[int] = []
+    real_load = sources.yaml.safe_load
+    monkeypatch.setattr(sources.yaml, "safe_load", lambda text: reads.append(1) or real_load(text))
+    assert [s.title for s in sources.load_samples(folder)] * 2 == [
+        s.title for _ in range(2) for s in sources.load_samples(folder)
+    ]
+    assert len(reads) == 1
+    cv2.imwrite(str(folder / "b.png"), np.zeros((5, 5), np.uint8))
+    (folder / "samples.yaml").write_text("- {file: a.png, title: A}\n- {file: b.png, title: B}\n")
+    assert [s.title for s in sources.load_samples(folder)] == ["A", "B"] and len(reads) == 2
 
 
 # ----------------------------------------------------------------------------- unit: OCR

@@ -42,6 +42,23 @@ def test_every_step_has_output_and_time() -> None:
     assert result.final.mean() < 128  # inverted: mostly black
 
 
+def test_a_digest_given_by_the_caller_keys_the_cache_without_hashing_the_pixels(monkeypatch) -> None:
+    from pipeline import runner
+    from pipeline.cache import image_digest
+
+    preset = parse_preset("schema_version: 1\nstages: [{stage: threshold, params: {method: otsu}}]\n")
+    image, cache = text_image(), BoundedCache[tuple[np.ndarray, float]](8, 2**24)
+    first = run(image, preset, cache=cache)
+    digest = image_digest(image)
+
+    def refuse(_image: np.ndarray) -> str:
+        raise AssertionError("the pixels were hashed again")
+
+    monkeypatch.setattr(runner, "image_digest", refuse)
+    again = run(image, preset, cache=cache, digest=digest)
+    assert again.steps[0].cached and np.array_equal(again.final, first.final)
+
+
 def test_disabled_stage_passes_input_through() -> None:
     image = text_image()
     preset = _preset(StageSpec(stage="invert", enabled=False))
