@@ -57,7 +57,7 @@ def learned_whitelist(labels: Iterable[str | None], *, ignore_case: bool = False
     ``labels``: the expected texts of the tuning images (``None`` ones are skipped).
     ``ignore_case``: the CER ignores case, so the twins' case is not learned (step 3).
     """
-    codes = [t.strip() for t in labels if t and t.strip()]
+    codes = _texts(labels)
     if not are_codes(codes) or not all(t.isascii() for t in codes):
         return ""
     chars = "".join(codes)
@@ -79,8 +79,13 @@ def learned_whitelist(labels: Iterable[str | None], *, ignore_case: bool = False
 def are_codes(labels: Iterable[str | None]) -> bool:
     """Whether the labels (``None`` and blank ones skipped; at least one left) are all codes:
     one word of at most :data:`CODE_MAX` printable characters."""
-    codes = [t.strip() for t in labels if t and t.strip()]
+    codes = _texts(labels)
     return bool(codes) and all(len(t) <= CODE_MAX and t.isprintable() and " " not in t for t in codes)
+
+
+def _texts(labels: Iterable[str | None]) -> list[str]:
+    """The labels stripped, without ``None`` and blank ones."""
+    return [t.strip() for t in labels if t and t.strip()]
 
 
 def _rare_twins(chars: str, capitals: int, small: int) -> set[str]:

@@ -253,22 +253,22 @@ def tune_wide(
     expected = [text for _, text in pairs]
     cer_of = partial(score, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
     starts = start_candidates(base, engine, expected)
-    with Evaluator(arrays, min(jobs, len(starts) * len(arrays))) as evaluator:
-        readings = evaluator.read([s.preset for s in starts])
-    scores = [[cer_of(r, t) for r, t in zip(row, expected, strict=True)] for row in readings]
     min_gain = search.pop("min_gain", None)
     if min_gain is None:
         min_gain = _default_gain("cer", expected, ignore_spaces=ignore_spaces, ignore_case=ignore_case)
     min_support = search.get("min_support")
     if min_support is None:
         min_support = default_support(len(arrays))
-    pick = _pick(scores, min_gain, min_support)
+    with Evaluator(arrays, min(jobs, len(starts) * len(arrays))) as evaluator:
+        readings = evaluator.read([s.preset for s in starts])
+        scores = [[cer_of(r, t) for r, t in zip(row, expected, strict=True)] for row in readings]
+        pick = _pick(scores, min_gain, min_support)
+        start, start_scores = effective(starts[pick].preset), scores[pick]
+        charset = _charset_check(start, start_scores, evaluator, expected, cer_of, ignore_case)
     table = tuple(
         StartScore(s.label, sum(row) / len(row), i == pick, tuple(row))
         for i, (s, row) in enumerate(zip(starts, scores, strict=True))
     )
-    start, start_scores = effective(starts[pick].preset), scores[pick]
-    charset = _charset_check(start, start_scores, arrays, expected, cer_of, jobs, ignore_case)
     if charset is not None and charset.kept:
         start, start_scores = with_whitelist(start, charset.whitelist), list(charset.image_scores)
     held = [i for i in range(len(pairs)) if len(pairs) >= HOLD_FROM and i % HOLD_EVERY == HOLD_EVERY - 1]
@@ -329,19 +329,17 @@ def _clearly_better(scores: list[float], than: list[float], min_gain: float, min
 def _charset_check(
     start: Preset,
     start_scores: list[float],
-    arrays: list[np.ndarray],
+    evaluator: Evaluator,
     expected: list[str | None],
     cer_of: Callable[[Reading, str | None], float],
-    jobs: int,
     ignore_case: bool,
 ) -> CharsetCheck | None:
-    """Read the start with the whitelist the labels call for; ``None`` when they call for none
-    or the start has a whitelist of its own."""
+    """Read the start with the whitelist the labels call for, with the evaluator that read the
+    starts; ``None`` when the labels call for none or the start has a whitelist of its own."""
     whitelist = learned_whitelist(expected, ignore_case=ignore_case)
     if not whitelist or start.ocr.whitelist:
         return None
-    with Evaluator(arrays, min(jobs, len(arrays))) as evaluator:
-        (row,) = evaluator.read([with_whitelist(start, whitelist)])
+    (row,) = evaluator.read([with_whitelist(start, whitelist)])
     restricted = [cer_of(r, t) for r, t in zip(row, expected, strict=True)]
     kept = sum(restricted) <= sum(start_scores) and _support(restricted, start_scores, True) >= 0
     n = len(restricted)
