@@ -6,6 +6,11 @@ boxes recursively at the widest empty gap, across (a horizontal band) or down (a
 gutter), whichever is wider relative to the text height, and joins the boxes that share a
 row of a block into one line, left to right.
 
+A magazine page often has no empty gutter from top to bottom: a headline, or a picture's
+caption, crosses it. When a block has no empty gap either way, a gutter that only a few boxes
+cross (:data:`MAX_CROSSING` of them) still splits it; the crossing boxes become a block of their
+own, read before the columns when they sit above the middle of the others, after them otherwise.
+
 Boxes are ``(left, top, right, bottom)`` in pixels.
 """
 
@@ -18,6 +23,16 @@ Box = tuple[float, float, float, float]
 
 MIN_GUTTER = 0.8
 """Narrowest vertical gap that separates two columns, in median text heights (ratio)."""
+
+MAX_CROSSING = 0.1
+"""Largest share of a block's boxes that may cross a gutter and still let it split (ratio)."""
+
+MIN_SIDE = 0.15
+"""Smallest share of a block's boxes on each side of a crossed gutter (ratio); fewer is a
+ragged line end, not a column."""
+
+MIN_LOOSE_BOXES = 8
+"""Fewest boxes a block needs before a crossed gutter is looked for (count)."""
 
 
 def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[list[int]]]:
@@ -53,10 +68,53 @@ def _cut(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[i
     elif y_gap is not None and y_gap[1] > 0.5 * height:
         axis, at = 1, y_gap[0]
     else:
-        return [indices]
+        return _cut_crossed(boxes, indices, height)
     first = [i for i in indices if boxes[i][axis] < at]
     second = [i for i in indices if boxes[i][axis] >= at]
     return _cut(boxes, first, height) + _cut(boxes, second, height)
+
+
+def _cut_crossed(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[int]]:
+    """Split at a gutter that few boxes cross (see the module docs), or keep ``indices`` whole."""
+    split = _crossed_gutter(boxes, indices, height)
+    if split is None:
+        return [indices]
+    left, crossing, right = split
+    columns = _cut(boxes, left, height) + _cut(boxes, right, height)
+    middle = sorted((boxes[i][1] + boxes[i][3]) / 2 for i in left + right)[len(left + right) // 2]
+    above = sum((boxes[i][1] + boxes[i][3]) / 2 for i in crossing) / len(crossing) < middle
+    spanning = _cut(boxes, crossing, height)
+    return spanning + columns if above else columns + spanning
+
+
+def _crossed_gutter(
+    boxes: Sequence[Box], indices: list[int], height: float
+) -> tuple[list[int], list[int], list[int]] | None:
+    """``(left, crossing, right)`` for the gutter crossed by the fewest boxes, or None.
+
+    A gutter is the gap between the boxes wholly left of a box's right edge and those wholly
+    right of it; it must be :data:`MIN_GUTTER` text heights wide with :data:`MIN_SIDE` of the
+    boxes on each side, and at most :data:`MAX_CROSSING` of them may cross it.
+    """
+    count = len(indices)
+    if count < MIN_LOOSE_BOXES:
+        return None
+    best: tuple[tuple[int, float], tuple[list[int], list[int], list[int]]] | None = None
+    for at in sorted({boxes[i][2] for i in indices}):
+        left = [i for i in indices if boxes[i][2] <= at]
+        right = [i for i in indices if boxes[i][0] > at]
+        if min(len(left), len(right)) < MIN_SIDE * count:
+            continue
+        crossing = [i for i in indices if boxes[i][0] <= at < boxes[i][2]]
+        if not crossing or len(crossing) > MAX_CROSSING * count:
+            continue
+        width = min(boxes[i][0] for i in right) - max(boxes[i][2] for i in left)
+        if width < MIN_GUTTER * height:
+            continue
+        rank = (len(crossing), -width)
+        if best is None or rank < best[0]:
+            best = (rank, (left, crossing, right))
+    return None if best is None else best[1]
 
 
 def _widest_gap(boxes: Sequence[Box], indices: list[int], low: int, high: int) -> tuple[float, float] | None:
