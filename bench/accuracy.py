@@ -229,8 +229,9 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
     out.notes.append(
         f"tuned on {h.n_train} images, tested on {h.n_test}: {len(r.trials)} trials "
         f"({STOPS[r.stop_reason]}) in {h.tune_seconds:.0f} s; "
-        f"CER on the tuning half {r.base.score:.3f} → {r.best.score:.3f}; "
-        f"changes: {r.best.summary}"
+        f"CER on the tuning half {r.base.score:.3f} → {r.best.score:.3f}; start: {h.start}; "
+        + (f"alphabet learned from the labels: {h.alphabet}; " if h.alphabet else "")
+        + f"changes from the start: {r.best.summary}"
     )
     return out
 

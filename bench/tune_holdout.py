@@ -122,6 +122,10 @@ class Holdout:
 
     tuned: Preset
     result: TuneResult
+    start: str
+    """Label of the start the search began from (see ``clarity tune``'s list of starts)."""
+    alphabet: str
+    """The whitelist learned from the labels when it was kept, else ``""``."""
     base_test: Scores
     tuned_test: Scores
     n_train: int
@@ -153,7 +157,7 @@ def holdout(
             f"need at least 2 images to tune on one half and test on the other, got {len(items)}"
         )
     start = time.perf_counter()
-    result = tune_wide(
+    outcome = tune_wide(
         [(i.image, i.expected) for i in train],
         base,
         trials=trials,
@@ -165,12 +169,15 @@ def holdout(
         timeout=timeout,
         jobs=jobs,
         label=f"the even-indexed half of {label}" if label else "",
-    ).result
+    )
+    result = outcome.result
     seconds = time.perf_counter() - start
     opts = {"ignore_spaces": ignore_spaces, "ignore_case": ignore_case, "keep_finals": keep_finals}
     return Holdout(
         tuned=result.preset,
         result=result,
+        start=next((s.label for s in outcome.starts if s.chosen), base.name),
+        alphabet=outcome.charset.whitelist if outcome.charset and outcome.charset.kept else "",
         base_test=score(test, base, **opts),
         tuned_test=score(test, result.preset, **opts),
         n_train=len(train),
@@ -222,7 +229,8 @@ def main() -> int:
         f"  held-out half: base {h.base_test.mean_cer:.3f}  "
         f"tuned {h.tuned_test.mean_cer:.3f}  ({h.n_test} images)"
     )
-    print(f"  changes: {r.best.summary}")
+    print(f"  start: {h.start}" + (f"; alphabet learned from the labels: {h.alphabet}" if h.alphabet else ""))
+    print(f"  changes from the start: {r.best.summary}")
     if args.out:
         save_preset(h.tuned, args.out)
         print(f"  wrote {args.out}")
