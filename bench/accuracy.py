@@ -56,7 +56,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tune_holdout import IGNORE_CASE, IGNORE_SPACES, Holdout, Item, Scores, holdout, load_items, score
+from tune_holdout import (
+    IGNORE_CASE,
+    IGNORE_SPACES,
+    Holdout,
+    Item,
+    Scores,
+    holdout,
+    load_items,
+    score,
+    start_note,
+)
 
 from pipeline.auto import read_auto
 from pipeline.errors import ClarityError
@@ -229,9 +239,8 @@ def run_folder(folder: Path, args: argparse.Namespace, presets_dir: Path) -> Fol
     out.notes.append(
         f"tuned on {h.n_train} images, tested on {h.n_test}: {len(r.trials)} trials "
         f"({STOPS[r.stop_reason]}) in {h.tune_seconds:.0f} s; "
-        f"CER on the tuning half {r.base.score:.3f} → {r.best.score:.3f}; start: {h.start}; "
-        + (f"alphabet learned from the labels: {h.alphabet}; " if h.alphabet else "")
-        + f"changes from the start: {r.best.summary}"
+        f"CER on the tuning half {r.base.score:.3f} → {r.best.score:.3f}; {start_note(h.outcome)}; "
+        f"changes from the start: {r.best.summary}"
     )
     return out
 

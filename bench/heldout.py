@@ -86,7 +86,7 @@ def tuned(
 def tuning_summary(outcome: WideResult, engine: str | None) -> str:
     """One line on what a tuning chose: its start, alphabet, search gain and held-back check,
     so a study of the tuner's rules can be made from the log of a run."""
-    start = next(s for s in outcome.starts if s.chosen)
+    start = outcome.chosen
     r = outcome.result
     parts = [f"tuned ({engine or 'any engine'}): start {start.label} {start.score:.3f}"]
     if outcome.charset is not None:

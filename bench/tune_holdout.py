@@ -32,7 +32,7 @@ from pipeline.evaluate import Reading, dataset
 from pipeline.imageio import read_image
 from pipeline.preset import Preset, load_preset, save_preset
 from pipeline.tuning import TuneResult
-from pipeline.tuning.wide import tune_wide
+from pipeline.tuning.wide import WideResult, tune_wide
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,17 +120,30 @@ def split(items: list[Item]) -> tuple[list[Item], list[Item]]:
 class Holdout:
     """The outcome of :func:`holdout`."""
 
-    tuned: Preset
-    result: TuneResult
-    start: str
-    """Label of the start the search began from (see ``clarity tune``'s list of starts)."""
-    alphabet: str
-    """The whitelist learned from the labels when it was kept, else ``""``."""
+    outcome: WideResult
+    """What the tuning chose: its start (``clarity tune``'s list of starts), learned alphabet and
+    search."""
     base_test: Scores
     tuned_test: Scores
     n_train: int
     n_test: int
     tune_seconds: float
+
+    @property
+    def result(self) -> TuneResult:
+        """The search's trials and best preset."""
+        return self.outcome.result
+
+    @property
+    def tuned(self) -> Preset:
+        """The tuned preset."""
+        return self.outcome.preset
+
+
+def start_note(outcome: WideResult) -> str:
+    """``start: <label>``, and the alphabet learned from the labels when it was kept."""
+    note = f"start: {outcome.chosen.label}"
+    return note + (f"; alphabet learned from the labels: {outcome.alphabet}" if outcome.alphabet else "")
 
 
 def holdout(
@@ -170,16 +183,12 @@ def holdout(
         jobs=jobs,
         label=f"the even-indexed half of {label}" if label else "",
     )
-    result = outcome.result
     seconds = time.perf_counter() - start
     opts = {"ignore_spaces": ignore_spaces, "ignore_case": ignore_case, "keep_finals": keep_finals}
     return Holdout(
-        tuned=result.preset,
-        result=result,
-        start=next((s.label for s in outcome.starts if s.chosen), base.name),
-        alphabet=outcome.charset.whitelist if outcome.charset and outcome.charset.kept else "",
+        outcome=outcome,
         base_test=score(test, base, **opts),
-        tuned_test=score(test, result.preset, **opts),
+        tuned_test=score(test, outcome.preset, **opts),
         n_train=len(train),
         n_test=len(test),
         tune_seconds=seconds,
@@ -229,7 +238,7 @@ def main() -> int:
         f"  held-out half: base {h.base_test.mean_cer:.3f}  "
         f"tuned {h.tuned_test.mean_cer:.3f}  ({h.n_test} images)"
     )
-    print(f"  start: {h.start}" + (f"; alphabet learned from the labels: {h.alphabet}" if h.alphabet else ""))
+    print(f"  {start_note(h.outcome)}")
     print(f"  changes from the start: {r.best.summary}")
     if args.out:
         save_preset(h.tuned, args.out)

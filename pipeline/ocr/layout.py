@@ -81,10 +81,15 @@ def _cut_crossed(boxes: Sequence[Box], indices: list[int], height: float) -> lis
         return [indices]
     left, crossing, right = split
     columns = _cut(boxes, left, height) + _cut(boxes, right, height)
-    middle = sorted((boxes[i][1] + boxes[i][3]) / 2 for i in left + right)[len(left + right) // 2]
-    above = sum((boxes[i][1] + boxes[i][3]) / 2 for i in crossing) / len(crossing) < middle
     spanning = _cut(boxes, crossing, height)
+    others = sorted(_centre(boxes[i]) for i in left + right)
+    above = sum(_centre(boxes[i]) for i in crossing) / len(crossing) < others[len(others) // 2]
     return spanning + columns if above else columns + spanning
+
+
+def _centre(box: Box) -> float:
+    """The box's vertical centre (px)."""
+    return (box[1] + box[3]) / 2
 
 
 def _crossed_gutter(

@@ -308,6 +308,16 @@ class WideResult:
         """The tuned preset to save."""
         return self.result.preset
 
+    @property
+    def chosen(self) -> StartScore:
+        """The start the search began from."""
+        return next(start for start in self.starts if start.chosen)
+
+    @property
+    def alphabet(self) -> str:
+        """The whitelist learned from the labels when it was kept, else ``""``."""
+        return self.charset.whitelist if self.charset is not None and self.charset.kept else ""
+
 
 def _pick(scores: list[list[float]], min_gain: float, min_support: int) -> int:
     """The index of the chosen start: the first, replaced by a later one only when it clearly
