@@ -9,7 +9,10 @@ no input can bring up Streamlit's error box.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from pipeline.preset import Preset
+from pipeline.runner import Result
 from studio import autotune, engines_view, grid_view, input_view, result_view, share_view, sidebar, views
 from studio import keys as K
 from studio import state as S
@@ -22,33 +25,18 @@ def page() -> None:
     """Draw the whole page."""
     views.init_session()
     input_view.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
+    S.seed_all(st.session_state)  # every stage's widget keys: the images below read them before the sidebar
     S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
-
-    with st.sidebar:
-        sidebar.sidebar_preset()
-        sidebar.sidebar_stages()
-        sidebar.sidebar_ocr()
-
-    st.html(views.PAGE_STYLE)
-    st.title(views.TITLE)
-    st.caption(views.INTRO)
-    views.show_flashes()
-
-    with st.container(border=True):
-        input_view.input_section()
-
-    preset, problem = S.build_preset(st.session_state)
-    if problem:
-        views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
-
-    result = grid_view.process(preset)  # starts reading the cleaned image in the background
-    # What went in, what came out, how good: first on the page, but filled after the stage images
-    # are sent, so they do not wait for the reading.
-    result_slot = st.container(key="ocr")
-
-    st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
-    with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
-        grid_view.grid(result, preset)
+    try:
+        preset, result, result_slot = stage_images()
+    finally:  # drawn even when that fails, or Streamlit would drop the widgets' values
+        # After the stage images: a slider's new images do not wait for the ~100 sidebar widgets,
+        # which are sent while the cleaned image is being read. The widgets' values are in the
+        # session state before the script starts, so the images above follow the slider just moved.
+        with st.sidebar:
+            sidebar.sidebar_preset()
+            sidebar.sidebar_stages()
+            sidebar.sidebar_ocr()
 
     with result_slot:
         result_view.result_panel(result, preset)
@@ -69,6 +57,31 @@ def page() -> None:
     packed = share_view.save_and_share(preset)
 
     share_view.sync_url(packed)
+
+
+def stage_images() -> tuple[Preset, Result | None, DeltaGenerator]:
+    """Title, input and the stage images; the preset, its run, and the (empty) slot of the result
+    panel, which is first on the page but filled after the stage images are sent, so that they do
+    not wait for the reading."""
+    st.html(views.PAGE_STYLE)
+    st.title(views.TITLE)
+    st.caption(views.INTRO)
+    views.show_flashes()
+
+    with st.container(border=True):
+        input_view.input_section()
+
+    preset, problem = S.build_preset(st.session_state)
+    if problem:
+        views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
+
+    result = grid_view.process(preset)  # starts reading the cleaned image in the background
+    result_slot = st.container(key="ocr")
+
+    st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
+    with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
+        grid_view.grid(result, preset)
+    return preset, result, result_slot
 
 
 try:

@@ -44,23 +44,47 @@ def rgb_of(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def preview_scale(shape: tuple[int, ...], max_side: int = PREVIEW_SIDE) -> float:
-    """Factor (<= 1) that brings an image of ``shape`` to a longest side of at most ``max_side``."""
+WHOLE_FACTOR_FILL = 0.75
+"""A preview may be this much smaller than its longest-side limit when that lets it shrink by a
+whole factor (block averages: about 20x faster than a fractional area resize, 0.2 ms against
+5 ms for a 2 MP page)."""
+
+
+def _whole_factor(shape: tuple[int, ...], max_side: int) -> int:
+    """The whole factor a preview of an image of ``shape`` shrinks by, or 0 for a fractional one."""
     longest = max(shape[0], shape[1])
-    return 1.0 if longest <= max_side else max_side / longest
+    factor = -(-longest // max_side)  # the smallest whole factor that fits
+    return factor if longest // factor >= WHOLE_FACTOR_FILL * max_side else 0
+
+
+def preview_scale(shape: tuple[int, ...], max_side: int = PREVIEW_SIDE) -> float:
+    """Factor (<= 1) from an image of ``shape`` to its preview, whose longest side is at most
+    ``max_side`` (see :func:`downscale`)."""
+    longest = max(shape[0], shape[1])
+    if longest <= max_side:
+        return 1.0
+    factor = _whole_factor(shape, max_side)
+    return 1.0 / factor if factor else max_side / longest
 
 
 def downscale(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
     """The image shrunk (area interpolation) so its longest side is at most ``max_side`` px.
 
-    Images already small enough are returned unchanged (the same array); images are never
-    enlarged. Channels and dtype are kept.
+    When a whole factor brings it to at least :data:`WHOLE_FACTOR_FILL` of ``max_side``, it
+    shrinks by that factor (the last rows and columns that do not fill a block, fewer than the
+    factor, are left out); else to exactly ``max_side``. Images already small enough are
+    returned unchanged (the same array); images are never enlarged. Channels and dtype are kept.
     """
     scale = preview_scale(image.shape, max_side)
     if scale >= 1.0:
         return image
     h, w = image.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    factor = _whole_factor(image.shape, max_side)
+    if factor:
+        image = image[: h - h % factor, : w - w % factor]
+        size = (w // factor, h // factor)
+    else:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 

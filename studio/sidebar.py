@@ -108,7 +108,6 @@ def sidebar_stages() -> None:
     for i, entry in enumerate(items):
         uid = entry["uid"]
         stage = get_stage(entry["stage"])
-        S.ensure_seeded(ss, entry)
         on = bool(ss.get(S.enabled_key(uid), True))
         only = entry.get("engines") or []
         title = f"{i + 1}. {stage.heading}" + ("" if on else " (off)")

@@ -98,6 +98,12 @@ def ensure_seeded(ss: State, entry: dict[str, Any]) -> None:
         seed_entry(ss, entry)
 
 
+def seed_all(ss: State) -> None:
+    """:func:`ensure_seeded` for every stage: their widget keys are read before the sidebar draws them."""
+    for entry in entries(ss):
+        ensure_seeded(ss, entry)
+
+
 def new_entry(ss: State, spec: StageSpec) -> dict[str, Any]:
     """A stage-list entry (fresh uid) for ``spec``; ``source`` still holds the preset id."""
     return {

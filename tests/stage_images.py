@@ -208,3 +208,44 @@ def side_window() -> np.ndarray:
     img[2:58, 12:14] = 0  # ... joined by its side line: a "]" 14 px (35 %) wide, fill 0.18
     img[25:35, 0:4] = 0  # a sliver: 4 px (10 %) wide, not joined to the frame
     return img
+
+
+def reference_paper_level(gray: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
+    """The local paper level of ``contrast_binarise`` on the whole image: the mean non-ink gray in
+    a ``side`` window (mirrored at the borders), 4x wider twice where it holds none, else the
+    page's mean paper."""
+    paper = (~ink).astype(np.float64)
+    level = np.full(gray.shape, gray[~ink].mean())
+    pending = np.ones(gray.shape, bool)
+    for _ in range(3):
+        n = cv2.boxFilter(paper, -1, (side, side), normalize=False, borderType=cv2.BORDER_REFLECT)
+        total = cv2.boxFilter(paper * gray, -1, (side, side), normalize=False, borderType=cv2.BORDER_REFLECT)
+        found = pending & (n > 0.5)
+        level[found] = total[found] / n[found]
+        pending &= ~found
+        side = 4 * side + 1
+    return level
+
+
+def reference_blob_cleaning(
+    gray: np.ndarray, ink: np.ndarray, width: int, min_contrast: float, min_area: float
+) -> np.ndarray:
+    """``contrast_binarise``'s step 4 as its docstring defines it, on the whole image: each blob's
+    mean contrast ``(paper - gray) / paper`` (clipped to 0..1) against the local paper level
+    (:func:`reference_paper_level`, window ``max(15, 8 * width + 1)`` px), kept when at least
+    ``min_contrast`` times the area-weighted median blob's and at least ``min_area`` squared
+    widths large. Returns 0 ink / 255 paper."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    level = reference_paper_level(gray, ink, max(15, 8 * width + 1))
+    contrast = np.clip((level - gray) / np.maximum(level, 1.0), 0.0, 1.0)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    mean = np.bincount(labels.ravel(), weights=contrast.ravel(), minlength=count) / np.maximum(area, 1)
+    half, covered, typical = area[1:].sum() / 2, 0.0, 0.0
+    for i in sorted(range(1, count), key=lambda i: mean[i]):  # the area-weighted median blob
+        covered += area[i]
+        typical = mean[i]
+        if covered >= half:
+            break
+    keep = (area >= min_area * width * width) & (mean >= min_contrast * typical)
+    keep[0] = False
+    return np.where(keep[labels], 0, 255).astype(np.uint8)

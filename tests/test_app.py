@@ -682,12 +682,22 @@ def test_downscale_limits_the_longest_side_and_keeps_small_images() -> None:
     assert overlays.downscale(tiny, 900) is tiny
 
 
+def test_downscale_shrinks_by_a_whole_factor_when_that_keeps_it_large_enough() -> None:
+    photo = np.random.default_rng(1).integers(0, 256, (1201, 1701), dtype=np.uint8)
+    small = overlays.downscale(photo, 900)
+    assert small.shape == (600, 850)  # 2x; the odd last row and column are left out
+    block = photo[:2, :2].astype(float).mean()
+    assert abs(int(small[0, 0]) - block) <= 0.5  # each pixel is the mean of a 2x2 block
+    assert overlays.preview_scale(photo.shape, 900) == 0.5
+    assert overlays.downscale(np.zeros((3024, 4032), np.uint8), 900).shape == (604, 806)  # 5x
+
+
 def test_preview_is_encoded_small_and_in_the_right_format() -> None:
     binary = np.where(np.random.default_rng(0).random((1500, 1000)) > 0.5, 255, 0).astype(np.uint8)
     data = overlays.encode_preview(binary)
     assert overlays.image_format(data) == "PNG"
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    assert max(decoded.shape) == overlays.PREVIEW_SIDE
+    assert 0.75 * overlays.PREVIEW_SIDE <= max(decoded.shape) <= overlays.PREVIEW_SIDE
     photo = sources.generated_image(width=1200)
     assert overlays.image_format(overlays.encode_preview(photo)) == "JPEG"
 

@@ -12,6 +12,7 @@ from pipeline.stages.binarise import (
     ContrastBinariseParams,
     ThresholdParams,
     _box_sum,
+    _paper_level,
     contrast_binarise,
     estimate_stroke_width,
     threshold,
@@ -23,6 +24,8 @@ from .stage_images import (
     naive_window_stats,
     page,
     random_gray,
+    reference_blob_cleaning,
+    reference_paper_level,
     shaded_page,
 )
 
@@ -104,6 +107,42 @@ def test_faint_blobs_and_specks_are_dropped() -> None:
     assert keep[100, 231] == 0 and drop[100, 231] == 255
     assert keep[5, 5] == 0 and drop[5, 5] == 255
     assert _f(drop, ink) > 0.9
+
+
+@pytest.mark.parametrize(("min_contrast", "min_area"), [(0.6, 0.5), (0.9, 0.0), (0.3, 2.0), (0.0, 1.0)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blob_cleaning_matches_its_whole_image_definition(
+    min_contrast: float, min_area: float, seed: int
+) -> None:
+    """The stage works out the blobs' contrast at the ink pixels only; the pixels must be those of
+    the whole-image definition, on a shaded page with faint blobs and specks of every size."""
+    img, _ = _page(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(25):  # faint blobs and specks, from 1 px to 7 px across
+        x, y, r = int(rng.integers(5, 235)), int(rng.integers(5, 155)), int(rng.integers(0, 4))
+        cv2.circle(img, (x, y), r, int(img[y, x]) - int(rng.integers(10, 80)), -1)
+    img[70:90, 200:240] = 0  # a blob with no paper within 33 px of its middle
+    fixed = {"stroke_width": 3, "k": 0.1}
+    raw = contrast_binarise(img, ContrastBinariseParams(min_contrast=0.0, min_area=0.0, **fixed)) == 0
+    params = ContrastBinariseParams(min_contrast=min_contrast, min_area=min_area, **fixed)
+    cleaned = contrast_binarise(img, params)
+    expected = reference_blob_cleaning(img, raw, 3, min_contrast, min_area)
+    assert (cleaned != 255).sum() < raw.sum()  # something was dropped, so the test can fail
+    np.testing.assert_array_equal(cleaned, expected)
+
+
+def test_paper_level_at_ink_pixels_is_the_whole_image_level() -> None:
+    """Exactly the whole-image level at the pixels asked for: found in the first window, in a 4x
+    wider one (inside a big dark block), and the page's mean paper (no paper within reach)."""
+    rng = np.random.default_rng(3)
+    gray = rng.integers(120, 250, (300, 1000)).astype(np.uint8)
+    ink = rng.random(gray.shape) < 0.2
+    ink[50:250, 100:300] = True  # paper only in the wider window at its middle
+    ink[:, 400:] = True  # no paper within 4 x 4 x 15 px of the right end
+    at = np.flatnonzero(ink)
+    got = _paper_level(gray, ink, at, 15)
+    np.testing.assert_array_equal(got, reference_paper_level(gray, ink, 15).ravel()[at])
+    assert len(np.unique(got[at % 1000 > 900])) == 1  # the fallback is reached
 
 
 def test_blank_tiny_and_uniform_images_are_white() -> None:

@@ -333,45 +333,53 @@ def _page_stats(gray: np.ndarray, p: ContrastBinariseParams) -> tuple[int, np.nd
     return width, mean, std
 
 
-def _paper_level(gray: np.ndarray, ink: np.ndarray, side: int) -> np.ndarray:
-    """Local paper brightness: mean of the non-ink pixels in a ``side`` window (wider where none)."""
+def _paper_level(gray: np.ndarray, ink: np.ndarray, at: np.ndarray, side: int) -> np.ndarray:
+    """Local paper brightness at the flat pixel indices ``at``: the mean of the non-ink pixels in a
+    ``side`` window, 4x wider (twice) where it holds none, else the page's mean paper level."""
     paper = (~ink).astype(np.uint8)
-    fallback = float(gray[~ink].mean()) if (~ink).any() else float(gray.max())
-    level = np.full(gray.shape, fallback)
-    pending = np.ones(gray.shape, bool)
     paper_values = gray * paper
+    level = np.empty(at.size)
+    pending = np.arange(at.size)  # positions in ``at`` with no paper pixel found yet
     for _ in range(3):
-        count = _box_sum(paper, side, 1, cv2.BORDER_REFLECT)
-        total = _box_sum(paper_values, side, 255, cv2.BORDER_REFLECT)
-        found = pending & (count > 0.5)
-        np.divide(total, count, out=level, where=found)  # as level[found] = total[found] / count[found]
-        pending &= ~found
-        if not pending.any():
-            break
+        pixels = at[pending]
+        count = _box_sum(paper, side, 1, cv2.BORDER_REFLECT).ravel()[pixels]
+        total = _box_sum(paper_values, side, 255, cv2.BORDER_REFLECT).ravel()[pixels]
+        found = count > 0.5
+        level[pending[found]] = total[found] / count[found]
+        pending = pending[~found]
+        if pending.size == 0:
+            return level
         side = 4 * side + 1
+    level[pending] = float(gray[~ink].mean()) if (~ink).any() else float(gray.max())
     return level
 
 
 def _clean_components(gray: np.ndarray, ink: np.ndarray, width: int, p: ContrastBinariseParams) -> np.ndarray:
-    """Drop ink blobs that are too small or much fainter (against the paper) than the page's text."""
+    """Drop ink blobs that are too small or much fainter (against the paper) than the page's text.
+
+    Works on the ink pixels only (their flat indices): the blobs are made of nothing else.
+    """
     if p.min_contrast <= 0 and p.min_area <= 0:
         return ink
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
     if count <= 1:
         return ink
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     keep = area >= p.min_area * width * width
+    at = np.flatnonzero(ink)
+    blob = labels.ravel()[at]
     if p.min_contrast > 0:
-        paper = _paper_level(gray, ink, max(15, 8 * width + 1))
-        contrast = np.clip((paper - gray) / np.maximum(paper, 1.0), 0.0, 1.0)
-        mean = np.bincount(labels.ravel(), weights=contrast.ravel(), minlength=count) / np.maximum(area, 1)
+        paper = _paper_level(gray, ink, at, max(15, 8 * width + 1))
+        contrast = np.clip((paper - gray.ravel()[at]) / np.maximum(paper, 1.0), 0.0, 1.0)
+        mean = np.bincount(blob, weights=contrast, minlength=count) / np.maximum(area, 1)
         # The text's contrast: the area-weighted median over the blobs.
         order = np.argsort(mean[1:])
         cumulative = np.cumsum(area[1:][order])
         typical = mean[1:][order][np.searchsorted(cumulative, cumulative[-1] / 2)]
         keep &= mean >= p.min_contrast * typical
-    keep[0] = False
-    return keep[labels]
+    kept = np.zeros_like(ink)
+    kept.ravel()[at] = keep[blob]
+    return kept
 
 
 @register(
@@ -400,7 +408,7 @@ def contrast_binarise(image: np.ndarray, p: ContrastBinariseParams) -> np.ndarra
         gray = cv2.GaussianBlur(gray, (p.smooth, p.smooth), 0, borderType=cv2.BORDER_REPLICATE)
     settings = tuple((name, value) for name, value in vars(p).items() if name not in _AFTER_STATS)
     width, mean, std = remember("contrast_binarise", gray, settings, lambda: _page_stats(gray, p))
-    with np.errstate(invalid="ignore"):
-        ink = gray <= mean + p.k * std  # False where NaN: too few edges nearby
+    with np.errstate(invalid="ignore"):  # False where NaN: too few edges nearby
+        ink = gray <= (mean if p.k == 0 else mean + p.k * std)
     ink = _clean_components(gray, ink, width, p)
     return np.where(ink, np.uint8(0), np.uint8(255))
