@@ -27,19 +27,23 @@ def page() -> None:
     input_view.apply_auto_choice()  # a new upload gets the preset `auto` chooses, before the sidebar is drawn
     S.seed_all(st.session_state)  # every stage's widget keys: the images below read them before the sidebar
     S.remember(st.session_state)  # before the Undo button is drawn, so it knows about the last edit
+    # The sidebar is sent after the stage images, or, after the user changed one of its values
+    # (a slider moved), after the reading too: the browser already shows those widgets, and
+    # drawing them while the images or the reading are on their way slows both on a busy machine.
+    last = sidebar.as_shown()
+    drawn = False
     try:
         preset, result, result_slot = stage_images()
-    finally:  # drawn even when that fails, or Streamlit would drop the widgets' values
-        # After the stage images: a slider's new images do not wait for the ~100 sidebar widgets,
-        # which are sent while the cleaned image is being read. The widgets' values are in the
-        # session state before the script starts, so the images above follow the slider just moved.
-        with st.sidebar:
-            sidebar.sidebar_preset()
-            sidebar.sidebar_stages()
-            sidebar.sidebar_ocr()
-
-    with result_slot:
-        result_view.result_panel(result, preset)
+        if not last:
+            drawn = True
+            with st.sidebar:
+                sidebar.draw()
+        with result_slot:
+            result_view.result_panel(result, preset)
+    finally:  # drawn even when the page fails, or Streamlit would drop the widgets' values
+        if not drawn:
+            with st.sidebar:
+                sidebar.draw()
 
     # A toggle, not a closed expander: an expander's content is made on every run even when closed.
     if result is not None and st.toggle("Compare two images side by side", key=K.VIEW_COMPARE):

@@ -20,6 +20,24 @@ from .widgets import render_field, specs_for
 # ------------------------------------------------------------------------------- sidebar
 
 
+def draw() -> None:
+    """The whole sidebar: preset, stages, OCR settings."""
+    sidebar_preset()
+    sidebar_stages()
+    sidebar_ocr()
+
+
+def as_shown() -> bool:
+    """True (once) when this run follows the user's change of a sidebar value: the browser already
+    shows the sidebar this run draws, so it can be sent last. Buttons, a preset loaded, Undo and
+    the first run draw a different sidebar and are not marked."""
+    return bool(st.session_state.pop(K.SIDEBAR_AS_SHOWN, False))
+
+
+def _changed_by_user() -> None:
+    st.session_state[K.SIDEBAR_AS_SHOWN] = True
+
+
 def _on_preset_pick() -> None:
     name = st.session_state.get(K.PRESET_PICK)
     path = sources.all_presets().get(name) if name else None
@@ -92,8 +110,8 @@ def sidebar_preset() -> None:
         disabled=not S.can_undo(ss),
         width="stretch",
     )
-    st.text_input("Name", key=K.NAME_KEY, max_chars=200)
-    st.text_area("Description", key=K.DESC_KEY, height=80, max_chars=5000)
+    st.text_input("Name", key=K.NAME_KEY, max_chars=200, on_change=_changed_by_user)
+    st.text_area("Description", key=K.DESC_KEY, height=80, max_chars=5000, on_change=_changed_by_user)
 
 
 def sidebar_stages() -> None:
@@ -120,7 +138,12 @@ def sidebar_stages() -> None:
                     f"Runs only when {' or '.join(only)} reads (the preset's `engines`); "
                     "with another engine the image passes through."
                 )
-            st.toggle("Enabled", key=S.enabled_key(uid), help="Off: the stage is skipped, its input passes.")
+            st.toggle(
+                "Enabled",
+                key=S.enabled_key(uid),
+                help="Off: the stage is skipped, its input passes.",
+                on_change=_changed_by_user,
+            )
             up, down, rm = st.columns(3)
             up.button(
                 ":material/arrow_upward:", key=f"up:{uid}", disabled=i == 0,
@@ -146,6 +169,7 @@ def sidebar_stages() -> None:
                         "the original image" if u == INPUT else labels.get(u, "a removed stage")
                     ),
                     help="The earlier image this stage copies pixels from (it must come before this stage).",
+                    on_change=_changed_by_user,
                 )
             _stage_fields(stage.params, uid, disabled=not on)
     ss.pop(K.JUST_ADDED, None)
@@ -171,7 +195,8 @@ def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> Non
     specs = specs_for(params)
     for spec in specs:
         if spec.basic:
-            render_field(st, spec, S.param_key(uid, spec.field), disabled=disabled)
+            key = S.param_key(uid, spec.field)
+            render_field(st, spec, key, disabled=disabled, on_change=_changed_by_user)
     rest = [spec for spec in specs if not spec.basic]
     more = bool(rest) and st.toggle(
         f"More settings ({len(rest)})", key=f"more:{uid}", help="The stage's other parameters."
@@ -180,7 +205,7 @@ def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> Non
     for spec in rest:
         key = S.param_key(uid, spec.field)
         if more:
-            render_field(st, spec, key, disabled=disabled)
+            render_field(st, spec, key, disabled=disabled, on_change=_changed_by_user)
         elif key in ss:
             ss[key] = ss[key]  # kept as plain state: Streamlit drops the values of widgets not drawn
 
@@ -196,6 +221,7 @@ def sidebar_ocr() -> None:
         "Engine",
         engines,
         key=K.ENGINE_KEY,
+        on_change=_changed_by_user,
         format_func=lambda e: ENGINE_LABELS.get(e, f"{e} (not available)"),
         help="Which engine reads the text. Tesseract (either binding gives the same result) is fast "
         "on pages and knows 100+ languages; RapidOCR is a learned engine that reads captchas, digits "
@@ -207,6 +233,7 @@ def sidebar_ocr() -> None:
         "Languages",
         sorted(set(installed) | set(wanted)),
         key=K.LANG_KEY,
+        on_change=_changed_by_user,
         format_func=lambda code: code if code in installed else f"{code} (not installed)",
         help="Tesseract language data to use; several are joined with '+'.",
     )
@@ -217,6 +244,7 @@ def sidebar_ocr() -> None:
         "The image holds",
         modes,
         key=K.PSM_KEY,
+        on_change=_changed_by_user,
         format_func=lambda m: ocr_view.PSM_NAMES[m],
         help="Where the engine looks for text (Tesseract's page segmentation mode): a whole page, "
         "a block, one line, one word… RapidOCR reads lines and words alike, and pages with its own "
@@ -226,6 +254,7 @@ def sidebar_ocr() -> None:
         "Also try",
         sorted({*ocr_view.TEXT_MODES, *(int(m) for m in ss.get(K.ALT_PSM_KEY) or ())}),
         key=K.ALT_PSM_KEY,
+        on_change=_changed_by_user,
         max_selections=4,
         format_func=lambda m: ocr_view.PSM_NAMES[m],
         help="Read with these page segmentation modes too and keep the most confident reading "
@@ -234,6 +263,7 @@ def sidebar_ocr() -> None:
     st.text_input(
         "Allowed characters",
         key=K.WHITELIST_KEY,
+        on_change=_changed_by_user,
         placeholder="any",
         help="Only these characters may be read, e.g. 0123456789 for a meter; empty = any.",
     )

@@ -17,6 +17,7 @@ The help text is the field description (which states the unit) plus its allowed 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -166,14 +167,21 @@ def specs_for(model: type[BaseModel]) -> list[WidgetSpec]:
     return [widget_spec(spec) for spec in field_specs(model)]
 
 
-def render_field(st: Any, spec: WidgetSpec, key: str, *, disabled: bool = False) -> Any:
+def render_field(
+    st: Any,
+    spec: WidgetSpec,
+    key: str,
+    *,
+    disabled: bool = False,
+    on_change: Callable[[], None] | None = None,
+) -> Any:
     """Draw the widget for ``spec`` bound to session-state ``key`` and return its value.
 
     The value is taken from ``st.session_state[key]``, which the caller seeds (see
     :mod:`studio.state`); no ``value=`` is passed, so Streamlit never warns about a widget
-    having both.
+    having both. ``on_change`` is called when the user changes the value.
     """
-    common = {"key": key, "help": spec.help, "disabled": disabled}
+    common = {"key": key, "help": spec.help, "disabled": disabled, "on_change": on_change}
     if spec.kind == "slider":
         return st.slider(spec.label, min_value=spec.min, max_value=spec.max, step=spec.step, **common)
     if spec.kind == "number":

@@ -308,6 +308,36 @@ def test_slider_changes_the_stage_output(app: AppTest) -> None:
     assert caption.endswith("· cached")
 
 
+def test_sidebar_is_sent_after_the_reading_when_the_user_changed_one_of_its_values(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a slider move the browser already shows the sidebar, so it goes out last; a run that
+    changes the sidebar (first run, Add stage, Undo) draws it before the reading, values intact."""
+    from studio import result_view, sidebar
+
+    order: list[str] = []
+    draw, panel = sidebar.draw, result_view.result_panel
+    monkeypatch.setattr(sidebar, "draw", lambda: (order.append("sidebar"), draw())[1])
+    monkeypatch.setattr(result_view, "result_panel", lambda *a: (order.append("reading"), panel(*a))[1])
+    app = new_app().run()
+    assert_ok(app)
+    assert order == ["sidebar", "reading"]
+    key = f"stage:{uid_of(app, 'threshold')}:value"
+    order.clear()
+    app.slider(key=key).set_value(60).run()
+    assert_ok(app)
+    assert order == ["reading", "sidebar"]
+    assert app.slider(key=key).value == 60
+    order.clear()
+    app.button(key=K.ADD_GO).click().run()
+    assert_ok(app)
+    assert order == ["sidebar", "reading"]
+    assert app.slider(key=key).value == 60
+    order.clear()
+    app.run()  # a rerun no widget asked for
+    assert order == ["sidebar", "reading"]
+
+
 def test_odd_slider_steps_by_two(app: AppTest) -> None:
     slider = app.slider(key=f"stage:{uid_of(app, 'median_blur')}:ksize_w")
     assert (slider.min, slider.max, slider.step) == (1, 51, 2)
