@@ -25,7 +25,7 @@ Every function takes the session state as a plain ``MutableMapping``, so tests u
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from pipeline.errors import PresetError
@@ -56,6 +56,31 @@ def enabled_key(uid: str) -> str:
 def source_key(uid: str) -> str:
     """Widget key of the source picker of stage ``uid`` (stages that read a second image)."""
     return f"source:{uid}"
+
+
+def open_key(uid: str) -> str:
+    """Key of the expander of stage ``uid`` in the sidebar (True while it is open)."""
+    return f"exp:{uid}"
+
+
+def more_key(uid: str) -> str:
+    """Widget key of the "More settings" toggle of stage ``uid``."""
+    return f"more:{uid}"
+
+
+def keep_values(ss: State, keys: Iterable[str]) -> None:
+    """Keep the values of widgets not drawn in this run as plain state: Streamlit drops a widget's
+    value at the end of a run that did not draw it, and the preset is built from these values."""
+    for key in keys:
+        if key in ss:
+            ss[key] = ss[key]
+
+
+def widget_keys(entry: dict[str, Any]) -> list[str]:
+    """Every value widget key of a stage-list entry: parameters, on/off, source, "More settings"."""
+    uid = entry["uid"]
+    fields = [param_key(uid, s.field) for s in specs_for(get_stage(entry["stage"]).params)]
+    return [*fields, enabled_key(uid), source_key(uid), more_key(uid)]
 
 
 def new_uid(ss: State) -> str:

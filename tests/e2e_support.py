@@ -219,10 +219,15 @@ def stage_uid(page, index: int) -> str:
 
 
 def open_stage(page, index: int) -> str:
-    """Expand the ``index``-th stage of the sidebar (if collapsed); returns its uid."""
+    """Expand the ``index``-th stage of the sidebar (if collapsed; opening reruns the page, which
+    draws the stage's widgets: waited for when the page has :data:`RUN_TRACKER_JS`); returns its uid."""
     expander = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').nth(index)
     if expander.locator("details").get_attribute("open") is None:
+        tracked = page.evaluate("() => Boolean(window.__clarity && window.__clarity.finished)")
+        runs = runs_finished(page) if tracked else 0
         expander.locator("summary").click()
+        if tracked:
+            wait_run(page, runs)
     return stage_uid(page, index)
 
 

@@ -100,8 +100,29 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     return presets, samples
 
 
-def new_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=60)
+def new_app(*, open_stages: bool = True) -> AppTest:
+    """The studio under AppTest; with ``open_stages``, a run is followed by opening the sidebar
+    expanders of the stages left closed (only an open stage's widgets are drawn), so tests find
+    every stage's widgets, as a user who opened them all would; not after a run that shows a
+    message, which the extra run would clear."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if open_stages:
+        plain = at._run
+
+        def run(*args: object, **kwargs: object) -> AppTest:
+            plain(*args, **kwargs)  # type: ignore[arg-type]
+            ss = at.session_state
+            keys = [S.open_key(e["uid"]) for e in ss.get("stages", [])]
+            closed = [key for key in keys if not ss.get(key)]
+            shown = len(at.info) + len(at.error) + len(at.warning) + len(at.success) + len(at.exception)
+            if closed and not shown:
+                for key in closed:
+                    ss[key] = True
+                at.run()
+            return at
+
+        at._run = run  # type: ignore[method-assign]
+    return at
 
 
 @pytest.fixture
@@ -319,10 +340,13 @@ def test_sidebar_is_sent_after_the_reading_when_the_user_changed_one_of_its_valu
     draw, panel = sidebar.draw, result_view.result_panel
     monkeypatch.setattr(sidebar, "draw", lambda: (order.append("sidebar"), draw())[1])
     monkeypatch.setattr(result_view, "result_panel", lambda *a: (order.append("reading"), panel(*a))[1])
-    app = new_app().run()
+    app = new_app(open_stages=False).run()
     assert_ok(app)
     assert order == ["sidebar", "reading"]
-    key = f"stage:{uid_of(app, 'threshold')}:value"
+    uid = uid_of(app, "threshold")
+    app.session_state[S.open_key(uid)] = True  # the user opens the stage: a run of its own
+    app.run()
+    key = S.param_key(uid, "value")
     order.clear()
     app.slider(key=key).set_value(60).run()
     assert_ok(app)
@@ -336,6 +360,34 @@ def test_sidebar_is_sent_after_the_reading_when_the_user_changed_one_of_its_valu
     order.clear()
     app.run()  # a rerun no widget asked for
     assert order == ["sidebar", "reading"]
+
+
+def test_only_open_stages_draw_their_widgets_and_closed_ones_keep_their_values(
+    dirs: tuple[Path, Path],
+) -> None:
+    app = new_app(open_stages=False).run()
+    assert_ok(app)
+    uid = uid_of(app, "threshold")
+    key = S.param_key(uid, "value")
+    index = [e["uid"] for e in app.session_state["stages"]].index(uid)
+    assert not app.sidebar.expander[index].children  # closed: none of its widgets is sent
+    assert key not in [w.key for w in app.sidebar.slider]
+    widgets_closed = len(app.sidebar.slider)
+    app.session_state[S.open_key(uid)] = True
+    app.run()
+    assert_ok(app)
+    assert app.slider(key=key).value == 120 and len(app.sidebar.slider) > widgets_closed
+    app.slider(key=key).set_value(60).run()
+    before = grid_images(app)["3. threshold"]
+    app.session_state[S.open_key(uid)] = False  # closed again: the value stays and still applies
+    app.run()
+    app.run()
+    assert_ok(app)
+    assert key not in [w.key for w in app.sidebar.slider]
+    assert grid_images(app)["3. threshold"] == before
+    app.session_state[S.open_key(uid)] = True
+    app.run()
+    assert app.slider(key=key).value == 60
 
 
 def test_odd_slider_steps_by_two(app: AppTest) -> None:

@@ -143,6 +143,7 @@ def test_two_sessions_never_share_state(browser, url: str) -> None:
         assert "ZEBRA" in texts_b[1].upper()
 
         # Session A moves its threshold; B must not move or rerun.
+        uid_b = open_stage(b, THRESHOLD)  # opening a stage reruns B: before counting its runs
         runs_b = runs_finished(b)
         value_a = move_threshold(a, "ArrowRight")
         srcs_a = grid_sources(a)
@@ -152,7 +153,6 @@ def test_two_sessions_never_share_state(browser, url: str) -> None:
         assert "segmentation" in texts_a[1].lower()
         assert "ZEBRA" not in " ".join(texts_a).upper()
 
-        uid_b = open_stage(b, THRESHOLD)
         assert slider_value(b, f"stage:{uid_b}:value") == 180
         assert grid_sources(b) == srcs_b
         assert ocr_texts(b) == texts_b
