@@ -23,6 +23,7 @@ Nothing here knows about OCR or Streamlit; :mod:`studio.ocr` uses it for reading
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import os
 import subprocess
@@ -79,17 +80,33 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
         try:
             if prepare is not None:  # e.g. load an engine's models: not counted in the call's time
                 prepare[0](*prepare[1])
-                conn.send(("started", None, False))
+                conn.send(("started", None, False, 0.0))
             reply: tuple[str, Any] = ("ok", fn(*args))
         except ClarityError as exc:
             reply = ("error", exc)
         except Exception as exc:  # any other failure is reported, the worker goes on
             reply = ("failed", f"{type(exc).__name__}: {exc}")
         lingering = _lingering(before)
+        _give_back_memory()
+        # What the worker holds, measured before the reply is pickled (a transient copy of the
+        # result, freed once sent): the pool replaces a worker that holds too much.
+        held = rss_mb(os.getpid())
         try:
-            conn.send((*reply, lingering))
+            conn.send((*reply, lingering, held))
         except Exception as exc:  # an unpicklable result or error
-            conn.send(("failed", f"could not return the result: {exc}", lingering))
+            conn.send(("failed", f"could not return the result: {exc}", lingering, held))
+        # Drop this call's arguments and result now: kept until the next call, a 12 MP page's
+        # (120 MB) counted against that call's memory limit and got it stopped.
+        del fn, args, prepare, reply
+        _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return the heap memory a call freed to the system (glibc keeps freed blocks below 32 MB, so
+    after a 12 MP stage run the worker held more than the pool's recycle share and was replaced
+    after every call, each new worker costing about a second). No-op without glibc's ``malloc_trim``."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 KEPT_THREADS = ("ThreadPoolExecutor", "clarity-")
@@ -232,8 +249,9 @@ class WorkerPool:
                     return idle
                 self._cond.wait()
 
-    def _reply(self, worker: _Worker, timeout_s: float, what: str) -> tuple[str, Any, bool]:
-        """The worker's next message, watching its life, memory and ``timeout_s``."""
+    def _reply(self, worker: _Worker, timeout_s: float, what: str) -> tuple[str, Any, bool, float]:
+        """The worker's next message (status, value, a thread of the call still running, the MB it
+        holds), watching its life, memory and ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while not worker.conn.poll(POLL_S):
             if not worker.alive():
@@ -337,16 +355,14 @@ class WorkerPool:
         try:
             worker.outbox.send((fn, args, 10 if big else 0, prepare))
             if prepare is not None:
-                status, value, lingering = self._reply(worker, prepare_timeout_s, "getting ready")
+                status, value, lingering, held = self._reply(worker, prepare_timeout_s, "getting ready")
                 started = time.monotonic()
             if prepare is None or status == "started":
-                status, value, lingering = self._reply(worker, timeout_s, "the work")
+                status, value, lingering, held = self._reply(worker, timeout_s, "the work")
             # A worker still busy with abandoned work, or that kept most of its memory allowance
-            # (engines' caches and freed-but-kept memory grow over many calls), is replaced before
-            # its next call, which would otherwise be stopped part way.
-            kill = lingering or (
-                self.max_rss_mb is not None and rss_mb(worker.process.pid) > RECYCLE_SHARE * self.max_rss_mb
-            )
+            # (engines' caches grow over many calls), is replaced before its next call, which
+            # would otherwise be stopped part way.
+            kill = lingering or (self.max_rss_mb is not None and held > RECYCLE_SHARE * self.max_rss_mb)
         except (EOFError, OSError):
             raise WorkerError("the worker process stopped unexpectedly; try again") from None
         except WorkerMemoryError as exc:

@@ -311,6 +311,46 @@ def test_a_worker_that_kept_most_of_its_memory_is_replaced_after_its_call() -> N
         workers.close()
 
 
+def churn_heap(mb: int) -> int:
+    """Allocate and free ``mb`` MB in 8 MB blocks after one 30 MB block, as a stage run on a big
+    image does: glibc then serves the blocks from its heap and, with small blocks still in use
+    between them, keeps them when they are freed."""
+    big = np.ones(30 * 2**20, np.uint8)
+    del big  # freeing it raises glibc's threshold for giving blocks a mapping of their own
+    blocks = []
+    for _ in range(mb // 8):
+        blocks.append(np.ones(8 * 2**20, np.uint8))
+        _KEPT.append(np.ones(2**16, np.uint8))  # small blocks kept between them: the heap cannot shrink
+    del blocks
+    return os.getpid()
+
+
+def test_memory_a_call_freed_is_given_back_and_the_worker_stays() -> None:
+    workers = WorkerPool(1, max_rss_mb=400)
+    try:
+        first = workers.call(os.getpid, timeout_s=30)
+        assert workers.call(churn_heap, 320, timeout_s=30) == first  # above the recycle share while it ran
+        assert rss_mb(first) < 200  # given back after the call
+        assert workers.call(os.getpid, timeout_s=30) == first  # so the worker is not replaced
+    finally:
+        workers.close()
+
+
+def big_result(mb: int) -> np.ndarray:
+    return np.ones(mb * 2**20, np.uint8)
+
+
+def test_a_calls_result_does_not_count_against_the_next_call() -> None:
+    workers = WorkerPool(1, max_rss_mb=400)
+    try:
+        first = workers.call(os.getpid, timeout_s=30)
+        assert workers.call(big_result, 120, timeout_s=30).nbytes == 120 * 2**20
+        assert workers.call(hold_memory, 250, 0.5, timeout_s=60) == 1  # fits only without the result
+        assert workers.killed == 0 and workers.call(os.getpid, timeout_s=30) == first
+    finally:
+        workers.close()
+
+
 def test_a_call_stopped_by_what_earlier_calls_left_runs_again_on_a_fresh_worker() -> None:
     workers = WorkerPool(1, max_rss_mb=400)
     try:
