@@ -31,6 +31,7 @@ from tests.e2e_support import (  # noqa: E402
     RUN_TRACKER_JS,
     chromium,
     open_stage,
+    process_tree,
     runs_finished,
     slider,
     studio_server,
@@ -58,23 +59,8 @@ COUNT_DELTAS_JS = r"""
 
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its descendants still running."""
-    children: dict[int, list[int]] = {}
-    ticks: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2 :].split()
-        proc = int(stat.parent.name)
-        children.setdefault(int(rest[1]), []).append(proc)
-        ticks[proc] = int(rest[11]) + int(rest[12])  # utime, stime
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        total += ticks.get(p, 0)
-    return total / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f[11]) + int(f[12]) for f in process_tree(pid).values())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,20 +96,32 @@ def studio_server(
             process.kill()
 
 
-def tree_rss_kb(pid: int) -> int:
-    """VmRSS of ``pid`` and all its descendants, in kB (0 for processes that are gone)."""
+def process_tree(pid: int) -> dict[int, list[str]]:
+    """``pid`` and all its running descendants, each with the fields of its ``/proc/N/stat`` after
+    the command name (``[0]`` is the state, ``[1]`` the parent, ``[11]``/``[12]`` user/system ticks)."""
     children: dict[int, list[int]] = {}
+    fields: dict[int, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
-        rest = text[text.rindex(")") + 2 :].split()
-        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+        proc = int(stat.parent.name)
+        fields[proc] = text[text.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[proc][1]), []).append(proc)
+    tree, todo = {}, [pid]
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
+        if p in fields:
+            tree[p] = fields[p]
+    return tree
+
+
+def tree_rss_kb(pid: int) -> int:
+    """VmRSS of ``pid`` and all its descendants, in kB (0 for processes that are gone)."""
+    total = 0
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
