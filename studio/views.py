@@ -14,6 +14,8 @@ Widget keys (tests address widgets by them):
 ``preset:name``        preset name; ``preset:description`` its description
 ``stage:{uid}:{f}``    parameter ``f`` of stage ``uid`` (see :mod:`studio.state`)
 ``on:{uid}``           stage on/off; ``source:{uid}`` its source picker
+``exp:{uid}``          the stage's expander, True while open (only then are its widgets drawn)
+``more:{uid}``         the stage's "More settings" toggle
 ``up:{uid}``           move up; ``down:{uid}`` move down; ``remove:{uid}`` remove
 ``add:stage``          stage to add; ``add:go`` the Add button; ``undo`` the Undo button
 ``ocr:engine``         engine; ``ocr:lang`` languages; ``ocr:psm``; ``ocr:alternative_psm``; ``ocr:whitelist``
