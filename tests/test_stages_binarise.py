@@ -12,6 +12,7 @@ from pipeline.stages.binarise import (
     ContrastBinariseParams,
     ThresholdParams,
     _box_sum,
+    _scaled_contrast,
     _paper_level,
     contrast_binarise,
     estimate_stroke_width,
@@ -143,6 +144,18 @@ def test_paper_level_at_ink_pixels_is_the_whole_image_level() -> None:
     got = _paper_level(gray, ink, at, 15)
     np.testing.assert_array_equal(got, reference_paper_level(gray, ink, 15).ravel()[at])
     assert len(np.unique(got[at % 1000 > 900])) == 1  # the fallback is reached
+
+
+@pytest.mark.parametrize("window", [3, 5])
+def test_contrast_looked_up_by_pair_is_the_per_pixel_formula(window: int) -> None:
+    gray = random_gray((120, 170), seed=window)
+    box = np.ones((window, window), np.uint8)
+    high = cv2.dilate(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
+    low = cv2.erode(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
+    contrast = (high - low) / (high + low + 1e-6)
+    expected = np.clip(np.rint(contrast * (255.0 / contrast.max())), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(_scaled_contrast(gray, window), expected)
+    assert _scaled_contrast(np.full((9, 9), 77, np.uint8), window) is None  # no contrast at all
 
 
 def test_blank_tiny_and_uniform_images_are_white() -> None:
