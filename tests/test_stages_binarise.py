@@ -12,8 +12,8 @@ from pipeline.stages.binarise import (
     ContrastBinariseParams,
     ThresholdParams,
     _box_sum,
-    _scaled_contrast,
     _paper_level,
+    _scaled_contrast,
     contrast_binarise,
     estimate_stroke_width,
     threshold,
@@ -146,9 +146,9 @@ def test_paper_level_at_ink_pixels_is_the_whole_image_level() -> None:
     assert len(np.unique(got[at % 1000 > 900])) == 1  # the fallback is reached
 
 
-@pytest.mark.parametrize("window", [3, 5])
-def test_contrast_looked_up_by_pair_is_the_per_pixel_formula(window: int) -> None:
-    gray = random_gray((120, 170), seed=window)
+@pytest.mark.parametrize(("window", "shape"), [(3, (120, 170)), (5, (2500, 1000))])  # 1 and 3 bands
+def test_contrast_looked_up_by_pair_is_the_per_pixel_formula(window: int, shape: tuple[int, int]) -> None:
+    gray = random_gray(shape, seed=window)
     box = np.ones((window, window), np.uint8)
     high = cv2.dilate(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
     low = cv2.erode(gray, box, borderType=cv2.BORDER_REPLICATE).astype(np.float64)

@@ -234,12 +234,21 @@ def _scaled_contrast(gray: np.ndarray, window: int) -> np.ndarray | None:
     low = cv2.erode(gray, box, borderType=cv2.BORDER_REPLICATE)
     pair = high.astype(np.uint16) << 8
     pair |= low
-    present = np.bincount(pair.ravel(), minlength=65536) > 0
-    top = float(_CONTRAST_OF_PAIR[present].max())
-    if top <= 0:
+    # By bands of about a megapixel: numpy widens uint16 indices to int64, 8 bytes a pixel
+    # (100 MB more at once for a 12 MP photo, enough to pass a worker's memory limit).
+    rows = max(1, 2**20 // pair.shape[1])
+    bands = [slice(top, top + rows) for top in range(0, pair.shape[0], rows)]
+    present = np.zeros(65536, bool)
+    for band in bands:
+        present |= np.bincount(pair[band].ravel(), minlength=65536) > 0
+    highest = float(_CONTRAST_OF_PAIR[present].max())
+    if highest <= 0:
         return None
-    scaled = np.clip(np.rint(_CONTRAST_OF_PAIR * (255.0 / top)), 0, 255).astype(np.uint8)
-    return scaled[pair]
+    lookup = np.clip(np.rint(_CONTRAST_OF_PAIR * (255.0 / highest)), 0, 255).astype(np.uint8)
+    scaled = np.empty(gray.shape, np.uint8)
+    for band in bands:
+        scaled[band] = lookup[pair[band]]
+    return scaled
 
 
 def _box_sum(image: np.ndarray, side: int, top: int, border: int = cv2.BORDER_CONSTANT) -> np.ndarray:
@@ -320,12 +329,18 @@ def _window_stats(
         total = _box_sum(first, side, 255)
         total_sq = _box_sum(second, side, 255 * 255)
         enough = pending & (count >= max(p.min_edges * side, 1.0) - 0.5)
-        if enough.any():
+        if enough.any():  # in place where it can be: a 12 MP page's arrays are 100 MB each
             n = count[enough]
             level_mean = total[enough] / n
             mean[enough] = level_mean
-            std[enough] = np.sqrt(np.maximum(total_sq[enough] / n - level_mean * level_mean, 0.0))
+            spread = total_sq[enough] / n
+            level_mean *= level_mean
+            spread -= level_mean
+            np.maximum(spread, 0.0, out=spread)
+            std[enough] = np.sqrt(spread, out=spread)
+            del n, level_mean, spread
             pending &= ~enough
+        del count, total, total_sq, enough
         if not pending.any():
             break
         side = 2 * side + 1
