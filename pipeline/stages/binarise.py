@@ -232,8 +232,7 @@ def _scaled_contrast(gray: np.ndarray, window: int) -> np.ndarray | None:
     box = np.ones((window, window), np.uint8)
     high = cv2.dilate(gray, box, borderType=cv2.BORDER_REPLICATE)
     low = cv2.erode(gray, box, borderType=cv2.BORDER_REPLICATE)
-    pair = high.astype(np.uint16) << 8
-    pair |= low
+    pair = (high.astype(np.uint16) << 8) | low.astype(np.uint16)  # max * 256 + min
     # By bands of about a megapixel: numpy widens uint16 indices to int64, 8 bytes a pixel
     # (100 MB more at once for a 12 MP photo, enough to pass a worker's memory limit).
     rows = max(1, 2**20 // pair.shape[1])
