@@ -137,7 +137,7 @@ def sidebar_stages() -> None:
             title, expanded=ss.get(K.JUST_ADDED) == uid, key=S.open_key(uid), on_change="rerun"
         )
         if not expander.open:
-            S.keep_values(ss, S.widget_keys(entry))
+            S.keep_values(ss, [*S.value_keys(entry), S.more_key(uid)])
             continue
         with expander:
             st.caption(f"`{entry['stage']}` · {stage.category}. {stage.summary}")

@@ -76,11 +76,15 @@ def keep_values(ss: State, keys: Iterable[str]) -> None:
             ss[key] = ss[key]
 
 
-def widget_keys(entry: dict[str, Any]) -> list[str]:
-    """Every value widget key of a stage-list entry: parameters, on/off, source, "More settings"."""
-    uid = entry["uid"]
-    fields = [param_key(uid, s.field) for s in specs_for(get_stage(entry["stage"]).params)]
-    return [*fields, enabled_key(uid), source_key(uid), more_key(uid)]
+def value_keys(entry: dict[str, Any]) -> list[str]:
+    """The widget keys a stage-list entry's settings live in: its parameters, on/off, and the source
+    picker of a stage that takes one."""
+    uid, stage = entry["uid"], get_stage(entry["stage"])
+    keys = [param_key(uid, s.field) for s in specs_for(stage.params)]
+    keys.append(enabled_key(uid))
+    if stage.takes_source:
+        keys.append(source_key(uid))
+    return keys
 
 
 def new_uid(ss: State) -> str:
@@ -114,11 +118,7 @@ def seed_entry(ss: State, entry: dict[str, Any]) -> None:
 
 def ensure_seeded(ss: State, entry: dict[str, Any]) -> None:
     """Seed the widget keys of ``entry`` that are missing (e.g. after a failed run)."""
-    keys = [param_key(entry["uid"], s.field) for s in specs_for(get_stage(entry["stage"]).params)]
-    keys.append(enabled_key(entry["uid"]))
-    if any(k not in ss for k in keys) or (
-        get_stage(entry["stage"]).takes_source and source_key(entry["uid"]) not in ss
-    ):
+    if any(k not in ss for k in value_keys(entry)):
         sync_entry(ss, entry)
         seed_entry(ss, entry)
 
