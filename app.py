@@ -79,12 +79,12 @@ def stage_images() -> tuple[Preset, Result | None, DeltaGenerator]:
     if problem:
         views.alert("error", f"These settings are not valid: {problem} The last valid settings are shown.")
 
-    result = grid_view.process(preset)  # starts reading the cleaned image in the background
     result_slot = st.container(key="ocr")
 
     st.subheader("How it was cleaned", help="Change a stage in the sidebar: its image and the reading follow")
     with st.container(key="grid"):  # keys give the sections a CSS class (st-key-grid) for browser tests
-        grid_view.grid(result, preset)
+        # starts reading the cleaned image in the background as soon as the stages have run
+        result = grid_view.run_and_show(preset, grid_view.controls())
     return preset, result, result_slot
 
 

@@ -36,6 +36,13 @@ class StageParams(BaseModel):
     main_fields: ClassVar[tuple[str, ...]] = ()
     ordered: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    def sized_fields(self) -> dict[str, int]:
+        """The fields whose values follow the image's size, each with its power
+        (:attr:`FieldSpec.size_power`: 1 for lengths, 2 for areas); :mod:`pipeline.preview`
+        scales them for a run on a reduced copy. A model overrides it when a field's unit
+        depends on another field (a crop given in percent does not follow the size)."""
+        return {spec.name: spec.size_power for spec in field_specs(type(self)) if spec.size_power}
+
     @model_validator(mode="after")
     def _pairs_in_order(self) -> StageParams:
         for low, high in self.ordered:
@@ -191,6 +198,10 @@ class FieldSpec:
     tunable:
         The tuner may change it; ``False`` for conventions declared with :func:`convention` or
         ``{"tune": False}`` (ink polarity, colours, units, safety limits).
+    size_power:
+        How the value follows the image's size, for a run on a scaled copy
+        (:mod:`pipeline.preview`): 1 for lengths in px (a window, a stroke width), 2 for areas and
+        pixel counts (``{"size_power": 2}``, or the unit ``megapixels``), 0 for everything else.
     """
 
     name: str
@@ -206,6 +217,7 @@ class FieldSpec:
     choices: tuple[Any, ...] | None
     basic: bool
     tunable: bool
+    size_power: int = 0
 
     @property
     def allowed(self) -> str:
@@ -261,7 +273,12 @@ def field_spec(model: type[BaseModel], name: str) -> FieldSpec:
         choices=_choices_of(info),
         basic=not main or name in main,
         tunable=extra.get("tune", True) is not False,
+        size_power=int(extra.get("size_power", _SIZE_POWERS.get(unit or "", 0))),
     )
+
+
+_SIZE_POWERS = {"px": 1, "megapixels": 2}
+"""How values in these units follow the image's size (:attr:`FieldSpec.size_power`)."""
 
 
 @cache

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from pipeline.errors import StageError
 from pipeline.preset import Preset
+from pipeline.preview import scale_preset
 from pipeline.registry import get_stage
 from pipeline.runner import Result, run
 
@@ -32,28 +38,106 @@ class Tile:
     binary: bool
 
 
-def process(preset: Preset) -> Result | None:
-    """Run the preset on the current image; ``None`` (and an error shown) when a stage fails.
+PREVIEW_WAIT_S = 3.0
+"""Longest wait for a big image's preview (s); past it the page waits for the full run alone."""
 
-    Big images (above ``studio.ocr.BIG_PIXELS``) are processed in a worker process, where the
-    stage time limit (``CLARITY_MAX_STAGE_TIME_S``) can stop a run at once; small ones here,
-    with the shared stage cache.
+_PREVIEWING = threading.BoundedSemaphore(1)
+"""Held while a preview is computed. Previews run in the server process and cannot be stopped,
+so one at a time: a heavy one (a big kernel on the reduced copy) takes one core at most, however
+many sessions there are; a session that finds it taken waits for its full run alone."""
+
+_stage_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="clarity-stages")
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Where :func:`run_and_show` puts the run's time, a big image's preview, and the stage images.
+
+    The preview has a slot of its own, emptied when the full-resolution images come: drawn over
+    in one slot, its elements would stay beside theirs (they belong to the same run, so
+    Streamlit does not clear them as stale).
+    """
+
+    metric: DeltaGenerator
+    preview: DeltaGenerator
+    tiles: DeltaGenerator
+
+
+def run_and_show(preset: Preset, slots: Slots) -> Result | None:
+    """Run the preset on the current image and show its stage images in ``slots``; the
+    full-resolution run, or ``None`` (and an error shown) when a stage failed.
+
+    A big image (above ``studio.ocr.BIG_PIXELS``) is run in a worker process, where the stage time
+    limit (``CLARITY_MAX_STAGE_TIME_S``) can stop it. Meanwhile its stages run here on a copy
+    reduced to at most 3.5 MP with every size parameter scaled (:mod:`pipeline.preview`); those
+    images are shown first, marked as a preview, and replaced by the full-resolution ones when
+    they come. A slider moved again stops this run at once, without waiting for the worker.
+    Small images are run here, with the shared stage cache.
     """
     image: sources.LoadedImage = st.session_state[K.IMAGE]
+    result: Result | None = None
     try:
-        big = ocr_view.is_big(image.array)
-        # Streamlit shows a spinner only after 0.5 s, so quick runs do not flicker
-        with st.spinner("Running the stages on this big image…" if big else "Cleaning the image…"):
-            result = (
-                ocr_view.run_stages(image.array, preset)
-                if big
-                else run(image.array, preset, digest=image.digest)
-            )
+        if ocr_view.is_big(image.array):
+            abandoned = threading.Event()
+            full = _stage_threads.submit(ocr_view.run_stages, image.array, preset, abandoned)
+            try:
+                with st.spinner("Running the stages on this big image…"):
+                    _show_preview(image, preset, full, slots)
+                    result = _wait(full)
+            except BaseException:  # Streamlit's stop for a newer run (a BaseException) included
+                abandoned.set()
+                raise
+        else:  # Streamlit shows a spinner only after 0.5 s, so quick runs do not flicker
+            with st.spinner("Cleaning the image…"):
+                result = run(image.array, preset, digest=image.digest)
+        ocr_view.prefetch(result.final, preset.ocr)  # Tesseract reads while the previews are sent
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
-        return None
-    ocr_view.prefetch(result.final, preset.ocr)  # Tesseract reads while the previews are sent
+    _draw(result, slots.metric, slots.tiles)
+    slots.preview.empty()
     return result
+
+
+def _show_preview(
+    image: sources.LoadedImage,
+    preset: Preset,
+    full: Future[Result],
+    slots: Slots,
+) -> None:
+    """Run the stages on the image's reduced copy and show them, unless the full run is done first,
+    a preview is already being computed, or it takes longer than :data:`PREVIEW_WAIT_S`."""
+    factor, small, digest = image.preview
+    if factor == 1 or not _PREVIEWING.acquire(blocking=False):
+        return
+
+    def compute() -> Result:
+        try:
+            return run(small, scale_preset(preset, factor), digest=digest)
+        finally:
+            _PREVIEWING.release()
+
+    quick = _stage_threads.submit(compute)
+    deadline = time.monotonic() + PREVIEW_WAIT_S
+    while not (quick.done() or full.done()) and time.monotonic() < deadline:
+        _pause([quick, full])
+    if quick.done() and not full.done() and quick.exception() is None:
+        slots.tiles.empty()  # the last run's images
+        _draw(quick.result(), slots.metric, slots.preview, factor)
+
+
+def _wait(future: Future[Result]) -> Result:
+    """``future.result()``, letting Streamlit stop this run for a newer one meanwhile."""
+    while not future.done():
+        _pause([future])
+    return future.result()
+
+
+def _pause(futures: list[Future[Result]]) -> None:
+    """Wait up to 50 ms for one of ``futures``, then give Streamlit the chance to stop this run
+    (reading the session state is one of its yield points: a newer run, a slider moved again,
+    raises there)."""
+    wait_for(futures, timeout=0.05, return_when=FIRST_COMPLETED)
+    _ = K.IMAGE in st.session_state
 
 
 def tiles_of(result: Result) -> list[Tile]:
@@ -88,8 +172,9 @@ def _tile_bytes(tile: Tile, show_removed: bool, max_side: int = overlays.PREVIEW
     return overlays.preview_bytes(tile.image, max_side), ""
 
 
-def grid(result: Result | None, preset: Preset) -> None:
-    """The stage images in rows of adjustable width, with the total time."""
+def controls() -> Slots:
+    """The grid's controls (images per row, removed pixels), and the slots :func:`run_and_show`
+    fills."""
     ss = st.session_state
     a, b, c = st.columns([2, 2, 1.2], vertical_alignment="bottom")
     ss.setdefault(K.VIEW_COLS, 3)
@@ -100,29 +185,47 @@ def grid(result: Result | None, preset: Preset) -> None:
         help="On stages that output black and white: red marks the dark pixels of the stage's input "
         "that it turned white (removed ink).",
     )
+    return Slots(c.empty(), st.empty(), st.empty())
+
+
+def _draw(result: Result | None, metric: DeltaGenerator, tiles: DeltaGenerator, factor: int = 1) -> None:
+    """Fill the time and image slots with ``result`` (the original alone for ``None``); ``factor``
+    above 1 marks a preview on a copy that many times smaller."""
+    ss = st.session_state
     if result is None:
-        c.metric("Stages, this run", "—")
-        image = ss[K.IMAGE].array
-        show_image(st, overlays.preview_bytes(image), "0. original")
+        metric.metric("Stages, this run", "—")
+        show_image(tiles, overlays.preview_bytes(ss[K.IMAGE].array), "0. original")
         return
     ran = [s for s in result.steps if s.enabled]
     cached = sum(s.cached for s in ran)
     value = f"{result.ms:.0f} ms" if result.ms >= 10 else f"{result.ms:.1f} ms"
-    c.metric(
-        "Stages, this run",
+    what = f"preview at 1/{factor} size" if factor > 1 else "full size"
+    metric.metric(
+        f"Stages, preview at 1/{factor} size" if factor > 1 else "Stages, this run",
         value + (f" ({cached} of {len(ran)} cached)" if cached else ""),
-        help=f"Time this view took to get the {len(ran)} stage images: {result.computed_ms:.0f} ms "
+        help=f"Time this view took to get the {len(ran)} stage images ({what}): {result.computed_ms:.0f} ms "
         f"computing {len(ran) - cached} of them, the other {cached} came from the cache (each tile "
         f"gives the time its stage took when it was computed; together {sum(s.ms for s in ran):.0f} ms).",
     )
-    tiles = tiles_of(result)
+    all_tiles = tiles_of(result)
     ncols = int(ss.get(K.VIEW_COLS) or 3)
     show_removed = bool(ss.get(K.VIEW_REMOVED))
-    for start in range(0, len(tiles), ncols):
-        cols = st.columns(ncols)
-        for col, tile in zip(cols, tiles[start : start + ncols], strict=False):
-            data, suffix = _tile_bytes(tile, show_removed)
-            show_image(col, data, tile.caption + suffix)
+    with tiles.container(key="grid-preview" if factor > 1 else None):  # a CSS class for the benchmark
+        for start in range(0, len(all_tiles), ncols):
+            cols = st.columns(ncols)
+            for col, tile in zip(cols, all_tiles[start : start + ncols], strict=False):
+                data, suffix = _tile_bytes(tile, show_removed)
+                mark = f" · preview 1/{factor}" if factor > 1 else ""
+                show_image(col, data, tile.caption + mark + suffix)
+        if factor > 1:  # below the images, so that they do not move when the full-size ones come
+            h, w = result.input.shape[:2]
+            full_h, full_w = ss[K.IMAGE].array.shape[:2]
+            st.info(
+                f"Preview at 1/{factor} size ({w} × {h} px, sizes in px scaled with it) while the full "
+                f"{full_w} × {full_h} px image is processed: its images replace these, and the text is "
+                "read from it.",
+                icon=":material/hourglass_top:",
+            )
 
 
 @st.fragment

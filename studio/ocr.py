@@ -220,12 +220,23 @@ def is_big(image: np.ndarray) -> bool:
     return image.shape[0] * image.shape[1] > BIG_PIXELS
 
 
-def run_stages(image: np.ndarray, preset: Preset) -> Result:
+class Abandoned(Exception):
+    """Raised instead of running a big image's stages that the page stopped waiting for."""
+
+
+def run_stages(image: np.ndarray, preset: Preset, abandoned: threading.Event | None = None) -> Result:
     """The stages of ``preset`` on ``image``: here with the shared cache for small images, in a worker
-    (:func:`run_stages_isolated`, one at a time) for big ones. Raises :class:`StageError`."""
+    (:func:`run_stages_isolated`, one at a time) for big ones. Raises :class:`StageError`.
+
+    ``abandoned``: set when the page no longer waits for the result (a newer run started); a big
+    run still queued behind others then raises :class:`Abandoned` instead of running, so a slider
+    dragged across ten values does not queue ten runs of a 12 MP image.
+    """
     if not is_big(image):
         return run(image, preset)
     with _BIG_RUNS:
+        if abandoned is not None and abandoned.is_set():
+            raise Abandoned
         return run_stages_isolated(image, preset)
 
 

@@ -31,6 +31,7 @@ from pipeline.cache import image_digest
 from pipeline.errors import ClarityError, ImageError, PresetError
 from pipeline.imageio import SUFFIXES, count_pages, read_image
 from pipeline.preset import Preset, load_preset, preset_from_data
+from pipeline.preview import preview_factor, reduce
 from pipeline.registry import all_stages
 from pipeline.shipped import presets_folder
 
@@ -315,6 +316,16 @@ class LoadedImage:
     def digest(self) -> str:
         """:func:`~pipeline.cache.image_digest` of the pixels, computed once."""
         return image_digest(self.array)
+
+    @functools.cached_property
+    def preview(self) -> tuple[int, np.ndarray, str]:
+        """The reduced copy the stages are previewed on (:mod:`pipeline.preview`): its factor, its
+        pixels and their digest, made once; factor 1 is the image itself."""
+        factor = preview_factor(self.array.shape)
+        if factor == 1:
+            return 1, self.array, self.digest
+        small = reduce(self.array, factor)
+        return factor, small, image_digest(small)
 
 
 PDF_DPI = 200

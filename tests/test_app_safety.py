@@ -191,7 +191,7 @@ def test_an_unexpected_error_is_shown_in_the_page(monkeypatch: pytest.MonkeyPatc
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug deep in the page")
 
-    monkeypatch.setattr(grid_view, "grid", broken)
+    monkeypatch.setattr(grid_view, "run_and_show", broken)
     at = AppTest.from_file(APP, default_timeout=90).run()
     assert_no_error_box(at)
     assert any("Something went wrong" in m and "a bug deep in the page" in m for m in errors(at)), errors(at)

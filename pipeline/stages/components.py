@@ -52,12 +52,14 @@ class ComponentFilterParams(StageParams):
         ge=0,
         le=_MAX_AREA,
         description="Components with fewer pixels are removed; area == min_area is kept (px).",
+        json_schema_extra={"size_power": 2},
     )
     max_area: int = Field(
         _MAX_AREA,
         ge=0,
         le=_MAX_AREA,
         description="Components with more pixels are removed; area == max_area is kept (px; top = no limit).",
+        json_schema_extra={"size_power": 2},
     )
     min_width: int = Field(
         0,

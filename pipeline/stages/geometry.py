@@ -259,6 +259,10 @@ class CropParams(StageParams):
     left: float = number(0.0, 0.0, 10_000.0, "Removed from the left (px, or % of the width).", 1.0)
     right: float = number(0.0, 0.0, 10_000.0, "Removed from the right (px, or % of the width).", 1.0)
 
+    def sized_fields(self) -> dict[str, int]:
+        """Margins follow the image's size only when given in px."""
+        return {} if self.unit == "percent" else super().sized_fields()
+
     @model_validator(mode="after")
     def _percent(self) -> CropParams:
         if self.unit == "percent":

@@ -1,0 +1,88 @@
+"""Big images in the studio: a reduced-resolution preview first, marked as one, then the
+full-resolution stage images (pipeline.preview, studio.grid_view.run_and_show)."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .test_app import assert_ok, grid_captions, new_app
+
+
+def _preview_script() -> None:
+    """Draws only the preview of the document preset on a 12 MP image whose full run never ends."""
+    from concurrent.futures import Future
+
+    import cv2
+    import numpy as np
+    import streamlit as st
+
+    from pipeline.auto import shipped_preset
+    from pipeline.ocr import OcrOptions
+    from studio import grid_view, sources
+    from studio import keys as K
+
+    page = np.full((3024, 4032), 235, np.uint8)
+    cv2.putText(page, "Preview page", (200, 1500), cv2.FONT_HERSHEY_SIMPLEX, 9, 30, 20)
+    st.session_state[K.IMAGE] = sources.LoadedImage("photo.png", page)
+    preset = shipped_preset("document")
+    preset = preset.model_copy(update={"ocr": OcrOptions(engine="tesserocr")})  # its cleaning runs
+    grid_view._show_preview(st.session_state[K.IMAGE], preset, Future(), grid_view.controls())
+
+
+def test_a_big_image_is_previewed_at_reduced_size_and_says_so() -> None:
+    at = AppTest.from_function(_preview_script, default_timeout=60).run()
+    assert_ok(at)
+    captions = [i.proto.imgs[0].caption for i in at.image]
+    assert captions[0].startswith("0. original — 2016 × 1512 px · preview 1/2"), captions
+    assert len(captions) == 5  # the original and the document preset's 4 stages
+    assert all(" · preview 1/2" in c for c in captions)
+    notes = [i.value for i in at.info if i.value.startswith("Preview at 1/2 size (2016 × 1512 px")]
+    assert len(notes) == 1 and "the full 4032 × 3024 px image" in notes[0]
+    assert [m.label for m in at.metric] == ["Stages, preview at 1/2 size"]
+
+
+def test_the_full_resolution_images_replace_the_preview() -> None:
+    at = new_app().run()
+    page = np.full((2800, 3000), 235, np.uint8)  # 8.4 MP: a big image, previewed at 1/2
+    cv2.putText(page, "Big page 42", (150, 1400), cv2.FONT_HERSHEY_SIMPLEX, 8, 30, 18)
+    png = cv2.imencode(".png", page)[1].tobytes()
+    at.file_uploader(key="input:upload").set_value(("big.png", png, "image/png")).run()
+    assert_ok(at)
+    captions = grid_captions(at)
+    assert captions[0].startswith("0. original — 3000 × 2800 px"), captions
+    assert not any("preview" in c for c in captions)
+    assert not [i for i in at.info if "Preview at" in i.value]
+
+
+def test_one_preview_at_a_time_in_the_server() -> None:
+    """While another session's preview is computed, a session waits for its full run alone."""
+    from studio import grid_view
+
+    assert grid_view._PREVIEWING.acquire(blocking=False)
+    try:
+        at = AppTest.from_function(_preview_script, default_timeout=60).run()
+    finally:
+        grid_view._PREVIEWING.release()
+    assert_ok(at)
+    assert not at.image and not at.info
+
+
+def test_a_big_run_the_page_stopped_waiting_for_does_not_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.auto import shipped_preset
+    from studio import ocr as ocr_view
+
+    calls: list[object] = []
+    monkeypatch.setattr(ocr_view, "run_stages_isolated", lambda *args: calls.append(args))
+    big = np.full((3000, 3000), 235, np.uint8)
+    abandoned = threading.Event()
+    ocr_view.run_stages(big, shipped_preset("document"), abandoned)
+    assert len(calls) == 1
+    abandoned.set()
+    with pytest.raises(ocr_view.Abandoned):
+        ocr_view.run_stages(big, shipped_preset("document"), abandoned)
+    assert len(calls) == 1
