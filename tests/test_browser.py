@@ -17,6 +17,7 @@ from pipeline.preset import parse_preset
 from pipeline.share import pack
 from tests.e2e_support import (
     RUN_TRACKER_JS,
+    grid_captions,
     grid_sources,
     image_caption,
     ocr_texts,
@@ -176,3 +177,33 @@ def test_two_sessions_never_share_state(browser, url: str) -> None:
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+PREVIEW_WATCH_JS = """() => {
+  window.__previews = [];
+  new MutationObserver(() => {
+    for (const el of document.querySelectorAll('.st-key-grid-preview [data-testid="stImageCaption"]'))
+      if (!window.__previews.includes(el.innerText.trim())) window.__previews.push(el.innerText.trim());
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_big_photo_is_previewed_at_reduced_size_then_shown_at_full_size(browser, url: str) -> None:
+    """An 8.8 MP photo: a slider move shows the stages at half size first, marked so, then at full size."""
+    context, page = open_page(browser, url)
+    try:
+        photo = text_image_png(["BIG PHOTO 2026", "previewed at half size"], (3400, 2600), seed=5)
+        upload_and_wait(page, "big.png", photo, TIMEOUT_MS * 4)
+        assert "big.png (uploaded), 3400 × 2600 px" in image_caption(page)
+        page.evaluate(PREVIEW_WATCH_JS)
+        move_threshold(page, "ArrowRight")
+        seen = page.evaluate("() => window.__previews")
+        assert seen and seen[0].startswith("0. original — 1700 × 1300 px · preview 1/2"), seen
+        assert all("preview 1/2" in caption for caption in seen)
+        captions = grid_captions(page)  # after the run: the full-size images, no preview left
+        assert len(captions) == 5 and captions[0].startswith("0. original — 3400 × 2600 px"), captions
+        assert not any("preview" in caption for caption in captions)
+        assert page.locator(".st-key-grid-preview").count() == 0
+        assert page_errors(page) == []
+    finally:
+        context.close()
