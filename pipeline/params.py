@@ -14,6 +14,7 @@ studio's widgets, the tuner's search space, ``clarity stages`` and the README re
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import UnionType
@@ -28,13 +29,17 @@ class StageParams(BaseModel):
 
     ``main_fields`` names the few fields a newcomer needs (the studio shows the others under
     "More settings"); empty means every field is a main one. ``ordered`` lists the
-    ``(low, high)`` field pairs whose values must satisfy ``low <= high``.
+    ``(low, high)`` field pairs whose values must satisfy ``low <= high``. ``used_when`` names
+    the fields that only matter for some values of another field (``{"value": {"method":
+    ("fixed",)}}``: the threshold value only for the fixed method); elsewhere they cannot change
+    the output, so the studio does not offer them and the tuner does not search them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     main_fields: ClassVar[tuple[str, ...]] = ()
     ordered: ClassVar[tuple[tuple[str, str], ...]] = ()
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {}
 
     def sized_fields(self) -> dict[str, int]:
         """The fields whose values follow the image's size, each with its power
@@ -198,6 +203,9 @@ class FieldSpec:
     tunable:
         The tuner may change it; ``False`` for conventions declared with :func:`convention` or
         ``{"tune": False}`` (ink polarity, colours, units, safety limits).
+    when:
+        The other fields' values this one matters for (``(("method", ("fixed",)),)``), from the
+        model's ``used_when``; empty when it always matters. See :meth:`applies`.
     size_power:
         How the value follows the image's size, for a run on a scaled copy
         (:mod:`pipeline.preview`): 1 for lengths in px (a window, a stroke width), 2 for areas and
@@ -218,6 +226,18 @@ class FieldSpec:
     basic: bool
     tunable: bool
     size_power: int = 0
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def applies(self, values: Mapping[str, Any]) -> bool:
+        """Whether this field can change the output when the other fields hold ``values`` (a field
+        missing from ``values`` counts as matching)."""
+        return all(field not in values or values[field] in allowed for field, allowed in self.when)
+
+    @property
+    def when_text(self) -> str:
+        """``"only when method is fixed"``, or ``""`` for a field that always matters."""
+        parts = [f"{field} is {' or '.join(str(v) for v in allowed)}" for field, allowed in self.when]
+        return "only when " + " and ".join(parts) if parts else ""
 
     @property
     def allowed(self) -> str:
@@ -274,6 +294,7 @@ def field_spec(model: type[BaseModel], name: str) -> FieldSpec:
         basic=not main or name in main,
         tunable=extra.get("tune", True) is not False,
         size_power=int(extra.get("size_power", _SIZE_POWERS.get(unit or "", 0))),
+        when=tuple(getattr(model, "used_when", {}).get(name, {}).items()),
     )
 
 

@@ -56,6 +56,8 @@ def stage_reference() -> str:
             lines += ["| parameter | default | allowed | meaning |", "|---|---|---|---|"]
             for spec in specs:
                 meaning = spec.description.replace("|", "\\|")
+                if spec.when:  # not offered by the studio, nor searched, when it cannot matter
+                    meaning += f" Used {spec.when_text}."
                 allowed = spec.allowed.replace("|", "\\|")
                 lines.append(f"| `{spec.name}` | `{spec.default!r}` | {allowed} | {meaning} |")
             lines.append("")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pipeline.errors import PresetError
 from pipeline.ocr.options import ENGINE_LABELS
-from pipeline.params import StageParams
+from pipeline.params import StageParams, field_specs
 from pipeline.preset import INPUT, load_preset, parse_preset
 from pipeline.registry import all_stages, get_stage
 
@@ -199,8 +199,16 @@ def sidebar_stages() -> None:
 
 
 def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> None:
-    """A stage's main fields, then the others behind a "More settings" toggle (when it has some)."""
-    specs = specs_for(params)
+    """A stage's main fields, then the others behind a "More settings" toggle (when it has some).
+
+    Fields that cannot change the output with the stage's other values (the threshold value of
+    a method that computes its own, ``used_when``) are not offered; they keep their values.
+    """
+    ss = st.session_state
+    values = {f.name: ss[key] for f in field_specs(params) if (key := S.param_key(uid, f.name)) in ss}
+    applies = {f.name: f.applies(values) for f in field_specs(params)}
+    specs = [spec for spec in specs_for(params) if applies[spec.field]]
+    S.keep_values(ss, [S.param_key(uid, name) for name, used in applies.items() if not used])
     for spec in specs:
         if spec.basic:
             key = S.param_key(uid, spec.field)

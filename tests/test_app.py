@@ -1056,7 +1056,8 @@ def test_page_segmentation_offers_only_modes_that_read_text_in_words(app: AppTes
 
 def test_more_settings_hide_the_minor_fields_and_keep_their_values(app: AppTest) -> None:
     uid = uid_of(app, "threshold")
-    assert f"stage:{uid}:value" in [s.key for s in app.sidebar.slider]
+    app.selectbox(key=f"stage:{uid}:method").set_value("adaptive_mean").run()  # c is its offset
+    assert f"stage:{uid}:window" in [s.key for s in app.sidebar.slider]
     assert f"stage:{uid}:c" not in [w.key for w in (*app.sidebar.slider, *app.sidebar.number_input)]
     app.toggle(key=f"more:{uid}").set_value(True).run()
     field = next(w for w in (*app.sidebar.slider, *app.sidebar.number_input) if w.key == f"stage:{uid}:c")
@@ -1065,6 +1066,24 @@ def test_more_settings_hide_the_minor_fields_and_keep_their_values(app: AppTest)
     app.run()
     assert_ok(app)
     assert unpack(app.query_params["p"]).stages[2].params.c == 5.0  # hidden, still in the preset
+
+
+def test_fields_a_method_does_not_use_are_not_offered_and_keep_their_values(app: AppTest) -> None:
+    uid = uid_of(app, "threshold")
+
+    def offered() -> set[str]:
+        keys = {w.key for w in (*app.sidebar.slider, *app.sidebar.number_input)}
+        return {k.rsplit(":", 1)[1] for k in keys if k.startswith(f"stage:{uid}:")}
+
+    app.selectbox(key=f"stage:{uid}:method").set_value("fixed").run()
+    app.slider(key=f"stage:{uid}:value").set_value(99).run()
+    assert "value" in offered() and not {"window", "k"} & offered()
+    app.selectbox(key=f"stage:{uid}:method").set_value("sauvola").run()
+    assert_ok(app)
+    assert {"window", "k"} <= offered() and "value" not in offered()
+    assert unpack(app.query_params["p"]).stages[2].params.value == 99  # not offered, still kept
+    app.selectbox(key=f"stage:{uid}:method").set_value("fixed").run()
+    assert app.slider(key=f"stage:{uid}:value").value == 99
 
 
 def test_undo_goes_back_across_a_sample_switch(app: AppTest) -> None:

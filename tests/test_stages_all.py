@@ -278,3 +278,47 @@ def test_registered_metadata() -> None:
         for field_name, info in stage.params.model_fields.items():
             assert info.description, f"{name}.{field_name} has no description"
     assert get_stage("hull_mask").takes_source and not get_stage("component_filter").takes_source
+
+
+def _unused_cases() -> list[tuple[str, str, str, Any]]:
+    """(stage, field, controlling field, a value of it the field is not used with), for every
+    ``used_when`` declaration."""
+    cases = []
+    for name, stage in all_stages().items():
+        for spec in field_specs(stage.params):
+            for control, allowed in spec.when:
+                control_spec = next(f for f in field_specs(stage.params) if f.name == control)
+                options = control_spec.choices if control_spec.kind == "choice" else (True, False)
+                cases += [(name, spec.name, control, v) for v in options if v not in allowed]
+    return cases
+
+
+@pytest.mark.parametrize(("stage", "field", "control", "value"), _unused_cases())
+def test_a_field_declared_unused_cannot_change_the_output(
+    stage: str, field: str, control: str, value: Any
+) -> None:
+    """``used_when`` is what hides a field in the studio and the tuner: it must be true."""
+    model = get_stage(stage).params
+    spec = next(f for f in field_specs(model) if f.name == field)
+    base = {control: value}
+    image = text_image("Unused 42")
+    if stage == "component_filter":
+        image = (image > 128).astype(np.uint8) * 255
+    other = spec.high if spec.default != spec.high else spec.low
+    if spec.odd and other is not None and other % 2 == 0:
+        other -= 1
+    a = get_stage(stage).func(image, model.model_validate(base))
+    b = get_stage(stage).func(image, model.model_validate({**base, field: other}))
+    assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_every_declared_unused_field_is_used_with_some_value() -> None:
+    """The declarations name real fields and values: a typo would hide a field for good."""
+    for stage in all_stages().values():
+        names = {f.name: f for f in field_specs(stage.params)}
+        for field, conditions in stage.params.used_when.items():
+            assert field in names, (stage.name, field)
+            for control, allowed in conditions.items():
+                spec = names[control]
+                options = spec.choices if spec.kind == "choice" else (True, False)
+                assert set(allowed) <= set(options), (stage.name, control, allowed)

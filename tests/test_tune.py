@@ -153,6 +153,19 @@ def test_search_space_of_a_preset_freezes_polarity_and_adds_toggles_and_psm() ->
     assert again == preset
 
 
+def test_fields_the_base_does_not_use_are_searched_only_with_the_fields_they_depend_on() -> None:
+    preset = parse_preset("schema_version: 1\nstages: [{stage: threshold, params: {method: otsu}}]")
+    names = search_space(preset, image_area=10_000).by_name
+    assert "1.threshold.method" in names  # the method is searched: its fields with it
+    assert {"1.threshold.value", "1.threshold.window", "1.threshold.k"} <= set(names)
+    frozen = search_space(preset, image_area=10_000, freeze=("method",))
+    assert "1.threshold.method" not in frozen.by_name
+    assert {"1.threshold.value", "1.threshold.window", "1.threshold.k", "1.threshold.c"} <= set(frozen.frozen)
+    sauvola = parse_preset("schema_version: 1\nstages: [{stage: threshold, params: {method: sauvola}}]")
+    names = search_space(sauvola, image_area=10_000, freeze=("method",)).by_name
+    assert {"1.threshold.window", "1.threshold.k"} <= set(names) and "1.threshold.value" not in names
+
+
 def test_a_searched_psm_leaves_the_alternatives() -> None:
     preset = parse_preset("schema_version: 1\nstages: [grayscale]\nocr: {psm: 3, alternative_psm: [6]}\n")
     space = search_space(preset, image_area=10_000)

@@ -17,7 +17,7 @@ step that drops ink of much lower contrast than the page's text (bleed-through, 
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -41,6 +41,12 @@ SAUVOLA_R = 128.0
 
 class ThresholdParams(StageParams):
     main_fields: ClassVar[tuple[str, ...]] = ("method", "value", "window", "k")
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        "value": {"method": ("fixed",)},
+        "window": {"method": ("adaptive_mean", "adaptive_gaussian", "sauvola", "niblack", "wolf")},
+        "k": {"method": ("sauvola", "niblack", "wolf")},
+        "c": {"method": ("adaptive_mean", "adaptive_gaussian")},
+    }
 
     method: Method = Field(
         "otsu",
@@ -154,6 +160,10 @@ _MAX_STROKE = 60
 
 class ContrastBinariseParams(StageParams):
     main_fields: ClassVar[tuple[str, ...]] = ("stroke_width", "k", "min_contrast")
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        "canny_high": {"canny": (True,)},
+        "canny_ratio": {"canny": (True,)},
+    }
 
     contrast_window: Odd = odd_int(
         3, 3, 15, "Window of the local max/min that measures contrast, px; 3 as in the papers."

@@ -25,7 +25,7 @@ is thin ink: ``min_cover`` leaves alone the pieces that are mostly gaps.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -45,6 +45,10 @@ _MAX_ASPECT = 1000.0
 
 class ComponentFilterParams(StageParams):
     main_fields: ClassVar[tuple[str, ...]] = ("min_area", "max_area", "min_height", "max_height")
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        name: {"border": ("top_bottom", "sides", "any")}
+        for name in ("border_max_height", "border_max_fill", "border_max_width")
+    }
 
     ink: Ink = ink_field()
     min_area: int = Field(

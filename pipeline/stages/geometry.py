@@ -8,7 +8,7 @@ the *minority* class as ink, so dark-on-light and light-on-dark text both work.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -44,6 +44,11 @@ def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ..
 
 class RescaleParams(StageParams):
     main_fields: ClassVar[tuple[str, ...]] = ("mode", "factor", "target_height")
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        "factor": {"mode": ("factor",)},
+        "target_height": {"mode": ("text_height",)},
+        "target_image_height": {"mode": ("image_height",)},
+    }
 
     mode: Literal["factor", "text_height", "image_height"] = Field(
         "factor",

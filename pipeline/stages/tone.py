@@ -5,7 +5,7 @@ polarity (``auto_polarity``).
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -20,6 +20,12 @@ from ._image import fit_odd, frame_pixels, to_bgr, to_gray, whole_image_window
 
 class NormalizeParams(StageParams):
     main_fields: ClassVar[tuple[str, ...]] = ("method", "clip_limit")
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        "low_percentile": {"method": ("minmax",)},
+        "high_percentile": {"method": ("minmax",)},
+        "clip_limit": {"method": ("clahe",)},
+        "tiles": {"method": ("clahe",)},
+    }
 
     method: Literal["minmax", "clahe"] = Field(
         "minmax",
@@ -88,6 +94,8 @@ def normalize(image: np.ndarray, p: NormalizeParams) -> np.ndarray:
 
 
 class BackgroundFlattenParams(StageParams):
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {"erase": {"method": ("median",)}}
+
     method: Literal["median", "morph"] = Field(
         "median",
         description="Background estimate: median blur, or closing (max then min filter) that "
@@ -278,6 +286,11 @@ def tone_band(image: np.ndarray, p: ToneBandParams) -> np.ndarray:
 
 
 class AutoPolarityParams(StageParams):
+    used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
+        "margin": {"method": ("border", "centre")},
+        "centre": {"method": ("centre",)},
+    }
+
     method: Literal["border", "minority", "centre"] = Field(
         "border",
         description="border: the background is the tone of the image's outer ring; minority: the "

@@ -23,7 +23,10 @@ numeric fields (``ge``/``le`` bounds)
 fixed fields
     fields declared as conventions (:func:`~pipeline.params.convention`: ink polarity, border
     colours, units, colour space) or with ``tune=False`` (safety limits) keep the base value:
-    the next stages or the preset's author rely on them; they are not strengths to tune.
+    the next stages or the preset's author rely on them; they are not strengths to tune. So
+    does a field that cannot change the output with the base's values of the fields it depends
+    on (the model's ``used_when``: the threshold value of the otsu method) when those are not
+    searched; when they are, it is searched with them.
 
 Each stage also gets a categorical ``enabled`` dimension, and the OCR a page segmentation
 mode dimension (:data:`PSM_CHOICES` plus the base preset's own). A stage's parameters are only
@@ -460,10 +463,14 @@ def search_space(
                     choices=(True, False),
                 )
             )
-        for field_spec in field_specs(stage.params):
+        specs = field_specs(stage.params)
+        searched = {f.name for f in specs if f.tunable and not {f.name, f"{index + 1}.{f.name}"} & freeze}
+        values = spec.params.model_dump()
+        for field_spec in specs:
             fname = field_spec.name
             name = _name(index, spec.stage, fname)
-            if not field_spec.tunable or fname in freeze or f"{index + 1}.{fname}" in freeze:
+            unused = not field_spec.applies(values) and not any(c in searched for c, _ in field_spec.when)
+            if fname not in searched or unused:  # unused: no value of it can change the output
                 frozen.append(name)
                 continue
             dim = field_dimension(
