@@ -25,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import math
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -62,6 +64,30 @@ class WorkerMemoryError(WorkerError):
     reused: bool = False
 
 
+def send_message(conn: Connection, message: Any) -> None:
+    """Send ``message`` with the memory of its arrays out of band (pickle protocol 5): the arrays
+    are written to the pipe as they are, not copied into a pickle first. Pickling a 120 MB result
+    the usual way made two more copies of it for a moment, and that peak passed a worker's memory
+    limit. Read with :func:`recv_message`."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    views = [buffer.raw() for buffer in buffers]
+    conn.send((head, [view.nbytes for view in views]))
+    for view in views:
+        conn.send_bytes(view)
+
+
+def recv_message(conn: Connection) -> Any:
+    """A message sent by :func:`send_message`; its arrays are writable, each read once into place."""
+    head, sizes = conn.recv()
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        conn.recv_bytes_into(buffer)
+        buffers.append(buffer)
+    return pickle.loads(head, buffers=buffers)
+
+
 def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
     """Body of a worker process: run calls from ``inbox`` until it closes, answer on ``conn``."""
     if initializer:
@@ -72,7 +98,7 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
             pass
     while True:
         try:
-            fn, args, nice, prepare = inbox.recv()
+            fn, args, nice, prepare = recv_message(inbox)
         except (EOFError, OSError):
             return
         _set_nice(nice)
@@ -80,25 +106,24 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
         try:
             if prepare is not None:  # e.g. load an engine's models: not counted in the call's time
                 prepare[0](*prepare[1])
-                conn.send(("started", None, False, 0.0))
+                send_message(conn, ("started", None, False, 0.0))
             reply: tuple[str, Any] = ("ok", fn(*args))
         except ClarityError as exc:
             reply = ("error", exc)
         except Exception as exc:  # any other failure is reported, the worker goes on
             reply = ("failed", f"{type(exc).__name__}: {exc}")
         lingering = _lingering(before)
-        _give_back_memory()
-        # What the worker holds, measured before the reply is pickled (a transient copy of the
-        # result, freed once sent): the pool replaces a worker that holds too much.
-        held = rss_mb(os.getpid())
         try:
-            conn.send((*reply, lingering, held))
+            send_message(conn, (*reply, lingering, 0.0))
         except Exception as exc:  # an unpicklable result or error
-            conn.send(("failed", f"could not return the result: {exc}", lingering, held))
+            send_message(conn, ("failed", f"could not return the result: {exc}", lingering, 0.0))
         # Drop this call's arguments and result now: kept until the next call, a 12 MP page's
         # (120 MB) counted against that call's memory limit and got it stopped.
         del fn, args, prepare, reply
         _give_back_memory()
+        # Then say what the worker still holds, without the call's result (the pool replaces a
+        # worker that holds too much): measured with it, a 120 MB result got a worker replaced.
+        send_message(conn, ("held", None, False, rss_mb(os.getpid())))
 
 
 def _give_back_memory() -> None:
@@ -124,6 +149,9 @@ def _lingering(before: set[int | None], wait_s: float = 0.5) -> bool:
                 return True
     return False
 
+
+HELD_WAIT_S = 10.0
+"""Longest wait (s) for a worker to report the memory it holds after a call."""
 
 RECYCLE_SHARE = 0.6
 """A worker holding more than this share of ``max_rss_mb`` after a call is replaced by a fresh one
@@ -271,7 +299,16 @@ class WorkerPool:
                 )
             if time.monotonic() > deadline:
                 raise WorkerTimeout(f"{what} took longer than {timeout_s:g} s and was stopped")
-        return worker.conn.recv()
+        return recv_message(worker.conn)
+
+    def _held(self, worker: _Worker) -> float:
+        """The MB the worker holds once it has dropped its call's result (its last message);
+        infinite when it does not say so in time, so that it is replaced."""
+        try:
+            status, _, _, held = self._reply(worker, HELD_WAIT_S, "giving back its memory")
+        except WorkerError:  # WorkerTimeout and WorkerMemoryError included
+            return math.inf
+        return float(held) if status == "held" else math.inf
 
     def warm(self) -> None:
         """Start every worker now (they import and initialise in the background)."""
@@ -353,12 +390,13 @@ class WorkerPool:
         kill = True
         started = time.monotonic()
         try:
-            worker.outbox.send((fn, args, 10 if big else 0, prepare))
+            send_message(worker.outbox, (fn, args, 10 if big else 0, prepare))
             if prepare is not None:
-                status, value, lingering, held = self._reply(worker, prepare_timeout_s, "getting ready")
+                status, value, lingering, _ = self._reply(worker, prepare_timeout_s, "getting ready")
                 started = time.monotonic()
             if prepare is None or status == "started":
-                status, value, lingering, held = self._reply(worker, timeout_s, "the work")
+                status, value, lingering, _ = self._reply(worker, timeout_s, "the work")
+            held = self._held(worker)  # every call ends with it, a failed preparation too
             # A worker still busy with abandoned work, or that kept most of its memory allowance
             # (engines' caches grow over many calls), is replaced before its next call, which
             # would otherwise be stopped part way.

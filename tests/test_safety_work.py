@@ -223,6 +223,18 @@ def test_preparing_is_not_counted_in_the_time_limit(pool: WorkerPool) -> None:
         pool.call(operator.add, 1, 2, timeout_s=10, prepare=(time.sleep, (5,)), prepare_timeout_s=0.5)
 
 
+def test_a_failed_preparation_leaves_the_worker_ready_for_the_next_call() -> None:
+    workers = WorkerPool(1)
+    try:
+        first = workers.call(os.getpid, timeout_s=30)
+        with pytest.raises(WorkerError, match="ZeroDivisionError"):
+            workers.call(operator.add, 1, 2, timeout_s=30, prepare=(operator.truediv, (1, 0)))
+        assert workers.call(operator.add, 2, 3, timeout_s=30) == 5  # its own reply, not a leftover
+        assert workers.call(os.getpid, timeout_s=30) == first and workers.killed == 0
+    finally:
+        workers.close()
+
+
 def test_errors_come_back_as_they_were_raised(pool: WorkerPool) -> None:
     with pytest.raises(ImageError, match="not an image"):
         pool.call(imageio.read_image, b"not an image at all", timeout_s=30)
@@ -338,6 +350,18 @@ def test_memory_a_call_freed_is_given_back_and_the_worker_stays() -> None:
 
 def big_result(mb: int) -> np.ndarray:
     return np.ones(mb * 2**20, np.uint8)
+
+
+def test_a_big_result_is_sent_without_copies_that_pass_the_limit() -> None:
+    """A 150 MB result in a worker allowed 300 MB: pickled the usual way, its copies passed it."""
+    workers = WorkerPool(1, max_rss_mb=300)
+    try:
+        for _ in range(3):
+            result = workers.call(big_result, 150, timeout_s=30)
+            assert result.nbytes == 150 * 2**20 and result.flags.writeable and result[-1] == 1
+        assert workers.killed == 0
+    finally:
+        workers.close()
 
 
 def test_a_calls_result_does_not_count_against_the_next_call() -> None:
