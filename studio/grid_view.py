@@ -47,6 +47,9 @@ so one at a time: a heavy one (a big kernel on the reduced copy) takes one core 
 many sessions there are; a session that finds it taken waits for its full run alone."""
 
 _stage_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="clarity-stages")
+"""Threads waiting for big images' full runs (one runs at a time, the others queue)."""
+_preview_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarity-preview")
+"""The thread previews run on: never queued behind full runs."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def _show_preview(
         finally:
             _PREVIEWING.release()
 
-    quick = _stage_threads.submit(compute)
+    quick = _preview_thread.submit(compute)
     deadline = time.monotonic() + PREVIEW_WAIT_S
     while not (quick.done() or full.done()) and time.monotonic() < deadline:
         _pause([quick, full])
