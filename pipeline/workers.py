@@ -106,7 +106,7 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
         try:
             if prepare is not None:  # e.g. load an engine's models: not counted in the call's time
                 prepare[0](*prepare[1])
-                send_message(conn, ("started", None, False, 0.0))
+                send_message(conn, ("started", None, False))
             reply: tuple[str, Any] = ("ok", fn(*args))
         except ClarityError as exc:
             reply = ("error", exc)
@@ -114,16 +114,16 @@ def _worker_main(inbox: Connection, conn: Connection, initializer: str) -> None:
             reply = ("failed", f"{type(exc).__name__}: {exc}")
         lingering = _lingering(before)
         try:
-            send_message(conn, (*reply, lingering, 0.0))
+            send_message(conn, (*reply, lingering))
         except Exception as exc:  # an unpicklable result or error
-            send_message(conn, ("failed", f"could not return the result: {exc}", lingering, 0.0))
+            send_message(conn, ("failed", f"could not return the result: {exc}", lingering))
         # Drop this call's arguments and result now: kept until the next call, a 12 MP page's
         # (120 MB) counted against that call's memory limit and got it stopped.
         del fn, args, prepare, reply
         _give_back_memory()
         # Then say what the worker still holds, without the call's result (the pool replaces a
         # worker that holds too much): measured with it, a 120 MB result got a worker replaced.
-        send_message(conn, ("held", None, False, rss_mb(os.getpid())))
+        send_message(conn, ("held", rss_mb(os.getpid()), False))
 
 
 def _give_back_memory() -> None:
@@ -277,9 +277,9 @@ class WorkerPool:
                     return idle
                 self._cond.wait()
 
-    def _reply(self, worker: _Worker, timeout_s: float, what: str) -> tuple[str, Any, bool, float]:
-        """The worker's next message (status, value, a thread of the call still running, the MB it
-        holds), watching its life, memory and ``timeout_s``."""
+    def _reply(self, worker: _Worker, timeout_s: float, what: str) -> tuple[str, Any, bool]:
+        """The worker's next message (status, value, a thread of the call still running), watching
+        its life, memory and ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while not worker.conn.poll(POLL_S):
             if not worker.alive():
@@ -305,7 +305,7 @@ class WorkerPool:
         """The MB the worker holds once it has dropped its call's result (its last message);
         infinite when it does not say so in time, so that it is replaced."""
         try:
-            status, _, _, held = self._reply(worker, HELD_WAIT_S, "giving back its memory")
+            status, held, _ = self._reply(worker, HELD_WAIT_S, "giving back its memory")
         except WorkerError:  # WorkerTimeout and WorkerMemoryError included
             return math.inf
         return float(held) if status == "held" else math.inf
@@ -392,10 +392,10 @@ class WorkerPool:
         try:
             send_message(worker.outbox, (fn, args, 10 if big else 0, prepare))
             if prepare is not None:
-                status, value, lingering, _ = self._reply(worker, prepare_timeout_s, "getting ready")
+                status, value, lingering = self._reply(worker, prepare_timeout_s, "getting ready")
                 started = time.monotonic()
             if prepare is None or status == "started":
-                status, value, lingering, _ = self._reply(worker, timeout_s, "the work")
+                status, value, lingering = self._reply(worker, timeout_s, "the work")
             held = self._held(worker)  # every call ends with it, a failed preparation too
             # A worker still busy with abandoned work, or that kept most of its memory allowance
             # (engines' caches grow over many calls), is replaced before its next call, which

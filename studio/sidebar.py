@@ -219,7 +219,7 @@ def _stage_fields(params: type[StageParams], uid: str, *, disabled: bool) -> Non
     )
     keys = [S.param_key(uid, spec.field) for spec in rest]
     if not more:
-        S.keep_values(st.session_state, keys)
+        S.keep_values(ss, keys)
         return
     for spec, key in zip(rest, keys, strict=True):
         render_field(st, spec, key, disabled=disabled, on_change=_changed_by_user)
