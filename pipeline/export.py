@@ -785,6 +785,7 @@ def _settings(preset: Preset, rapid: bool) -> dict[str, str]:
         "OCR_PSM": f"{ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page",
         "OCR_WHITELIST": f"{_literal(ocr.whitelist)}  # only these characters (empty = any)",
         "OCR_BLACKLIST": _literal(ocr.blacklist),
+        "OCR_BLURS": f"{list(ocr.alternative_blur)}  # softened copies also read (Gaussian sigma, px)",
     }
 
 

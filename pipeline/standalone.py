@@ -26,6 +26,7 @@ import pytesseract
 
 from .image_conventions import flatten_alpha
 from .ocr.rapidocr_engine import layout_text, model_paths, open_reader, read_words
+from .ocr.result import Scored, best_reading, scored
 
 # The OCR settings, here OcrOptions' defaults: the script gets the preset's values instead.
 OCR_LANG = "eng"
@@ -42,6 +43,8 @@ OCR_WHITELIST = ""
 """RapidOCR: only these characters are read (empty = any)."""
 OCR_BLACKLIST = ""
 """RapidOCR: these characters are never read."""
+OCR_BLURS: list[float] = []
+"""Gaussian blurs (standard deviation, px) of softened copies read as well; the best reading wins."""
 
 T = TypeVar("T")
 
@@ -102,8 +105,13 @@ def write_image(path: str, image: np.ndarray) -> None:
     buf.tofile(path)
 
 
-def char_confidence(pixels: np.ndarray, mode: int) -> float:
-    """Tesseract's mean confidence per character reading ``pixels`` in page segmentation ``mode``."""
+def soften(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` blurred by a Gaussian of standard deviation ``sigma`` px; 0 = as it is."""
+    return image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma)
+
+
+def tesseract_words(pixels: np.ndarray, mode: int) -> Scored:
+    """The words Tesseract reads in ``pixels`` in page segmentation ``mode``: (text, confidence) pairs."""
     data = pytesseract.image_to_data(
         pixels,
         lang=OCR_LANG,
@@ -111,33 +119,44 @@ def char_confidence(pixels: np.ndarray, mode: int) -> float:
         timeout=OCR_TIMEOUT_S,
         output_type=pytesseract.Output.DICT,
     )
-    words = [(float(c), t) for c, t in zip(data["conf"], data["text"], strict=True) if t.strip()]
-    pairs = [(min(100.0, c), len(t)) for c, t in words if c >= 0]
-    chars = sum(n for _, n in pairs)
-    return sum(c * n for c, n in pairs) / chars if chars else 0.0
+    pairs = zip(data["text"], data["conf"], strict=True)
+    return [(t, min(100.0, float(c))) for t, c in pairs if t.strip() and float(c) >= 0]
 
 
 def tesseract_ocr(image: np.ndarray) -> str:
     """Read the cleaned image with Tesseract (the tesseract program, through pytesseract).
 
-    With several page segmentation modes in OCR_MODES, the text is read in the mode whose
-    reading has the highest confidence per character (word confidences weighted by word
-    length); ties keep the earlier mode.
+    With several page segmentation modes in OCR_MODES, or blurs in OCR_BLURS, the image is read
+    in every mode, as it is and softened by each blur, and the text is read again the way whose
+    reading scored best: the highest confidence per character (word confidences weighted by
+    word length) times the share of the longest reading's characters it holds; ties keep the
+    first mode and the image as it is.
     """
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    mode = OCR_MODES[0]
-    if len(OCR_MODES) > 1:
-        mode = max(OCR_MODES, key=lambda m: char_confidence(pixels, m))  # max keeps the first of ties
+    ways = [(mode, sigma) for sigma in [0.0, *OCR_BLURS] for mode in OCR_MODES]
+    mode, sigma = ways[0]
+    if len(ways) > 1:
+        mode, sigma = ways[best_reading([tesseract_words(soften(pixels, b), m) for m, b in ways])]
     config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-    return pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S).strip()
+    return pytesseract.image_to_string(
+        soften(pixels, sigma), lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S
+    ).strip()
 
 
 def rapidocr_ocr(image: np.ndarray) -> str:
-    """Read the cleaned image with RapidOCR (its models from the installed rapidocr wheel)."""
+    """Read the cleaned image with RapidOCR (its models from the installed rapidocr wheel).
+
+    With blurs in OCR_BLURS the image is also read softened by each, and the reading kept is
+    the one with the highest confidence per character times the share of the longest
+    reading's characters it holds (ties keep the image as it is).
+    """
     reader = open_reader(model_paths())
     bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    words = read_words(reader, bgr, OCR_PSM, OCR_WHITELIST, OCR_BLACKLIST, OCR_LANG)
-    return layout_text(words)
+    readings = [
+        read_words(reader, soften(bgr, sigma), OCR_PSM, OCR_WHITELIST, OCR_BLACKLIST, OCR_LANG)
+        for sigma in [0.0, *OCR_BLURS]
+    ]
+    return layout_text(readings[best_reading([scored(words) for words in readings])])
 
 
 ocr = tesseract_ocr

@@ -100,6 +100,8 @@ def _reading(reading: ocr_view.Reading, score: float | None, before: float | Non
     parts.append(f"{res.ms:.0f} ms, {engine_title(res.engine)}")
     if res.psm is not None:
         parts.append(f"best mode: {ocr_view.PSM_NAMES[res.psm]}")
+    if res.blur is not None:
+        parts.append(f"read softened ({res.blur:g} px blur)" if res.blur else "read as it is, not softened")
     st.markdown(" · ".join(parts), help=_HELP)
     st.code(res.text if res.text else "(no text found)", language=None, wrap_lines=True)
 

@@ -526,6 +526,19 @@ def test_alternative_psm_is_read_and_reported(app: AppTest) -> None:
     assert unpack(app.query_params["p"]).ocr.alternative_psm == (11,)
 
 
+def test_alternative_blur_is_kept_read_and_reported() -> None:
+    preset = parse_preset(TEST_PRESET.replace("lang: eng", "lang: eng, alternative_blur: [0.7]"))
+    assert preset.ocr.alternative_blur == (0.7,)
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run()
+    assert_ok(at)
+    lines = [m.value for m in at.markdown if "softened" in m.value]
+    assert len(lines) == 2, lines  # the original and the cleaned image each say which copy was kept
+    assert all("read softened (0.7 px blur)" in line or "read as it is" in line for line in lines), lines
+    assert unpack(at.query_params["p"]).ocr.alternative_blur == (0.7,)  # no widget, still shared
+
+
 def test_missing_language_shows_an_error_and_the_page_keeps_working(dirs: tuple[Path, Path]) -> None:
     preset = parse_preset(TEST_PRESET.replace("lang: eng", "lang: zzz"))
     at = new_app()

@@ -130,10 +130,7 @@ def test_rapidocr_script_keeps_whitelist_language_and_page_mode(
         "ocr: {engine: rapidocr, psm: 3, lang: eng+deu, whitelist: '0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ'}\n"
     )
     script = export_python(preset)
-    module = types.ModuleType("exported_rapidocr")
-    monkeypatch.setitem(sys.modules, module.__name__, module)  # dataclasses look their module up
-    exec(compile(script, "script", "exec"), module.__dict__)  # defines, does not run main()
-    namespace = module.__dict__
+    namespace = _defined(script, monkeypatch, "exported_rapidocr")
     assert (namespace["OCR_PSM"], namespace["OCR_LANG"]) == (3, "eng+deu")
     assert namespace["OCR_WHITELIST"] == "0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     _check(preset, SAMPLES / "document.png", tmp_path)
@@ -149,15 +146,22 @@ def test_every_stage_with_defaults_matches_runner(tmp_path: Path) -> None:
     assert "import scipy" not in script and "from scipy" not in script
 
 
-def test_every_stage_prefix_matches_runner_in_process() -> None:
+def _defined(script: str, monkeypatch: pytest.MonkeyPatch, name: str = "exported") -> dict[str, object]:
+    """What ``script`` defines, run as module ``name`` (dataclasses look it up); main() does not run."""
+    module = types.ModuleType(name)
+    monkeypatch.setitem(sys.modules, name, module)
+    exec(compile(script, name, "exec"), module.__dict__)
+    return module.__dict__
+
+
+def test_every_stage_prefix_matches_runner_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each prefix of the every-stage preset: the script's ``clean`` equals the runner's output
     (checks every stage's pixels, not only the last one's)."""
     preset = _every_stage_preset()
     image = read_image(SAMPLES / "captcha.png")
     for k in range(1, len(preset.stages) + 1):
         prefix = preset.model_copy(update={"stages": preset.stages[:k]})
-        namespace: dict[str, object] = {"__name__": "exported"}
-        exec(compile(export_python(prefix), f"prefix-{k}", "exec"), namespace)
+        namespace = _defined(export_python(prefix), monkeypatch, f"prefix_{k}")
         got = namespace["clean"](image.copy())  # type: ignore[operator]
         want = run(image, prefix, cache=None).final
         assert got.shape == want.shape and np.array_equal(got, want), preset.stages[k - 1].stage
@@ -182,7 +186,7 @@ def test_export_is_deterministic_and_standalone() -> None:
     assert classes == []
 
 
-def test_ocr_settings_are_carried(tmp_path: Path) -> None:
+def test_ocr_settings_are_carried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     preset = parse_preset(
         textwrap.dedent(
             """
@@ -201,8 +205,7 @@ def test_ocr_settings_are_carried(tmp_path: Path) -> None:
         )
     )
     script = export_python(preset)
-    namespace: dict[str, object] = {"__name__": "exported"}
-    exec(compile(script, "script", "exec"), namespace)  # defines, does not run main()
+    namespace = _defined(script, monkeypatch)
     args = namespace["OCR_ARGS"]
     assert namespace["OCR_MODES"] == [8]
     assert args == [

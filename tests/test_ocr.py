@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -28,7 +29,7 @@ from pipeline.ocr import (
 from pipeline.ocr import engine as engine_module
 from pipeline.ocr import options as options_module
 from pipeline.ocr import tesseract as tesseract_module
-from pipeline.ocr.result import char_confidence, mean_confidence
+from pipeline.ocr.result import char_confidence, mean_confidence, reading_score, scored
 
 from .conftest import text_image
 
@@ -113,6 +114,10 @@ def test_options_refuse_bad_language_lists(lang):
         {"alternative_psm": [6, 6]},
         {"alternative_psm": [4, 5, 6, 7, 8]},
         {"psm": 6, "alternative_psm": [6]},
+        {"alternative_blur": [0]},
+        {"alternative_blur": [5.5]},
+        {"alternative_blur": [0.7, 0.7]},
+        {"alternative_blur": [0.5, 1, 1.5, 2]},
     ],
 )
 def test_options_refuse(bad):
@@ -312,7 +317,8 @@ def test_alternative_psm_keeps_the_most_confident_reading(engine):
     options = OcrOptions(psm=7, alternative_psm=(6, 10), engine=engine.name)
     assert options.modes == (7, 6, 10)
     singles = {m: engine.recognize(image, OcrOptions(psm=m)) for m in options.modes}
-    scores = {m: char_confidence(r.words) for m, r in singles.items()}
+    longest = max(sum(len(w.text) for w in r.words) for r in singles.values())
+    scores = {m: reading_score(scored(r.words), longest) for m, r in singles.items()}
     best = max(options.modes, key=lambda m: scores[m])
     chosen = recognize(image, options)
     assert chosen.psm == best
@@ -505,3 +511,47 @@ def test_build_config_quotes():
     args = shlex.split(config)
     assert args[:2] == ["--tessdata-dir", "/data/tess data"]
     assert "tessedit_char_whitelist=0-9 '\"" in args
+
+
+def test_reading_score_discounts_a_reading_that_drops_text():
+    both = (Word("HELLO", 90.0, 0, 0, 5, 5), Word("WORLD", 40.0, 6, 0, 5, 5))
+    dropped = (Word("HELLO", 95.0, 0, 0, 5, 5),)
+    longest = 10
+    assert char_confidence(dropped) > char_confidence(both)  # confidence alone keeps the shorter one
+    assert reading_score(scored(both), longest) == pytest.approx(65.0)
+    assert reading_score(scored(dropped), longest) == pytest.approx(47.5)
+    assert reading_score([], 0) == 0.0
+
+
+def test_alternative_blur_reads_softened_copies_and_keeps_the_best(monkeypatch):
+    seen: dict[float, np.ndarray] = {}
+    image = text_image()
+    softened = cv2.GaussianBlur(image, (0, 0), 1.5)
+
+    class Fake:
+        name = "fake"
+
+        def recognize(self, img, options):
+            assert not options.alternative_blur and not options.alternative_psm
+            sigma = 1.5 if np.array_equal(img, softened) else 0.0 if np.array_equal(img, image) else -1.0
+            seen[sigma] = img
+            conf = 80.0 if sigma == 1.5 else 60.0
+            return OcrResult(text=f"copy{sigma}", words=(Word(f"copy{sigma}", conf, 0, 0, 1, 1),))
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
+    result = recognize(image, OcrOptions(psm=7, alternative_blur=(1.5,)))
+    assert set(seen) == {0.0, 1.5}  # the image as it is and the copy softened by exactly sigma 1.5
+    assert result.blur == 1.5 and result.text == "copy1.5" and result.psm is None
+    assert recognize(image, OcrOptions(psm=7)).blur is None
+
+
+def test_alternative_blur_ties_keep_the_image_as_it_is(monkeypatch):
+    class Fake:
+        name = "fake"
+
+        def recognize(self, img, options):
+            return OcrResult(text="same", words=(Word("same", 70.0, 0, 0, 1, 1),))
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
+    result = recognize(text_image(), OcrOptions(psm=3, alternative_psm=(6,), alternative_blur=(0.7, 1.0)))
+    assert (result.psm, result.blur) == (3, 0.0)

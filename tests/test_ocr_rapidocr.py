@@ -15,6 +15,7 @@ from pipeline.metrics import cer
 from pipeline.ocr import OcrOptions, available_engines, get_engine, rapidocr_engine, recognize
 from pipeline.ocr import engine as engine_module
 from pipeline.ocr.rapidocr_engine import LINE_MODES, PAGE_MODES, RapidOcrEngine
+from pipeline.ocr.result import reading_score, scored
 
 from .conftest import text_image
 from .test_ocr import two_lines
@@ -198,6 +199,19 @@ def test_alternative_modes_are_ignored_by_rapidocr(engine: RapidOcrEngine) -> No
     result = recognize(two_lines(), OcrOptions(engine="rapidocr", psm=6, alternative_psm=(7,)))
     assert result.psm is None and result.engine == "rapidocr"
     assert result.text == engine.recognize(two_lines(), OcrOptions(engine="rapidocr", psm=6)).text
+
+
+def test_alternative_blur_keeps_the_better_of_the_two_real_readings(engine: RapidOcrEngine) -> None:
+    image = two_lines()
+    options = OcrOptions(engine="rapidocr", psm=6, alternative_blur=(0.7,))
+    plain = engine.recognize(image, OcrOptions(engine="rapidocr", psm=6))
+    soft = engine.recognize(cv2.GaussianBlur(image, (0, 0), 0.7), OcrOptions(engine="rapidocr", psm=6))
+    longest = max(len("".join(w.text for w in r.words)) for r in (plain, soft))
+    scores = [reading_score(scored(r.words), longest) for r in (plain, soft)]
+    result = recognize(image, options)
+    assert result.psm is None and result.blur == (0.0 if scores[0] >= scores[1] else 0.7)
+    assert result.text == (plain if result.blur == 0.0 else soft).text
+    assert "HELLO" in result.text and "WORLD" in result.text
 
 
 def test_cli_run_with_engine_rapidocr_writes_the_text(tmp_path: Path) -> None:

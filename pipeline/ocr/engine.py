@@ -30,12 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
+import cv2
 import numpy as np
 
 from ..errors import EngineNotAvailable, TesseractNotFound
 from . import probe
 from .options import ENGINE_NAMES, TESSERACT_ENGINES, OcrOptions
-from .result import OcrResult, char_confidence
+from .result import OcrResult, best_reading, scored
 
 
 @runtime_checkable
@@ -153,24 +154,37 @@ def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult
     """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3).
 
     With ``options.alternative_psm`` (Tesseract engines only; RapidOCR reads with ``psm``
-    alone, its modes differing only in layout), the image is read once per mode (``options.modes``), the
-    modes side by side on the cores (:func:`_mode_pool`), and the reading with the highest
-    confidence per character (:func:`char_confidence`) is returned, the earlier mode winning
-    ties; its ``psm`` says which mode that was and its ``ms`` is the wall-clock time of all the
-    readings together.
+    alone, its modes differing only in layout) and ``options.alternative_blur`` (any engine),
+    the image is read once per mode and per copy (as it is, then softened by each blur), the
+    readings side by side on the cores (:func:`_mode_pool`), and the best by
+    :func:`~pipeline.ocr.result.reading_score` is returned, the earlier reading winning ties. Its ``psm`` and
+    ``blur`` say which mode and copy that was (``None`` for what was not chosen among
+    several) and its ``ms`` is the wall-clock time of all the readings together.
     """
     options = options if options is not None else OcrOptions()
     engine = get_engine(options.engine)
-    if not options.alternative_psm or engine.name == "rapidocr":  # RapidOCR reads with psm alone
+    modes = (options.psm,) if engine.name == "rapidocr" else options.modes  # RapidOCR reads with psm alone
+    blurs = (0.0, *options.alternative_blur)
+    if len(modes) == 1 and len(blurs) == 1:
         return engine.recognize(image, options)
     start = time.perf_counter()
+    single = options.model_copy(update={"alternative_psm": (), "alternative_blur": ()})
+    copies = {sigma: image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma) for sigma in blurs}
+    choices = [(mode, sigma) for sigma in blurs for mode in modes]
 
-    def read(mode: int) -> OcrResult:
-        return engine.recognize(image, options.model_copy(update={"psm": mode, "alternative_psm": ()}))
+    def read(choice: tuple[int, float]) -> OcrResult:
+        mode, sigma = choice
+        return engine.recognize(copies[sigma], single.model_copy(update={"psm": mode}))
 
-    readings = list(zip(options.modes, _mode_pool().map(read, options.modes), strict=True))
-    mode, best = max(readings, key=lambda r: char_confidence(r[1].words))  # max keeps the first of ties
-    return replace(best, psm=mode, ms=(time.perf_counter() - start) * 1000)
+    readings = list(_mode_pool().map(read, choices))
+    best = best_reading([scored(r.words) for r in readings])
+    (mode, sigma), chosen = choices[best], readings[best]
+    return replace(
+        chosen,
+        psm=mode if len(modes) > 1 else None,
+        blur=sigma if len(blurs) > 1 else None,
+        ms=(time.perf_counter() - start) * 1000,
+    )
 
 
 _POOL: ThreadPoolExecutor | None = None

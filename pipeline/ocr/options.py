@@ -42,6 +42,8 @@ FIELD_VARIABLES = {
 
 MAX_VARIABLE_CHARS = 200
 """Longest value of one Tesseract variable in ``variables`` (characters)."""
+MIN_BLUR_SIGMA, MAX_BLUR_SIGMA = 0.1, 5.0
+"""Range of ``alternative_blur`` values: Gaussian standard deviations, px."""
 
 PSM_HELP = (
     "Page segmentation mode, how Tesseract finds the text: 3 = automatic page layout (default), "
@@ -140,6 +142,19 @@ class OcrOptions(BaseModel):
             "Empty = read with psm only."
         ),
     )
+    alternative_blur: tuple[float, ...] = Field(
+        (),
+        max_length=3,
+        description=(
+            "Standard deviations, px, of Gaussian blurs whose softened copies of the image are "
+            "read as well, e.g. [0.7]: a light blur evens out grain, halftone dots and broken "
+            "strokes that a learned engine misreads. The reading kept is the one with the "
+            "highest confidence per character, discounted when it reads fewer characters than "
+            "the longest reading (see pipeline.ocr.engine.reading_score); ties keep the image "
+            "as it is. Each value costs one more OCR call per mode. Empty = read the image "
+            "as it is only."
+        ),
+    )
     oem: int = Field(
         3,
         ge=0,
@@ -222,6 +237,19 @@ class OcrOptions(BaseModel):
             )
         if len(set(value)) != len(value):
             raise ValueError(f"a mode is listed twice in {list(value)}")
+        return value
+
+    @field_validator("alternative_blur")
+    @classmethod
+    def _check_alternative_blur(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        bad = [s for s in value if not MIN_BLUR_SIGMA <= s <= MAX_BLUR_SIGMA]
+        if bad:
+            raise ValueError(
+                f"blur(s) {bad} out of range: use standard deviations from {MIN_BLUR_SIGMA} to "
+                f"{MAX_BLUR_SIGMA} px (the image as it is is always read)"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError(f"a blur is listed twice in {list(value)}")
         return value
 
     @field_validator("whitelist", "blacklist")

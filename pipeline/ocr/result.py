@@ -59,15 +59,48 @@ def mean_confidence(words: tuple[Word, ...] | list[Word]) -> float:
     return sum(confs) / len(confs) if confs else 0.0
 
 
+Scored = list[tuple[str, float]]
+"""A reading as its words' ``(text, confidence)`` pairs: what :func:`best_reading` compares."""
+
+
 def char_confidence(words: tuple[Word, ...] | list[Word]) -> float:
     """Mean confidence per character, 0.0 .. 100.0: each word's confidence weighted by its length.
 
     Unlike :func:`mean_confidence`, a few confident one-letter fragments cannot outweigh long
     words read with less certainty. NaN confidences are ignored; no words give 0.0.
     """
-    pairs = [(w.conf, len(w.text)) for w in words if not math.isnan(w.conf)]
-    chars = sum(n for _, n in pairs)
-    return sum(c * n for c, n in pairs) / chars if chars else 0.0
+    return _per_character([(w.text, w.conf) for w in words])
+
+
+def _per_character(words: Scored) -> float:
+    weighted = [(conf, len(text)) for text, conf in words if not math.isnan(conf)]
+    chars = sum(n for _, n in weighted)
+    return sum(c * n for c, n in weighted) / chars if chars else 0.0
+
+
+def scored(words: tuple[Word, ...] | list[Word]) -> Scored:
+    """``words`` as the ``(text, confidence)`` pairs :func:`best_reading` compares."""
+    return [(w.text, w.conf) for w in words]
+
+
+def reading_score(words: Scored, longest: int) -> float:
+    """How far to trust one of several readings of an image: 0.0 .. 100.0, higher is better.
+
+    ``words``: the reading's ``(text, confidence)`` pairs. The mean confidence per character
+    (as :func:`char_confidence`) times the share of the longest reading's characters this one
+    holds (``longest``: the most characters any of the readings has; the share is capped at 1).
+    Without that discount a reading that drops a hard line or a faint word altogether scores
+    higher than one that reads it with less certainty.
+    """
+    chars = sum(len(text) for text, _ in words)
+    return _per_character(words) * (min(1.0, chars / longest) if longest else 0.0)
+
+
+def best_reading(readings: list[Scored]) -> int:
+    """Index of the reading with the highest :func:`reading_score`; the first of ties."""
+    longest = max(sum(len(text) for text, _ in words) for words in readings)
+    scores = [reading_score(words, longest) for words in readings]
+    return scores.index(max(scores))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +122,10 @@ class OcrResult:
     psm:
         The page segmentation mode of this reading, when :func:`pipeline.ocr.recognize` chose
         among several (``OcrOptions.alternative_psm``); ``None`` otherwise.
+    blur:
+        The Gaussian standard deviation (px) of the softened copy this reading came from, when
+        :func:`pipeline.ocr.recognize` chose among several (``OcrOptions.alternative_blur``);
+        0.0 for the image as it is; ``None`` when there was no choice.
     mean_conf:
         Mean word confidence 0.0 .. 100.0, computed from ``words`` (0.0 when there are none).
     """
@@ -98,6 +135,7 @@ class OcrResult:
     engine: str = ""
     ms: float = 0.0
     psm: int | None = None
+    blur: float | None = None
     mean_conf: float = field(init=False)
 
     def __post_init__(self) -> None:
