@@ -150,7 +150,7 @@ class OcrOptions(BaseModel):
             "read as well, e.g. [0.7]: a light blur evens out grain, halftone dots and broken "
             "strokes that a learned engine misreads. The reading kept is the one with the "
             "highest confidence per character, discounted when it reads fewer characters than "
-            "the longest reading (see pipeline.ocr.engine.reading_score); ties keep the image "
+            "the longest reading (see pipeline.ocr.result.reading_score); ties keep the image "
             "as it is. Each value costs one more OCR call per mode. Empty = read the image "
             "as it is only."
         ),

@@ -92,13 +92,16 @@ def reading_score(words: Scored, longest: int) -> float:
     Without that discount a reading that drops a hard line or a faint word altogether scores
     higher than one that reads it with less certainty.
     """
-    chars = sum(len(text) for text, _ in words)
-    return _per_character(words) * (min(1.0, chars / longest) if longest else 0.0)
+    return _per_character(words) * (min(1.0, _characters(words) / longest) if longest else 0.0)
+
+
+def _characters(words: Scored) -> int:
+    return sum(len(text) for text, _ in words)
 
 
 def best_reading(readings: list[Scored]) -> int:
     """Index of the reading with the highest :func:`reading_score`; the first of ties."""
-    longest = max(sum(len(text) for text, _ in words) for words in readings)
+    longest = max(_characters(words) for words in readings)
     scores = [reading_score(words, longest) for words in readings]
     return scores.index(max(scores))
 
