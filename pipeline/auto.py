@@ -223,7 +223,7 @@ def read(
     if engine:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
     result = run(image, preset) if cache else run(image, preset, cache=None)
-    return AutoReading(preset, result, recognize(result.final, preset.ocr))
+    return AutoReading(preset, result, recognize(result.final, preset.ocr, result.input))
 
 
 def _is_number(text: str) -> bool:
@@ -250,4 +250,5 @@ def _read(
     if update:
         preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update=update)})
     result = run(image, preset)
-    return AutoReading(preset, result, recognize(result.final, preset.ocr), reason, layout, stem)
+    reading = recognize(result.final, preset.ocr, result.input)
+    return AutoReading(preset, result, reading, reason, layout, stem)

@@ -786,6 +786,7 @@ def _settings(preset: Preset, rapid: bool) -> dict[str, str]:
         "OCR_WHITELIST": f"{_literal(ocr.whitelist)}  # only these characters (empty = any)",
         "OCR_BLACKLIST": _literal(ocr.blacklist),
         "OCR_BLURS": f"{list(ocr.alternative_blur)}  # softened copies also read (Gaussian sigma, px)",
+        "OCR_ORIGINAL": f"{ocr.also_read_original}  # the image before the stages also read",
     }
 
 

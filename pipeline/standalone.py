@@ -45,6 +45,8 @@ OCR_BLACKLIST = ""
 """RapidOCR: these characters are never read."""
 OCR_BLURS: list[float] = []
 """Gaussian blurs (standard deviation, px) of softened copies read as well; the best reading wins."""
+OCR_ORIGINAL = False
+"""RapidOCR: the image before the stages is read as well; the best reading wins."""
 
 T = TypeVar("T")
 
@@ -123,8 +125,10 @@ def tesseract_words(pixels: np.ndarray, mode: int) -> Scored:
     return [(t, min(100.0, float(c))) for t, c in pairs if t.strip() and float(c) >= 0]
 
 
-def tesseract_ocr(image: np.ndarray) -> str:
-    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract).
+def tesseract_ocr(image: np.ndarray, original: np.ndarray) -> str:
+    """Read the cleaned image with Tesseract (the tesseract program, through pytesseract);
+    ``original``, the image before the stages, is not read (Tesseract's confidence cannot
+    choose between the two).
 
     With several page segmentation modes in OCR_MODES, or blurs in OCR_BLURS, the image is read
     in every mode, as it is and softened by each blur, and the text is read again the way whose
@@ -143,17 +147,21 @@ def tesseract_ocr(image: np.ndarray) -> str:
     ).strip()
 
 
-def rapidocr_ocr(image: np.ndarray) -> str:
+def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:
     """Read the cleaned image with RapidOCR (its models from the installed rapidocr wheel).
 
-    With blurs in OCR_BLURS the image is also read softened by each, and the reading kept is
-    the one with the highest confidence per character times the share of the longest
-    reading's characters it holds (ties keep the image as it is).
+    With blurs in OCR_BLURS the image is also read softened by each, and with OCR_ORIGINAL so
+    is ``original``, the image before the stages (when the stages changed it); the reading kept
+    is the one with the highest confidence per character times the share of the longest
+    reading's characters it holds (ties keep the cleaned image as it is).
     """
     reader = open_reader(model_paths())
-    bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    sources = [image]
+    if OCR_ORIGINAL and not (original.shape == image.shape and np.array_equal(original, image)):
+        sources.append(original)
     readings = [
         read_words(reader, soften(bgr, sigma), OCR_PSM, OCR_WHITELIST, OCR_BLACKLIST, OCR_LANG)
+        for bgr in (s if s.ndim == 3 else cv2.cvtColor(s, cv2.COLOR_GRAY2BGR) for s in sources)
         for sigma in [0.0, *OCR_BLURS]
     ]
     return layout_text(readings[best_reading([scored(words) for words in readings])])
@@ -169,8 +177,9 @@ def main(argv: list[str]) -> int:
         print((__doc__ or "").strip().split("\n")[0])
         print(f"usage: python {argv[0]} IMAGE [OUT.png]", file=sys.stderr)
         return 2
-    cleaned = clean(read_image(argv[1]))
+    image = read_image(argv[1])
+    cleaned = clean(image)
     if len(argv) == 3:
         write_image(argv[2], cleaned)
-    print(ocr(cleaned))
+    print(ocr(cleaned, image))
     return 0

@@ -93,7 +93,7 @@ def run_and_show(preset: Preset, slots: Slots) -> Result | None:
         else:  # Streamlit shows a spinner only after 0.5 s, so quick runs do not flicker
             with st.spinner("Cleaning the image…"):
                 result = run(image.array, preset, digest=image.digest)
-        ocr_view.prefetch(result.final, preset.ocr)  # Tesseract reads while the previews are sent
+        ocr_view.prefetch(result.final, preset.ocr, result.input)  # read while the previews are sent
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
     _draw(result, slots.metric, slots.tiles)

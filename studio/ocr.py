@@ -1,7 +1,8 @@
 """OCR for the studio: cached reading of full-resolution images, scores and a safe text diff.
 
-:func:`read_text` runs Tesseract once per distinct (image, OCR options) pair: the cache key
-is the image's content digest and the options' JSON, in a bounded process-wide cache.
+:func:`read_text` reads once per distinct (image, OCR options) pair: the cache key is the
+image's content digest and the options' JSON (and, with ``also_read_original``, the original
+image's digest), in a bounded process-wide cache.
 :func:`prefetch` starts a reading in a background thread as soon as the stages have run, so
 Tesseract works while the previews are sent. Errors (missing language, timeout) are cached
 too, as a message, so a failing setting does not re-run a slow Tesseract call on every rerun.
@@ -84,7 +85,7 @@ BUDGET_WINDOW_S = 600.0
 """The window of the per-session OCR budget (seconds; see :data:`pipeline.limits.SESSION_OCR_S`)."""
 
 _readings: BoundedCache[Reading] = BoundedCache(max_entries=READINGS_KEPT)
-_pending: dict[tuple[str, str], Future[Reading]] = {}
+_pending: dict[tuple[str, str, str], Future[Reading]] = {}
 _pending_lock = threading.Lock()
 _threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="clarity-ocr")
 _pool: WorkerPool | None = None
@@ -158,8 +159,11 @@ def session_id() -> str:
     return str(ss[K.SESSION_ID])
 
 
-def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
-    """Read in a worker process, within the time limit and the session's budget.
+def _read(
+    image: np.ndarray, options: OcrOptions, session: str, original: np.ndarray | None = None
+) -> Reading:
+    """Read in a worker process, within the time limit and the session's budget (``original``:
+    the image before the stages, for ``also_read_original``).
 
     A reading stopped by the session's budget is marked ``shared=False``: it is about this
     session only and is never cached for others.
@@ -175,7 +179,7 @@ def _read(image: np.ndarray, options: OcrOptions, session: str) -> Reading:
         try:
             return Reading(
                 pool.call(
-                    recognize, image, run_options, timeout_s=min(timeout, left) + WORKER_GRACE_S,
+                    recognize, image, run_options, original, timeout_s=min(timeout, left) + WORKER_GRACE_S,
                     big=is_big(image), prepare=(get_engine, (options.engine,)),
                 )
             )  # fmt: skip
@@ -257,34 +261,49 @@ def run_stages_isolated(image: np.ndarray, preset: Preset) -> Result:
         raise StageError(f"the stages could not finish: {exc}") from None
 
 
-def _key(image: np.ndarray, options: OcrOptions, digest: str | None) -> tuple[str, str]:
-    if digest is None:
-        digest = DIGESTS.get_or_make((image,), "digest", lambda: image_digest(image))
-    return digest, options.model_dump_json()
+def _digest(image: np.ndarray) -> str:
+    return DIGESTS.get_or_make((image,), "digest", lambda: image_digest(image))
 
 
-def prefetch(image: np.ndarray, options: OcrOptions) -> None:
+def _key(
+    image: np.ndarray, options: OcrOptions, digest: str | None, original: np.ndarray | None
+) -> tuple[str, str, str]:
+    source = _digest(original) if original is not None else ""
+    return digest or _digest(image), options.model_dump_json(), source
+
+
+def _source(options: OcrOptions, original: np.ndarray | None) -> np.ndarray | None:
+    """``original`` when the options read it too (``also_read_original``), else None."""
+    return original if options.also_read_original else None
+
+
+def prefetch(image: np.ndarray, options: OcrOptions, original: np.ndarray | None = None) -> None:
     """Start reading ``image`` in the background, unless its reading is cached or under way.
 
     The studio calls this as soon as the stages have run, so the OCR works while the stage
     previews are encoded and sent; :func:`read_text` then picks the reading up.
     """
-    key = _key(image, options, None)
+    original = _source(options, original)
+    key = _key(image, options, None, original)
     if _readings.get(key) is not None:
         return
     with _pending_lock:
         if key not in _pending and len(_pending) < 16:
-            _pending[key] = _threads.submit(_read, image, options, session_id())
+            _pending[key] = _threads.submit(_read, image, options, session_id(), original)
 
 
-def read_text(image: np.ndarray, options: OcrOptions, digest: str | None = None) -> Reading:
-    """The OCR reading of the full-resolution ``image`` with ``options``, cached (see module doc)."""
-    key = _key(image, options, digest)
+def read_text(
+    image: np.ndarray, options: OcrOptions, digest: str | None = None, original: np.ndarray | None = None
+) -> Reading:
+    """The OCR reading of the full-resolution ``image`` with ``options``, cached (see module doc);
+    ``original``, the image before the stages, is read too when the options say so."""
+    original = _source(options, original)
+    key = _key(image, options, digest, original)
     reading = _readings.get(key)
     if reading is None:
         with _pending_lock:
             future = _pending.pop(key, None)
-        reading = future.result() if future is not None else _read(image, options, session_id())
+        reading = future.result() if future is not None else _read(image, options, session_id(), original)
         if reading.shared:
             _readings.put(key, reading)
     return reading

@@ -34,7 +34,7 @@ def result_panel(result: Result | None, preset: Preset) -> None:
     original_image = result.input if result is not None else image
     final_image = result.final if result is not None else image
     with st.spinner("Reading the text…"):
-        cleaned = ocr_view.read_text(final_image, preset.ocr)
+        cleaned = ocr_view.read_text(final_image, preset.ocr, original=original_image)
         original = ocr_view.read_text(original_image, preset.ocr)
     scores = _scores(original, cleaned)
     stages = sum(s.enabled for s in result.steps) if result is not None else 0
@@ -102,6 +102,12 @@ def _reading(reading: ocr_view.Reading, score: float | None, before: float | Non
         parts.append(f"best mode: {ocr_view.PSM_NAMES[res.psm]}")
     if res.blur is not None:
         parts.append(f"read softened ({res.blur:g} px blur)" if res.blur else "read as it is, not softened")
+    if res.from_original is not None:  # also_read_original: the better of the two readings is kept
+        parts.append(
+            "kept the original image's reading (it scored better)"
+            if res.from_original
+            else "kept this image's reading (it scored better than the original's)"
+        )
     st.markdown(" · ".join(parts), help=_HELP)
     st.code(res.text if res.text else "(no text found)", language=None, wrap_lines=True)
 

@@ -539,6 +539,23 @@ def test_alternative_blur_is_kept_read_and_reported() -> None:
     assert unpack(at.query_params["p"]).ocr.alternative_blur == (0.7,)  # no widget, still shared
 
 
+def test_also_read_original_is_kept_and_the_kept_reading_named() -> None:
+    from pipeline.auto import shipped_preset
+
+    preset = shipped_preset("gray-band-captcha")
+    assert preset.ocr.also_read_original and preset.ocr.engine == "rapidocr"
+    at = new_app()
+    at.query_params["p"] = pack(preset)
+    at.run(timeout=120)
+    assert_ok(at)
+    lines = [m.value for m in at.markdown if "kept" in m.value and "reading" in m.value]
+    assert len(lines) == 1, (
+        lines
+    )  # the cleaned image's reading says which was kept; the original's has no choice
+    assert "kept the original image's reading" in lines[0] or "kept this image's reading" in lines[0], lines
+    assert unpack(at.query_params["p"]).ocr.also_read_original  # no widget, still shared
+
+
 def test_missing_language_shows_an_error_and_the_page_keeps_working(dirs: tuple[Path, Path]) -> None:
     preset = parse_preset(TEST_PRESET.replace("lang: eng", "lang: zzz"))
     at = new_app()

@@ -90,13 +90,14 @@ def _check(preset: Preset, image: Path, tmp_path: Path) -> str:
     """Export, run the script, compare pixels and OCR text with Clarity's own; returns the script."""
     script = export_python(preset)
     cleaned, stdout = _run_script(script, tmp_path, image)
-    expected = run(read_image(image), preset, cache=None).final
+    original = read_image(image)
+    expected = run(original, preset, cache=None).final
     assert cleaned.shape == expected.shape
     assert cleaned.dtype == expected.dtype
     assert np.array_equal(cleaned, expected), f"{int((cleaned != expected).sum())} pixels differ"
     engine = "rapidocr" if preset.ocr.engine == "rapidocr" else "pytesseract"  # the script's engine
     ocr = preset.ocr.model_copy(update={"engine": engine})
-    assert _words(stdout) == _words(recognize(expected, ocr).text)
+    assert _words(stdout) == _words(recognize(expected, ocr, original).text)
     assert ("import rapidocr" in script) == (engine == "rapidocr")
     assert ("import pytesseract" in script) == (engine == "pytesseract")
     return script

@@ -74,16 +74,27 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
     preset = parse_preset(
         "schema_version: 1\nstages: [grayscale]\n"
         f"ocr: {{engine: {engine}, psm: 7, alternative_psm: [8], alternative_blur: [0.7], lang: eng, "
-        "whitelist: '0123'}\n"
+        "whitelist: '0123', also_read_original: true}\n"
     )
     namespace = _script_namespace(preset, monkeypatch)
     settings = {name for name in namespace if name.startswith("OCR_")}
     rapid = engine == "rapidocr"
     if rapid:
-        assert settings == {"OCR_LANG", "OCR_PSM", "OCR_WHITELIST", "OCR_BLACKLIST", "OCR_BLURS"}
-        assert (namespace["OCR_PSM"], namespace["OCR_WHITELIST"]) == (7, "0123")
+        assert settings == {
+            "OCR_LANG",
+            "OCR_PSM",
+            "OCR_WHITELIST",
+            "OCR_BLACKLIST",
+            "OCR_BLURS",
+            "OCR_ORIGINAL",
+        }
+        assert (namespace["OCR_PSM"], namespace["OCR_WHITELIST"], namespace["OCR_ORIGINAL"]) == (
+            7,
+            "0123",
+            True,
+        )
     else:
-        assert settings == {"OCR_LANG", "OCR_MODES", "OCR_ARGS", "OCR_TIMEOUT_S", "OCR_BLURS"}
+        assert settings == {"OCR_LANG", "OCR_MODES", "OCR_ARGS", "OCR_TIMEOUT_S", "OCR_BLURS"}  # no original
         assert namespace["OCR_MODES"] == [7, 8]
     assert namespace["OCR_BLURS"] == [0.7]
     reader = standalone.rapidocr_ocr if rapid else standalone.tesseract_ocr

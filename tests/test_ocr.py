@@ -555,3 +555,69 @@ def test_alternative_blur_ties_keep_the_image_as_it_is(monkeypatch):
     monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
     result = recognize(text_image(), OcrOptions(psm=3, alternative_psm=(6,), alternative_blur=(0.7, 1.0)))
     assert (result.psm, result.blur) == (3, 0.0)
+
+
+def _fake_by_image(monkeypatch, name: str, confidences: dict[str, float], images: dict[str, np.ndarray]):
+    """An engine called ``name`` that reads each of ``images`` as its key, with that key's
+    confidence; returns the list of keys read, in call order."""
+    read: list[str] = []
+
+    class Fake:
+        def __init__(self) -> None:
+            self.name = name
+
+        def recognize(self, img, options):
+            assert not options.alternative_blur and not options.alternative_psm
+            key = next(k for k, v in images.items() if v.shape == img.shape and np.array_equal(v, img))
+            read.append(key)
+            return OcrResult(text=key, words=(Word(key, confidences[key], 0, 0, 1, 1),), engine=name)
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda engine: Fake())
+    return read
+
+
+def test_also_read_original_keeps_the_better_of_the_cleaned_and_the_original(monkeypatch):
+    original, cleaned = text_image("AB12"), text_image("AB12", scale=1.5)
+    images = {"orig": original, "clean": cleaned}
+    options = OcrOptions(engine="rapidocr", psm=7, also_read_original=True)
+    read = _fake_by_image(monkeypatch, "rapidocr", {"orig": 90.0, "clean": 60.0}, images)
+    result = recognize(cleaned, options, original)
+    assert sorted(read) == ["clean", "orig"] and result.text == "orig" and result.from_original is True
+    read = _fake_by_image(monkeypatch, "rapidocr", {"orig": 60.0, "clean": 90.0}, images)
+    result = recognize(cleaned, options, original)
+    assert result.text == "clean" and result.from_original is False
+    read = _fake_by_image(monkeypatch, "rapidocr", {"orig": 70.0, "clean": 70.0}, images)
+    assert recognize(cleaned, options, original).from_original is False  # ties keep the cleaned image
+
+
+def test_also_read_original_reads_once_without_a_different_original_or_with_tesseract(monkeypatch):
+    original, cleaned = text_image("AB12"), text_image("AB12", scale=1.5)
+    images = {"orig": original, "clean": cleaned}
+    confidences = {"orig": 90.0, "clean": 60.0}
+    read = _fake_by_image(monkeypatch, "rapidocr", confidences, images)
+    rapid = OcrOptions(engine="rapidocr", psm=7, also_read_original=True)
+    assert recognize(cleaned, rapid, cleaned.copy()).from_original is None  # stages changed nothing
+    assert recognize(cleaned, rapid).from_original is None  # no original given
+    assert (
+        recognize(cleaned, rapid.model_copy(update={"also_read_original": False}), original).text == "clean"
+    )
+    assert read == ["clean", "clean", "clean"]
+    read = _fake_by_image(monkeypatch, "tesserocr", confidences, images)  # Tesseract: cleaned only
+    result = recognize(cleaned, OcrOptions(engine="tesserocr", psm=7, also_read_original=True), original)
+    assert read == ["clean"] and result.from_original is None
+
+
+def test_also_read_original_combines_with_softened_copies(monkeypatch):
+    original, cleaned = text_image("AB12"), text_image("AB12", scale=1.5)
+    images = {
+        "orig": original,
+        "clean": cleaned,
+        "orig-soft": cv2.GaussianBlur(original, (0, 0), 0.7),
+        "clean-soft": cv2.GaussianBlur(cleaned, (0, 0), 0.7),
+    }
+    confidences = {"orig": 50.0, "clean": 60.0, "orig-soft": 95.0, "clean-soft": 70.0}
+    read = _fake_by_image(monkeypatch, "rapidocr", confidences, images)
+    options = OcrOptions(engine="rapidocr", psm=7, also_read_original=True, alternative_blur=(0.7,))
+    result = recognize(cleaned, options, original)
+    assert sorted(read) == sorted(images)
+    assert (result.text, result.from_original, result.blur) == ("orig-soft", True, 0.7)

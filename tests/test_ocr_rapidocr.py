@@ -214,6 +214,26 @@ def test_alternative_blur_keeps_the_better_of_the_two_real_readings(engine: Rapi
     assert "HELLO" in result.text and "WORLD" in result.text
 
 
+def test_gray_band_preset_keeps_the_better_of_the_cleaned_and_original_readings(
+    engine: RapidOcrEngine,
+) -> None:
+    from pipeline import read_image, run
+    from pipeline.auto import read, shipped_preset
+
+    preset = shipped_preset("gray-band-captcha")
+    assert preset.ocr.also_read_original
+    image = read_image(Path(__file__).resolve().parents[1] / "samples" / "gray-band-captcha.png")
+    cleaned = run(image, preset).final
+    single = preset.ocr.model_copy(update={"also_read_original": False})
+    readings = [engine.recognize(x, single) for x in (cleaned, image)]
+    longest = max(len("".join(w.text for w in r.words)) for r in readings)
+    scores = [reading_score(scored(r.words), longest) for r in readings]
+    result = read(image, preset).ocr
+    assert result.from_original == (scores[1] > scores[0])
+    assert result.text == readings[int(result.from_original)].text
+    assert cer("K6PdRA", result.text) == 0.0  # samples.yaml's expected text
+
+
 def test_cli_run_with_engine_rapidocr_writes_the_text(tmp_path: Path) -> None:
     image = tmp_path / "line.png"
     cv2.imwrite(str(image), text_image("HELLO 2026", scale=1.5))

@@ -150,41 +150,60 @@ def _create(name: str) -> OcrEngine:
     return PytesseractEngine()
 
 
-def recognize(image: np.ndarray, options: OcrOptions | None = None) -> OcrResult:
+def recognize(
+    image: np.ndarray, options: OcrOptions | None = None, original: np.ndarray | None = None
+) -> OcrResult:
     """Read ``image`` with the engine ``options.engine`` names (default options: auto, eng, psm 3).
 
     With ``options.alternative_psm`` (Tesseract engines only; RapidOCR reads with ``psm``
-    alone, its modes differing only in layout) and ``options.alternative_blur`` (any engine),
-    the image is read once per mode and per copy (as it is, then softened by each blur), the
-    readings side by side on the cores (:func:`_mode_pool`), and the best by
-    :func:`~pipeline.ocr.result.reading_score` is returned, the earlier reading winning ties. Its ``psm`` and
-    ``blur`` say which mode and copy that was (``None`` for what was not chosen among
-    several) and its ``ms`` is the wall-clock time of all the readings together.
+    alone, its modes differing only in layout), ``options.alternative_blur`` (any engine) and
+    ``options.also_read_original`` (RapidOCR only, with ``original``: the image before the
+    stages, when it differs from ``image``), the image is read once per source, mode and copy
+    (as it is, then softened by each blur), the readings side by side on the cores
+    (:func:`_mode_pool`), and the best by :func:`~pipeline.ocr.result.reading_score` is
+    returned, the earlier reading winning ties (the cleaned image, ``psm``, no blur). Its
+    ``psm``, ``blur`` and ``from_original`` say which mode, copy and source that was (``None``
+    for what was not chosen among several) and its ``ms`` is the wall-clock time of all the
+    readings together.
     """
     options = options if options is not None else OcrOptions()
     engine = get_engine(options.engine)
-    modes = (options.psm,) if engine.name == "rapidocr" else options.modes  # RapidOCR reads with psm alone
+    rapid = engine.name == "rapidocr"
+    modes = (options.psm,) if rapid else options.modes  # RapidOCR reads with psm alone
     blurs = (0.0, *options.alternative_blur)
-    if len(modes) == 1 and len(blurs) == 1:
+    sources = [image]
+    if rapid and options.also_read_original and original is not None and not _same(original, image):
+        sources.append(original)
+    if len(modes) == 1 and len(blurs) == 1 and len(sources) == 1:
         return engine.recognize(image, options)
     start = time.perf_counter()
     single = options.model_copy(update={"alternative_psm": (), "alternative_blur": ()})
-    copies = {sigma: image if sigma == 0 else cv2.GaussianBlur(image, (0, 0), sigma) for sigma in blurs}
-    choices = [(mode, sigma) for sigma in blurs for mode in modes]
+    copies = {
+        (source, sigma): sources[source] if sigma == 0 else cv2.GaussianBlur(sources[source], (0, 0), sigma)
+        for source in range(len(sources))
+        for sigma in blurs
+    }
+    choices = [(source, sigma, mode) for source, sigma in copies for mode in modes]
 
-    def read(choice: tuple[int, float]) -> OcrResult:
-        mode, sigma = choice
-        return engine.recognize(copies[sigma], single.model_copy(update={"psm": mode}))
+    def read(choice: tuple[int, float, int]) -> OcrResult:
+        source, sigma, mode = choice
+        return engine.recognize(copies[source, sigma], single.model_copy(update={"psm": mode}))
 
     readings = list(_mode_pool().map(read, choices))
     best = best_reading([scored(r.words) for r in readings])
-    (mode, sigma), chosen = choices[best], readings[best]
+    (source, sigma, mode), chosen = choices[best], readings[best]
     return replace(
         chosen,
         psm=mode if len(modes) > 1 else None,
         blur=sigma if len(blurs) > 1 else None,
+        from_original=source == 1 if len(sources) > 1 else None,
         ms=(time.perf_counter() - start) * 1000,
     )
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` and ``b`` hold the same pixels (a preset whose stages changed nothing)."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b)))
 
 
 _POOL: ThreadPoolExecutor | None = None

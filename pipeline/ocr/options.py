@@ -155,6 +155,17 @@ class OcrOptions(BaseModel):
             "as it is only."
         ),
     )
+    also_read_original: bool = Field(
+        False,
+        description=(
+            "RapidOCR only: also read the image as it came in, before the stages, and keep the "
+            "better of the two readings (scored as for alternative_blur; ties keep the cleaned "
+            "image). For a cleaning that helps on some images and hurts on others, e.g. a "
+            "captcha's tone band. Costs one more OCR call per copy. Tesseract engines read the "
+            "cleaned image only: their confidence is no safe judge between a raw and a cleaned "
+            "image (on generated gray-band captchas the choice took CER from 0.22 to 0.34)."
+        ),
+    )
     oem: int = Field(
         3,
         ge=0,

@@ -129,6 +129,10 @@ class OcrResult:
         The Gaussian standard deviation (px) of the softened copy this reading came from, when
         :func:`pipeline.ocr.recognize` chose among several (``OcrOptions.alternative_blur``);
         0.0 for the image as it is; ``None`` when there was no choice.
+    from_original:
+        True when this reading came from the image as it came in, before the stages, and False
+        when from the cleaned image, when :func:`pipeline.ocr.recognize` chose between them
+        (``OcrOptions.also_read_original``); ``None`` when there was no choice.
     mean_conf:
         Mean word confidence 0.0 .. 100.0, computed from ``words`` (0.0 when there are none).
     """
@@ -139,6 +143,7 @@ class OcrResult:
     ms: float = 0.0
     psm: int | None = None
     blur: float | None = None
+    from_original: bool | None = None
     mean_conf: float = field(init=False)
 
     def __post_init__(self) -> None:

@@ -57,8 +57,8 @@ class Reader:
     def read(self, index: int, preset: Preset) -> Reading:
         """Run ``preset`` on image ``index`` and OCR it; stage and OCR failures become a Reading's error."""
         try:
-            final = run(self.images[index], preset, cache=self.cache).final
-            text = self._recognize(final, preset.ocr)
+            image = self.images[index]
+            text = self._recognize(run(image, preset, cache=self.cache).final, preset.ocr, image)
             return Reading(text.text, text.mean_conf)
         except FATAL:
             raise
@@ -67,13 +67,15 @@ class Reader:
         except Exception as exc:  # a stage bug on an unusual parameter value must not end the search
             return Reading(error=f"unexpected {type(exc).__name__}: {exc}")
 
-    def _recognize(self, final: np.ndarray, options: OcrOptions) -> _Text:
-        """:func:`~pipeline.ocr.recognize`, memoised by final image and OCR options."""
-        key = (image_digest(final), options.model_dump_json())
+    def _recognize(self, final: np.ndarray, options: OcrOptions, original: np.ndarray) -> _Text:
+        """:func:`~pipeline.ocr.recognize`, memoised by final image and OCR options (and the
+        original image, when the options read it too)."""
+        source = image_digest(original) if options.also_read_original else ""
+        key = (image_digest(final), options.model_dump_json(), source)
         hit = self.memo.get(key)
         if hit is not None:
             return hit
-        result = recognize(final, options)
+        result = recognize(final, options, original)
         text = _Text(result.text, result.mean_conf)
         self.memo.put(key, text)
         return text
