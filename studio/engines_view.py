@@ -54,8 +54,11 @@ def rows(
     for engine in ENGINES:
         engine_preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
         cleaned = result if engine == preset.ocr.engine else ocr_view.run_stages(result.input, engine_preset)
-        for label, image in (("original", result.input), ("cleaned", cleaned.final)):
-            reading = ocr_view.read_text(image, engine_preset.ocr, original=result.input)
+        for label, image, before in (
+            ("original", result.input, None),
+            ("cleaned", cleaned.final, result.input),
+        ):
+            reading = ocr_view.read_text(image, engine_preset.ocr, original=before)
             if reading.result is None:
                 out.append(Row(engine_title(engine), label, "", None, None, reading.error or "OCR failed"))
                 continue

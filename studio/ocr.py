@@ -273,8 +273,8 @@ def _key(
 
 
 def _source(options: OcrOptions, original: np.ndarray | None) -> np.ndarray | None:
-    """``original`` when the options read it too (``also_read_original``), else None."""
-    return original if options.also_read_original else None
+    """``original`` when the options read it too (``OcrOptions.reads_original``), else None."""
+    return original if options.reads_original else None
 
 
 def prefetch(image: np.ndarray, options: OcrOptions, original: np.ndarray | None = None) -> None:

@@ -168,11 +168,10 @@ def recognize(
     """
     options = options if options is not None else OcrOptions()
     engine = get_engine(options.engine)
-    rapid = engine.name == "rapidocr"
-    modes = (options.psm,) if rapid else options.modes  # RapidOCR reads with psm alone
+    modes = (options.psm,) if engine.name == "rapidocr" else options.modes  # RapidOCR reads with psm alone
     blurs = (0.0, *options.alternative_blur)
     sources = [image]
-    if rapid and options.also_read_original and original is not None and not _same(original, image):
+    if options.reads_original and original is not None and not _same(original, image):
         sources.append(original)
     if len(modes) == 1 and len(blurs) == 1 and len(sources) == 1:
         return engine.recognize(image, options)

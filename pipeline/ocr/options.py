@@ -326,6 +326,12 @@ class OcrOptions(BaseModel):
         return (self.psm, *self.alternative_psm)
 
     @property
+    def reads_original(self) -> bool:
+        """True when the image before the stages is read too: ``also_read_original``, which only
+        RapidOCR honours (Tesseract engines read the cleaned image only)."""
+        return self.also_read_original and self.engine == "rapidocr"
+
+    @property
     def languages(self) -> list[str]:
         """The languages that will be loaded (``lang`` split on '+', ``~`` exclusions dropped)."""
         return split_languages(self.lang)

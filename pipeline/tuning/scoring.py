@@ -70,7 +70,7 @@ class Reader:
     def _recognize(self, final: np.ndarray, options: OcrOptions, original: np.ndarray) -> _Text:
         """:func:`~pipeline.ocr.recognize`, memoised by final image and OCR options (and the
         original image, when the options read it too)."""
-        source = image_digest(original) if options.also_read_original else ""
+        source = image_digest(original) if options.reads_original else ""
         key = (image_digest(final), options.model_dump_json(), source)
         hit = self.memo.get(key)
         if hit is not None:
