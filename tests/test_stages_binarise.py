@@ -12,6 +12,7 @@ from pipeline.stages.binarise import (
     ContrastBinariseParams,
     ThresholdParams,
     _box_sum,
+    _edge_blobs,
     _paper_level,
     _scaled_contrast,
     contrast_binarise,
@@ -108,6 +109,49 @@ def test_faint_blobs_and_specks_are_dropped() -> None:
     assert keep[100, 231] == 0 and drop[100, 231] == 255
     assert keep[5, 5] == 0 and drop[5, 5] == 255
     assert _f(drop, ink) > 0.9
+
+
+def _framed(text: np.ndarray) -> np.ndarray:
+    """``text`` photographed off-centre: dark bands along the top, right and part of the bottom edge."""
+    framed = text.copy()
+    framed[:6, :] = 5
+    framed[:, -8:] = 5
+    framed[-5:, :150] = 5
+    return framed
+
+
+def test_dark_margins_round_a_page_are_painted_over() -> None:
+    """A page photo's dark frame outweighs faint text: its edges set the contrast level and the
+    text is lost (the failure seen on generated page photos), unless ``margin_span`` paints the
+    frame over first. Without a frame the setting changes nothing."""
+    img, ink = _page(shade=False)
+    faint = np.clip(img.astype(int) + np.where(ink, 60, 0), 0, 255).astype(np.uint8)
+    framed = _framed(faint)
+    lost = contrast_binarise(framed, ContrastBinariseParams())
+    kept = contrast_binarise(framed, ContrastBinariseParams(margin_span=25))
+    assert _f(lost, ink) < 0.1 and (lost[:6] == 0).mean() > 0.8  # the frame is the "text"
+    assert _f(kept, ink) > 0.95
+    assert (kept[:6] == 255).all() and (kept[:, -8:] == 255).all() and (kept[-5:, :150] == 255).all()
+    plain = [contrast_binarise(faint, ContrastBinariseParams(margin_span=span)) for span in (0, 25)]
+    np.testing.assert_array_equal(plain[0], plain[1])
+
+
+def test_only_long_bands_hugging_the_edge_are_margins() -> None:
+    """``_edge_blobs``: a band along the edge is a margin; a glyph touching the edge is too short
+    to be one; a tangle of noise joined to the edge, reaching deep into the page, is not one."""
+    dark = np.zeros((200, 300), np.uint8)
+    dark[:6, :200] = 1  # a band along the top, two thirds of the width
+    dark[80:100, 290:] = 1  # a glyph cut by the right edge, 10 % of the height
+    rng = np.random.default_rng(0)
+    dark[120:, :120] = rng.random((80, 120)) < 0.6  # a dense tangle from the bottom-left corner
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    at = np.flatnonzero(dark)
+    margins = _edge_blobs(stats, labels.ravel()[at], at, dark.shape, 0.25)
+    assert margins[labels[2, 100]]
+    assert not margins[labels[90, 295]]
+    tangle = np.bincount(labels[120:, :120][dark[120:, :120] > 0]).argmax()
+    assert stats[tangle, cv2.CC_STAT_WIDTH] >= 0.25 * 300 and not margins[tangle]
+    assert margins.sum() == 1 and not margins[0]
 
 
 @pytest.mark.parametrize(("min_contrast", "min_area"), [(0.6, 0.5), (0.9, 0.0), (0.3, 2.0), (0.0, 1.0)])
