@@ -106,3 +106,36 @@ def fit_odd(size: int, limit: int, minimum: int = 1) -> int:
 def whole_image_window(image: np.ndarray) -> int:
     """Smallest odd window that, centred on any pixel, covers the whole image."""
     return 2 * max(image.shape[0], image.shape[1]) + 1
+
+
+def text_mask(image: np.ndarray) -> np.ndarray:
+    """Boolean ink mask: Otsu threshold of the luma, minority class taken as ink."""
+    gray = to_gray(image)
+    if gray.size == 0 or int(gray.min()) == int(gray.max()):
+        return np.zeros(gray.shape, dtype=bool)
+    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = binary == 0
+    return ~dark if np.count_nonzero(dark) * 2 > dark.size else dark
+
+
+MIN_STROKE_BLOB_AREA = 20
+"""Ink components with fewer pixels (specks) are left out of the stroke width (px)."""
+
+
+def stroke_width(image: np.ndarray) -> float | None:
+    """Mean stroke width of the text (px): twice the ink area over the length of its outlines.
+
+    A stroke ``w`` px wide and ``L`` long has area ``w L`` and an outline ``2 L`` long, and glyphs
+    are made of strokes. Ink is :func:`text_mask`'s, without the components smaller than
+    :data:`MIN_STROKE_BLOB_AREA`; outlines are outer edges and holes. ``None`` without such ink.
+    """
+    mask = text_mask(image).view(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    large = stats[:, cv2.CC_STAT_AREA] >= MIN_STROKE_BLOB_AREA
+    large[0] = False
+    ink = large[labels].view(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(c, True) for c in contours)
+    if outline <= 0:
+        return None
+    return 2.0 * np.count_nonzero(ink) / outline

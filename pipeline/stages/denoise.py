@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
-from ._image import fit_odd, whole_image_window
+from ._image import fit_odd, stroke_width, whole_image_window
 
 # --- gaussian_blur -----------------------------------------------------------------------------
 
@@ -46,6 +46,14 @@ class MedianBlurParams(StageParams):
         "Pixels beyond the edge: 'replicate' repeats the edge pixel, 'zero' counts them as "
         "black (as scipy.signal.medfilt does, which thins light strokes along the edge).",
     )
+    min_stroke: float = number(
+        0.0,
+        0.0,
+        20.0,
+        "Leave the image as it is when its text strokes are thinner than this (a 3 px median "
+        "erases strokes 1-2 px wide); 0 = always filter, px.",
+        step=0.5,
+    )
 
 
 def _median_rect(channel: np.ndarray, kh: int, kw: int) -> np.ndarray:
@@ -77,7 +85,15 @@ def median_blur(image: np.ndarray, p: MedianBlurParams) -> np.ndarray:
     median whose time does not grow with the window. Both filter each channel of a colour
     image separately. The border is replicated, or with ``border="zero"`` the image is padded
     with black (0) for the filtering and the padding cut off again.
+
+    With ``min_stroke``, the text's mean stroke width is measured first
+    (:func:`~pipeline.stages._image.stroke_width`: twice the ink area over its outline length,
+    specks left out), and an image whose strokes are thinner is returned unchanged (a copy).
     """
+    if p.min_stroke > 0:
+        measured = stroke_width(image)
+        if measured is None or measured < p.min_stroke:
+            return image.copy()
     limit = whole_image_window(image)
     kw, kh = fit_odd(p.ksize_w, limit), fit_odd(p.ksize_h, limit)
     if p.border == "zero" and max(kw, kh) > 1:

@@ -16,19 +16,9 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, convention, number
 from ..registry import register
-from ._image import check_output_size, is_binary, to_gray
+from ._image import check_output_size, is_binary, text_mask
 
 BorderColour = Literal["white", "black", "replicate"]
-
-
-def _text_mask(image: np.ndarray) -> np.ndarray:
-    """Boolean ink mask: Otsu threshold of the luma, minority class taken as ink."""
-    gray = to_gray(image)
-    if gray.size == 0 or int(gray.min()) == int(gray.max()):
-        return np.zeros(gray.shape, dtype=bool)
-    _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    dark = binary == 0
-    return ~dark if np.count_nonzero(dark) * 2 > dark.size else dark
 
 
 def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ...] | int]:
@@ -94,7 +84,7 @@ def text_height(image: np.ndarray) -> float | None:
     5 px high or 12 px in area (specks) and those taller than 90 % of the image (frames,
     borders) are ignored.
     """
-    mask = _text_mask(image)
+    mask = text_mask(image)
     if not mask.any():
         return None
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -191,7 +181,7 @@ def estimate_skew(image: np.ndarray, max_angle: float = 10.0, resolution: float 
     ``resolution`` degrees around the best one. At most 100 000 ink pixels are used (evenly
     subsampled). Returns 0 when there is no ink.
     """
-    ys, xs = np.nonzero(_text_mask(image))
+    ys, xs = np.nonzero(text_mask(image))
     if len(xs) < 2:
         return 0.0
     step = max(1, len(xs) // _MAX_POINTS)
