@@ -443,12 +443,8 @@ def _fill_margins(gray: np.ndarray, share: float) -> np.ndarray:
     finds with ``share`` (0-1), grown by 2 px to cover their blurred rims.
     """
     _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    if count <= 1:
-        return gray
-    at = np.flatnonzero(dark)
-    blob = labels.ravel()[at]
-    margin = _edge_blobs(stats, blob, at, gray.shape, share)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    margin = _edge_blobs(labels, stats, share)
     if not margin.any():
         return gray
     mask = cv2.dilate(margin[labels].view(np.uint8), np.ones((5, 5), np.uint8)) > 0
@@ -457,17 +453,15 @@ def _fill_margins(gray: np.ndarray, share: float) -> np.ndarray:
     return filled
 
 
-def _edge_blobs(
-    stats: np.ndarray, blob: np.ndarray, at: np.ndarray, shape: tuple[int, ...], share: float
-) -> np.ndarray:
-    """Per blob (row 0, the background, is False): True for a page's dark margin or frame.
+def _edge_blobs(labels: np.ndarray, stats: np.ndarray, share: float) -> np.ndarray:
+    """Per blob of ``cv2.connectedComponentsWithStats``' ``labels`` and ``stats`` (row 0, the
+    background, is False): True for a page's dark margin or frame.
 
     That is a blob that touches the image's edge, whose bounding box spans at least ``share``
     (0-1) of the image's width or height, and with :data:`EDGE_SHARE` of its pixels in the band
-    :data:`EDGE_BAND` wide along the edge. ``stats`` are ``cv2.connectedComponentsWithStats``',
-    ``at`` the flat indices of the blobs' pixels and ``blob`` their labels.
+    :data:`EDGE_BAND` wide along the edge. Only such candidates' pixels are looked at.
     """
-    height, width = shape[:2]
+    height, width = labels.shape
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     wide, tall = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     touches = (left == 0) | (top == 0) | (left + wide == width) | (top + tall == height)
@@ -476,10 +470,11 @@ def _edge_blobs(
     candidate[0] = False
     if not candidate.any():
         return candidate
+    at = np.flatnonzero(candidate[labels])
     rows, cols = np.divmod(at, width)
     depth = np.minimum(np.minimum(rows, height - 1 - rows), np.minimum(cols, width - 1 - cols))
     band = depth < EDGE_BAND * min(height, width)
-    in_band = np.bincount(blob, weights=band, minlength=len(stats))
+    in_band = np.bincount(labels.ravel()[at], weights=band, minlength=len(stats))
     return candidate & (in_band >= EDGE_SHARE * stats[:, cv2.CC_STAT_AREA])
 
 
