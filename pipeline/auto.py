@@ -39,6 +39,7 @@ from .ocr import OcrResult, recognize
 from .preset import Preset, load_preset
 from .runner import Result, as_input, run
 from .shipped import presets_folder
+from .stages._image import evened_ink
 
 AUTO = "auto"
 """The preset name (``--preset auto``) that asks for a per-image choice."""
@@ -55,6 +56,8 @@ DIGIT_CROP_MAX_HEIGHT = 120
 DIGITS = "0123456789"
 NUMBER_CHARS = DIGITS + ".,-:/"
 """What a number line may be read as: digits and the punctuation of amounts, dates and times."""
+MEASURE_WIDTH = 1000
+"""Widest copy :func:`measure` looks at (px); wider images are reduced first."""
 
 
 @dataclass(frozen=True)
@@ -125,26 +128,17 @@ def shipped_preset(stem: str) -> Preset:
 def measure(image: np.ndarray) -> Layout:
     """Estimate the text rows of ``image`` from the glyphs of an Otsu black-and-white copy.
 
-    The copy is at most 1000 px wide, its lighting evened out first (divided by a 31 px
-    dilation for dark ink, or the inverse for light ink, so shading does not read as ink);
-    ink is the dark tone of Otsu's threshold; rows are counted by :func:`_glyph_rows`. When that
-    finds no row in an image tall enough to be a page, the lines of a local (31 px mean, 10 levels
-    below it) threshold of a 3 px median-blurred copy are counted instead, and ``rows`` stays 0:
-    the image may be a page (:attr:`Layout.may_be_page`), to be confirmed by its reading.
+    The copy is :func:`~pipeline.stages._image.evened_ink`'s, at most :data:`MEASURE_WIDTH` px
+    wide, its lighting evened out (so shading does not read as ink); rows are counted by
+    :func:`_glyph_rows`. When that finds no row in an image tall enough to be a page, the lines
+    of a local (31 px mean, 10 levels below it) threshold of a 3 px median-blurred copy are
+    counted instead, and ``rows`` stays 0: the image may be a page
+    (:attr:`Layout.may_be_page`), to be confirmed by its reading.
     """
-    gray = as_input(image)
-    if gray.ndim == 3:
-        gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
-    height, width = gray.shape
-    scale = min(1.0, 1000 / max(width, 1))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    if np.median(small) < 128:  # light ink on a dark ground: make it dark on light
-        small = 255 - small
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (31, 31))
-    background = np.maximum(cv2.dilate(small, kernel), 1).astype(np.float32)
-    even = np.clip(small.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
-    _, binary = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    rows, lines = _glyph_rows(1 - binary)
+    image = as_input(image)
+    height, width = image.shape[:2]
+    ink, small, _ = evened_ink(image, MEASURE_WIDTH)
+    rows, lines = _glyph_rows(ink)
     if rows == 0 and height >= PAGE_MIN_HEIGHT:
         # Otsu found no text: on a faint page on grainy paper it splits the grain, or the page from
         # its margins. A local threshold may find the lines; they only make it a possible page

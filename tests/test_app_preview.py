@@ -51,7 +51,7 @@ def test_a_big_image_is_previewed_at_reduced_size_and_says_so() -> None:
     assert_ok(at)
     captions = [i.proto.imgs[0].caption for i in at.image]
     assert captions[0].startswith("0. original — 2016 × 1512 px · preview 1/2"), captions
-    assert len(captions) == 5  # the original and the document preset's 4 stages
+    assert len(captions) == 6  # the original and the document preset's 5 stages
     assert all(" · preview 1/2" in c for c in captions)
     notes = [i.value for i in at.info if i.value.startswith("Preview at 1/2 size (2016 × 1512 px")]
     assert len(notes) == 1 and "the full 4032 × 3024 px image" in notes[0]

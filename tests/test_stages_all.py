@@ -304,9 +304,14 @@ def test_a_field_declared_unused_cannot_change_the_output(
     image = text_image("Unused 42")
     if stage == "component_filter":
         image = (image > 128).astype(np.uint8) * 255
-    other = spec.high if spec.default != spec.high else spec.low
-    if spec.odd and other is not None and other % 2 == 0:
-        other -= 1
+    if spec.kind == "bool":
+        other = not spec.default
+    elif spec.kind == "choice":
+        other = next(c for c in spec.choices if c != spec.default)
+    else:
+        other = spec.high if spec.default != spec.high else spec.low
+        if spec.odd and other is not None and other % 2 == 0:
+            other -= 1
     a = get_stage(stage).func(image, model.model_validate(base))
     b = get_stage(stage).func(image, model.model_validate({**base, field: other}))
     assert a.shape == b.shape and np.array_equal(a, b)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+from pipeline.preset import load_preset
+from pipeline.runner import run
+from pipeline.shipped import resolve_preset
 from pipeline.stages.geometry import (
     CropParams,
     DeskewParams,
@@ -46,6 +51,50 @@ def test_rescale_text_height_reaches_target(target: int) -> None:
     out = rescale(img, RescaleParams(mode="text_height", target_height=target))
     measured = text_height(out)
     assert measured is not None and abs(measured - target) <= 0.15 * target
+
+
+@pytest.mark.parametrize("target", [20, 40, 80])
+def test_rescale_shrink_only_never_enlarges(target: int) -> None:
+    img = hershey_text("Clarity 2026 OCR", scale=1.0)
+    current = text_height(img)
+    assert current is not None and 20 < current < 80
+    out = rescale(img, RescaleParams(mode="text_height", target_height=target, shrink_only=True))
+    if target > current:
+        assert np.array_equal(out, img)
+    else:
+        measured = text_height(out)
+        assert out.shape[0] < img.shape[0] and measured is not None
+        assert abs(measured - target) <= 0.15 * target
+
+
+def _grainy_shaded(img: np.ndarray, grain: float, seed: int = 3) -> np.ndarray:
+    """``img`` (dark text on white) lit from 250 at the top left down to 63 at the bottom right,
+    ink at 30 % of the light, plus Gaussian grain of ``grain`` gray levels."""
+    h, w = img.shape
+    light = np.linspace(250, 90, w)[None, :] * np.linspace(1.0, 0.7, h)[:, None]
+    noisy = np.where(img < 128, light * 0.3, light) + np.random.default_rng(seed).normal(0, grain, img.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def test_evened_text_height_measures_the_glyphs_of_a_grainy_shaded_photo() -> None:
+    clean = multiline()
+    true = text_height(clean)
+    assert true is not None
+    photo = cv2.resize(_grainy_shaded(clean, grain=12), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    plain, evened = text_height(photo), text_height(photo, evened=True)
+    assert plain is not None and plain < true  # Otsu of the photo measures its grain
+    assert evened is not None and abs(evened - 3 * true) <= 0.1 * 3 * true
+    assert text_height(clean, evened=True) == pytest.approx(true, rel=0.1)
+
+
+def test_rescale_by_evened_height_shrinks_a_grainy_photo_to_the_target() -> None:
+    photo = cv2.resize(_grainy_shaded(multiline(), grain=12), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    params = RescaleParams(mode="text_height", target_height=32, measure="evened", shrink_only=True)
+    out = rescale(photo, params)
+    assert out.shape[0] < photo.shape[0] / 1.4
+    measured = text_height(out, evened=True)
+    assert measured is not None and abs(measured - 32) <= 0.15 * 32
+    assert rescale(photo, params.model_copy(update={"measure": "plain"})).shape == photo.shape
 
 
 @pytest.mark.parametrize(("height", "target"), [(32, 64), (112, 64), (40, 100), (7, 80)])
@@ -110,3 +159,18 @@ def test_pad_sizes_and_colours() -> None:
     bgr = pad(np.zeros((4, 5, 3), np.uint8), PadParams(size=2))
     assert bgr.shape == (8, 9, 3) and (bgr[0, 0] == 255).all()
     assert np.array_equal(pad(img, PadParams(size=0)), img)
+
+
+def test_the_document_preset_shrinks_a_photo_for_tesseract_and_leaves_a_scan() -> None:
+    shipped = load_preset(resolve_preset(Path("document")))
+    preset = shipped.model_copy(update={"ocr": shipped.ocr.model_copy(update={"engine": "tesserocr"})})
+    scan = _grainy_shaded(multiline(), grain=6)
+    photo = cv2.resize(scan, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    for image, shrunk in ((scan, False), (photo, True)):
+        steps = {s.stage: s for s in run(image, preset, cache=None).steps}
+        out = steps["rescale"]
+        assert out.enabled
+        assert (out.image.shape[0] < image.shape[0] * 0.75) == shrunk
+        assert steps["hull_mask"].image.shape == out.image.shape  # every later stage works on it
+    rapid = {s.stage: s for s in run(photo, shipped, cache=None).steps}
+    assert not rapid["rescale"].enabled  # RapidOCR reads the photo as it is

@@ -118,6 +118,35 @@ def text_mask(image: np.ndarray) -> np.ndarray:
     return ~dark if np.count_nonzero(dark) * 2 > dark.size else dark
 
 
+EVEN_WINDOW = 31
+"""Side of the square dilation that estimates the paper's brightness in :func:`evened_ink` (px)."""
+
+
+def evened_ink(image: np.ndarray, max_width: int, median: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Ink of a copy of ``image`` at most ``max_width`` px wide whose lighting is evened out.
+
+    The copy is reduced (area interpolation) and made dark text on light (inverted when its
+    median is below 128); with ``median`` (an odd side, px of the copy; 0 = none) a median
+    filter evens out grain for the ink, not for the copy returned. The copy is then divided by
+    its :data:`EVEN_WINDOW` px dilation (the paper's brightness around each pixel), so shading,
+    stains and a dim corner do not read as ink; ink is the dark class of Otsu's threshold of
+    that. Returns ``(ink, copy, scale)``: a uint8 mask
+    (1 = ink) of the copy's size, the reduced dark-on-light gray copy before evening, and the
+    copy's size over the image's (at most 1).
+    """
+    gray = to_gray(image)
+    scale = min(1.0, max_width / max(gray.shape[1], 1))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    if np.median(small) < 128:  # light ink on a dark ground: make it dark on light
+        small = 255 - small
+    smooth = cv2.medianBlur(small, median) if median else small
+    window = cv2.getStructuringElement(cv2.MORPH_RECT, (EVEN_WINDOW, EVEN_WINDOW))
+    background = np.maximum(cv2.dilate(smooth, window), 1).astype(np.float32)
+    even = np.clip(smooth.astype(np.float32) / background * 255, 0, 255).astype(np.uint8)
+    _, ink = cv2.threshold(even, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return ink, small, scale
+
+
 MIN_STROKE_BLOB_AREA = 20
 """Ink components with fewer pixels (specks) are left out of the stroke width (px)."""
 

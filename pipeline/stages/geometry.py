@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, convention, number
 from ..registry import register
-from ._image import check_output_size, is_binary, text_mask
+from ._image import check_output_size, evened_ink, is_binary, text_mask
 
 BorderColour = Literal["white", "black", "replicate"]
 
@@ -37,6 +37,8 @@ class RescaleParams(StageParams):
     used_when: ClassVar[dict[str, dict[str, tuple[Any, ...]]]] = {
         "factor": {"mode": ("factor",)},
         "target_height": {"mode": ("text_height",)},
+        "shrink_only": {"mode": ("text_height",)},
+        "measure": {"mode": ("text_height",)},
         "target_image_height": {"mode": ("image_height",)},
     }
 
@@ -53,6 +55,17 @@ class RescaleParams(StageParams):
         ge=10,
         le=200,
         description="Text height to reach in text_height mode: median height of the characters (px).",
+    )
+    measure: Literal["plain", "evened"] = Field(
+        "plain",
+        description="text_height mode, how the text is found: plain = Otsu's threshold of the "
+        "image; evened = of a copy at most 2000 px wide whose grain and lighting are evened out "
+        "first (for photographed or stained pages, where plain may measure the grain instead).",
+    )
+    shrink_only: bool = Field(
+        False,
+        description="text_height mode: only shrink, leaving text already at most target_height "
+        "px tall as it is (for photos whose text is larger than the engine needs).",
     )
     target_image_height: int = Field(
         64,
@@ -77,22 +90,33 @@ _MIN_TEXT_HEIGHT = 5
 _MIN_TEXT_AREA = 12
 
 
-def text_height(image: np.ndarray) -> float | None:
+EVENED_WIDTH = 2000
+"""Widest copy the ``evened`` text height is measured on (px); wider images are reduced first."""
+
+
+def text_height(image: np.ndarray, *, evened: bool = False) -> float | None:
     """Median height of the character-like ink components (px), or ``None`` when there are none.
 
     Ink is the minority class of an Otsu threshold; 8-connected components smaller than
     5 px high or 12 px in area (specks) and those taller than 90 % of the image (frames,
-    borders) are ignored.
+    borders) are ignored. With ``evened``, ink is that of a copy at most :data:`EVENED_WIDTH`
+    px wide, its grain evened out by a 3 px median and its lighting by the paper's brightness
+    (:func:`~pipeline.stages._image.evened_ink`), and the copy's heights are scaled back to the
+    image's (the specks' limits apply to the copy). On a grainy page this measures the glyphs
+    where plain measures the grain; the measured height is then too low rather than too high.
     """
-    mask = text_mask(image)
-    if not mask.any():
+    if evened:
+        ink, _, scale = evened_ink(image, EVENED_WIDTH, median=3)
+    else:
+        ink, scale = text_mask(image).view(np.uint8), 1.0
+    if not ink.any():
         return None
-    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    ok = (heights >= _MIN_TEXT_HEIGHT) & (areas >= _MIN_TEXT_AREA) & (heights <= 0.9 * mask.shape[0])
+    ok = (heights >= _MIN_TEXT_HEIGHT) & (areas >= _MIN_TEXT_AREA) & (heights <= 0.9 * ink.shape[0])
     if not ok.any():
         return None
-    return float(np.median(heights[ok]))
+    return float(np.median(heights[ok])) / scale
 
 
 _INTERPOLATION = {
@@ -109,13 +133,15 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
 
     ``factor`` mode scales both sides by ``factor``. ``text_height`` mode measures the current
     text height as the median height of the ink components (Otsu threshold, minority class is
-    ink, specks under 5 px high or 12 px in area ignored; see :func:`text_height`) and scales
-    by ``target_height / current``, clamped to the factor range 0.1..8; when no text is found
-    the image is returned unchanged. For lower-case text the median component height lies
-    between the x-height and the ascender height. ``image_height`` mode scales by
-    ``target_image_height / image height``, clamped to the same 0.1..8 range: for crops of a
-    single character (meter digits), whose height follows the crop, where measuring the text
-    fails (seven-segment and dot-matrix digits fall apart into small pieces).
+    ink, specks under 5 px high or 12 px in area ignored; with ``measure`` evened, on a copy
+    whose lighting is evened out; see :func:`text_height`) and scales by
+    ``target_height / current``, clamped to the factor range 0.1..8 (0.1..1 with
+    ``shrink_only``); when no text is found the image is returned unchanged. For lower-case
+    text the median component height lies between the x-height and the ascender height.
+    ``image_height`` mode scales by ``target_image_height / image height``, clamped to the same
+    0.1..8 range: for crops of a single character (meter digits), whose height follows the
+    crop, where measuring the text fails (seven-segment and dot-matrix digits fall apart into
+    small pieces).
 
     The factor is then lowered if needed so the output has at most ``max_pixels`` megapixels.
     Output sides are ``round(side * factor)``, at least 1 px. ``auto`` interpolation uses
@@ -126,10 +152,10 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     elif p.mode == "image_height":
         factor = min(8.0, max(0.1, p.target_image_height / image.shape[0]))
     else:
-        current = text_height(image)
+        current = text_height(image, evened=p.measure == "evened")
         if current is None:
             return image.copy()
-        factor = min(8.0, max(0.1, p.target_height / current))
+        factor = min(1.0 if p.shrink_only else 8.0, max(0.1, p.target_height / current))
     h, w = image.shape[:2]
     limit = p.max_pixels * 1e6
     if h * w * factor * factor > limit:
