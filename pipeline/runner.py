@@ -126,13 +126,12 @@ def run(
     start = time.perf_counter()
     image = as_input(image)
     outputs: dict[str, np.ndarray] = {INPUT: image}
-    key = digest or image_digest(image)
+    digest = digest or image_digest(image)
     current = image
     held = image.nbytes  # bytes of the images this run keeps (the input and every stage's output)
     steps: list[StepResult] = []
-    for index, spec in enumerate(preset.stages):
-        active = spec.runs_with(preset.ocr.engine)
-        key = hashlib.blake2b(f"{key}\n{spec.key()}|{active}".encode(), digest_size=16).hexdigest()
+    keys = stage_keys(preset, digest)
+    for index, (spec, (key, active)) in enumerate(zip(preset.stages, keys, strict=True)):
         ms, cached = 0.0, False
         if active:
             hit = cache.get(key) if cache is not None else None
@@ -158,6 +157,65 @@ def run(
             outputs[spec.id] = current
         steps.append(StepResult(index, spec.stage, spec.label, active, current, ms, cached))
     return Result(image, tuple(steps), (time.perf_counter() - start) * 1000)
+
+
+def stage_keys(preset: Preset, digest: str) -> list[tuple[str, bool]]:
+    """For each stage of ``preset`` on the image whose digest is ``digest``: the cache key of its
+    output (it depends on the image and on this stage and every stage before it) and whether it
+    runs with the preset's engine."""
+    keys = []
+    key = digest
+    for spec in preset.stages:
+        active = spec.runs_with(preset.ocr.engine)
+        key = hashlib.blake2b(f"{key}\n{spec.key()}|{active}".encode(), digest_size=16).hexdigest()
+        keys.append((key, active))
+    return keys
+
+
+def cached_until_small(
+    preset: Preset,
+    digest: str,
+    max_pixels: int,
+    *,
+    cache: BoundedCache[tuple[np.ndarray, float]] = _DEFAULT_CACHE,
+) -> bool:
+    """True when every active stage of ``preset`` up to the first one whose output has at most
+    ``max_pixels`` is in ``cache`` for the image ``digest``: :func:`run` then computes nothing on
+    a bigger image (unless a later stage enlarges it again). A big photo's first stages (gray,
+    shrink to the text size) are kept by :func:`remember_until_small` after a run elsewhere."""
+    for key, active in stage_keys(preset, digest):
+        hit = cache.get(key) if active else None
+        if active and hit is None:
+            return False
+        if hit is not None and hit[0].shape[0] * hit[0].shape[1] <= max_pixels:
+            return True
+    return False
+
+
+def remember_until_small(
+    result: Result,
+    preset: Preset,
+    digest: str,
+    max_pixels: int,
+    *,
+    cache: BoundedCache[tuple[np.ndarray, float]] = _DEFAULT_CACHE,
+) -> None:
+    """Keep in ``cache`` the outputs of ``result`` (a run of ``preset`` made without the cache,
+    e.g. in a worker process) up to the first active stage whose output has at most
+    ``max_pixels``, so that the next run of a preset that differs only after it starts there
+    (:func:`cached_until_small`). Nothing is kept when no stage's output is that small."""
+    keys = stage_keys(preset, digest)
+    small = [
+        i
+        for i, ((_, active), step) in enumerate(zip(keys, result.steps, strict=True))
+        if active and step.image.shape[0] * step.image.shape[1] <= max_pixels
+    ]
+    if not small:
+        return
+    for (key, active), step in zip(keys[: small[0] + 1], result.steps, strict=False):
+        if active:
+            step.image.flags.writeable = False  # shared through the cache from now on
+            cache.put(key, (step.image, step.ms))
 
 
 def _compute(

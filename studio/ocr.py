@@ -38,7 +38,14 @@ from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, get_engine, installed_languages, recognize
 from pipeline.preset import Preset
-from pipeline.runner import Result, image_digest, run, run_uncached
+from pipeline.runner import (
+    Result,
+    cached_until_small,
+    image_digest,
+    remember_until_small,
+    run,
+    run_uncached,
+)
 from pipeline.workers import WorkerError, WorkerPool, WorkerTimeout
 
 from . import keys as K
@@ -235,13 +242,22 @@ def run_stages(image: np.ndarray, preset: Preset, abandoned: threading.Event | N
     ``abandoned``: set when the page no longer waits for the result (a newer run started); a big
     run still queued behind others then raises :class:`Abandoned` instead of running, so a slider
     dragged across ten values does not queue ten runs of a 12 MP image.
+
+    After a big run, its outputs up to the first stage that made the image small (the document
+    preset's shrink to the text size) are kept in the stage cache; a later run whose stages are
+    the same up to there starts from them here, with the cache, like a small image.
     """
     if not is_big(image):
         return run(image, preset)
+    digest = _digest(image)
+    if cached_until_small(preset, digest, BIG_PIXELS):  # the big stages are done: run the rest here
+        return run(image, preset, digest=digest)
     with _BIG_RUNS:
         if abandoned is not None and abandoned.is_set():
             raise Abandoned
-        return run_stages_isolated(image, preset)
+        result = run_stages_isolated(image, preset)
+    remember_until_small(result, preset, digest, BIG_PIXELS)
+    return result
 
 
 def run_stages_isolated(image: np.ndarray, preset: Preset) -> Result:

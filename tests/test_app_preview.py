@@ -90,7 +90,9 @@ def test_a_big_run_the_page_stopped_waiting_for_does_not_run(monkeypatch: pytest
     from studio import ocr as ocr_view
 
     calls: list[object] = []
-    monkeypatch.setattr(ocr_view, "run_stages_isolated", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        ocr_view, "run_stages_isolated", lambda *args: calls.append(args) or ocr_view.run_uncached(*args)
+    )
     big = np.full((3000, 3000), 235, np.uint8)
     abandoned = threading.Event()
     ocr_view.run_stages(big, shipped_preset("document"), abandoned)
@@ -99,3 +101,37 @@ def test_a_big_run_the_page_stopped_waiting_for_does_not_run(monkeypatch: pytest
     with pytest.raises(ocr_view.Abandoned):
         ocr_view.run_stages(big, shipped_preset("document"), abandoned)
     assert len(calls) == 1
+
+
+def test_a_big_photo_runs_in_a_worker_once_then_from_its_shrunk_stages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The document preset read by Tesseract shrinks a 12 MP photo at stage 2: after the first
+    (isolated) run, a move of a later stage's slider starts from the cached shrunk image here."""
+    from pipeline.auto import shipped_preset
+    from studio import ocr
+
+    calls: list[int] = []
+
+    def isolated(image: np.ndarray, preset: object) -> object:
+        calls.append(1)
+        return ocr.run_uncached(image, preset)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ocr, "run_stages_isolated", isolated)
+    photo = np.full((3024, 4032), 225, np.uint8)
+    for row in range(8):
+        cv2.putText(photo, "Big page 42", (150, 300 + 330 * row), cv2.FONT_HERSHEY_SIMPLEX, 5, 30, 14)
+    photo[:, ::7] = 215  # a little texture, so no two photos of this test share a digest by chance
+    shipped = shipped_preset("document")
+    preset = shipped.model_copy(update={"ocr": shipped.ocr.model_copy(update={"engine": "tesserocr"})})
+    first = ocr.run_stages(photo, preset)
+    assert calls == [1] and first.steps[1].image.shape[0] < 3024 / 2  # shrunk to the text height
+    k = next(i for i, s in enumerate(preset.stages) if s.stage == "contrast_binarise")
+    moved = preset.stages[k].model_copy(
+        update={"params": preset.stages[k].params.model_copy(update={"k": 0.2})}
+    )
+    changed = preset.model_copy(update={"stages": (*preset.stages[:k], moved, *preset.stages[k + 1 :])})
+    second = ocr.run_stages(photo, changed)
+    assert calls == [1]  # not isolated again
+    assert [s.cached for s in second.steps[:2]] == [True, True] and not second.steps[k].cached
+    assert np.array_equal(second.final, ocr.run_uncached(photo, changed).final)

@@ -13,7 +13,7 @@ from pipeline.cache import BoundedCache
 from pipeline.errors import StageError
 from pipeline.imageio import read_image
 from pipeline.preset import Preset, StageSpec, parse_preset
-from pipeline.runner import run
+from pipeline.runner import cached_until_small, image_digest, remember_until_small, run
 
 from .conftest import text_image
 
@@ -213,3 +213,42 @@ def test_a_bgra_array_runs_as_the_same_png_reads(tmp_path: Path) -> None:
     from_file = run(read_image(path), preset, cache=None).final
     np.testing.assert_array_equal(from_array, from_file)
     assert (from_array[0, 0] == 255).all() and (from_array[0, 1] == bgra[0, 1, :3]).all()
+
+
+_SHRINKING = (
+    "schema_version: 1\nstages:\n  - grayscale\n"
+    "  - {stage: rescale, params: {mode: factor, factor: 0.25}}\n"
+    "  - {stage: threshold, params: {method: sauvola, k: %s}}\n"
+)
+
+
+def test_a_big_run_made_elsewhere_leaves_its_stages_up_to_the_small_image_in_the_cache() -> None:
+    big = cv2.resize(np.dstack([text_image()] * 3), None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    limit = big.shape[0] * big.shape[1] // 4  # the input is big; after the 0.25 rescale it is small
+    first, second = parse_preset(_SHRINKING % 0.2), parse_preset(_SHRINKING % 0.4)
+    digest = image_digest(big)
+    cache: BoundedCache[tuple[np.ndarray, float]] = BoundedCache()
+    assert not cached_until_small(first, digest, limit, cache=cache)
+
+    remember_until_small(run(big, first, cache=None), first, digest, limit, cache=cache)
+    assert len(cache) == 2  # gray and rescaled, not the threshold after them
+    assert cached_until_small(first, digest, limit, cache=cache)
+    assert cached_until_small(second, digest, limit, cache=cache)  # differs only after the shrink
+    again = run(big, second, cache=cache, digest=digest)
+    assert [s.cached for s in again.steps] == [True, True, False]
+    assert np.array_equal(again.final, run(big, second, cache=None).final)
+
+    other = parse_preset((_SHRINKING % 0.2).replace("factor: 0.25", "factor: 0.2"))
+    assert not cached_until_small(other, digest, limit, cache=cache)  # the shrink itself changed
+    assert not cached_until_small(first, image_digest(big[:-1]), limit, cache=cache)  # another image
+
+
+def test_nothing_is_kept_when_no_stage_makes_the_image_small() -> None:
+    big = np.dstack([text_image()] * 3)
+    preset = parse_preset(
+        "schema_version: 1\nstages: [grayscale, {stage: threshold, params: {method: otsu}}]\n"
+    )
+    cache: BoundedCache[tuple[np.ndarray, float]] = BoundedCache()
+    limit = big.shape[0] * big.shape[1] - 1
+    remember_until_small(run(big, preset, cache=None), preset, image_digest(big), limit, cache=cache)
+    assert len(cache) == 0 and not cached_until_small(preset, image_digest(big), limit, cache=cache)
