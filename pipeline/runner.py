@@ -204,18 +204,16 @@ def remember_until_small(
     e.g. in a worker process) up to the first active stage whose output has at most
     ``max_pixels``, so that the next run of a preset that differs only after it starts there
     (:func:`cached_until_small`). Nothing is kept when no stage's output is that small."""
-    keys = stage_keys(preset, digest)
-    small = [
-        i
-        for i, ((_, active), step) in enumerate(zip(keys, result.steps, strict=True))
-        if active and step.image.shape[0] * step.image.shape[1] <= max_pixels
-    ]
-    if not small:
-        return
-    for (key, active), step in zip(keys[: small[0] + 1], result.steps, strict=False):
-        if active:
-            step.image.flags.writeable = False  # shared through the cache from now on
-            cache.put(key, (step.image, step.ms))
+    kept: list[tuple[str, StepResult]] = []
+    for (key, active), step in zip(stage_keys(preset, digest), result.steps, strict=True):
+        if not active:
+            continue
+        kept.append((key, step))
+        if step.image.shape[0] * step.image.shape[1] <= max_pixels:
+            for kept_key, kept_step in kept:
+                kept_step.image.flags.writeable = False  # shared through the cache from now on
+                cache.put(kept_key, (kept_step.image, kept_step.ms))
+            return
 
 
 def _compute(

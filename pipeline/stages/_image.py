@@ -130,9 +130,8 @@ def evened_ink(image: np.ndarray, max_width: int, median: int = 0) -> tuple[np.n
     filter evens out grain for the ink, not for the copy returned. The copy is then divided by
     its :data:`EVEN_WINDOW` px dilation (the paper's brightness around each pixel), so shading,
     stains and a dim corner do not read as ink; ink is the dark class of Otsu's threshold of
-    that. Returns ``(ink, copy, scale)``: a uint8 mask
-    (1 = ink) of the copy's size, the reduced dark-on-light gray copy before evening, and the
-    copy's size over the image's (at most 1).
+    that. Returns ``(ink, copy, scale)``: a uint8 mask (1 = ink) of the copy's size, the reduced
+    dark-on-light gray copy before evening, and the copy's size over the image's (at most 1).
     """
     gray = to_gray(image)
     scale = min(1.0, max_width / max(gray.shape[1], 1))
