@@ -2,9 +2,15 @@
 
 Reads every start of :func:`pipeline.tuning.wide.start_candidates` on a tuning half and an
 unseen half of each folder, once (cached as JSON under ``--cache``), then replays the choice
-with the shipped rule (:func:`pipeline.tuning.wide._pick`) and with a looser one that also
-accepts a later start lower by one character's worth and worse on no tuning image, and prints
-the unseen mean CER of the start each rule chooses (the search after the choice is not run).
+(:func:`pipeline.tuning.wide._pick`) with three rules and prints the unseen mean CER of the
+start each one chooses (the search after the choice is not run):
+
+- *clear win only*: a later start replaces the chosen one only when it clearly beats it (the
+  rule before 2026-11-28);
+- *ahead everywhere, any start*: also when it is lower by one character's worth and worse on no
+  tuning image;
+- *shipped*: the same, but not for the ``speckled-line`` starts when the labels are codes
+  (:func:`pipeline.tuning.wide.may_edge_ahead`).
 
     python bench/start_rules.py ../devsets/seed202/bgtext ../shared/corpus/captcha-sheypoor-digits
 
@@ -26,7 +32,7 @@ from pipeline.evaluate import Reading, score
 from pipeline.runner import as_input
 from pipeline.tuning.scoring import Evaluator
 from pipeline.tuning.search import _default_gain, default_support
-from pipeline.tuning.wide import _clearly_better, _pick, start_candidates
+from pipeline.tuning.wide import _pick, may_edge_ahead, start_candidates
 
 Pair = tuple[object, str]
 
@@ -68,39 +74,31 @@ def readings(folder: Path, cache: Path) -> dict:
     return data
 
 
-def pick_no_worse(scores: list[list[float]], gain: float, support: int) -> int:
-    """The shipped rule, plus: a later start lower by ``gain`` and worse on no image replaces it."""
-    best = 0
-    for i in range(1, len(scores)):
-        lower = sum(scores[i]) / len(scores[i]) <= sum(scores[best]) / len(scores[best]) - gain
-        no_worse = all(a <= b for a, b in zip(scores[i], scores[best], strict=True))
-        if _clearly_better(scores[i], scores[best], gain, support) or (lower and no_worse):
-            best = i
-    return best
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--cache", type=Path, default=Path("out/start_rules"), help="readings cache folder")
     args = parser.parse_args()
-    shipped_total, looser_total = [], []
-    print("| folder | shipped rule | no worse on any image |\n|---|---|---|")
+    rules = ("clear win only", "ahead everywhere, any start", "shipped")
+    totals: list[list[float]] = [[] for _ in rules]
+    print("| folder | " + " | ".join(rules) + " |\n|---|---|---|---|")
     for folder in args.folders:
         data = readings(folder, args.cache)
         n = data["n_train"]
         tuning = [row[:n] for row in data["scores"]]
         unseen = [row[n:] for row in data["scores"]]
         support = default_support(n)
+        starts = start_candidates(None, None, data["labels"])
+        assert [s.label for s in starts] == data["starts"], f"{folder}: the starts changed; clear the cache"
+        edges = ((), [True] * len(starts), may_edge_ahead(starts, data["labels"]))
         cells = []
-        for pick in (_pick(tuning, data["gain"], support), pick_no_worse(tuning, data["gain"], support)):
-            mean = sum(unseen[pick]) / len(unseen[pick])
-            cells.append((mean, data["starts"][pick]))
-        shipped_total.append(cells[0][0])
-        looser_total.append(cells[1][0])
-        print(f"| {folder} | " + " | ".join(f"{m:.3f} ({label})" for m, label in cells) + " |")
-    count = len(shipped_total)
-    print(f"| mean of {count} | {sum(shipped_total) / count:.3f} | {sum(looser_total) / count:.3f} |")
+        for total, edge in zip(totals, edges, strict=True):
+            pick = _pick(tuning, data["gain"], support, edge)
+            total.append(sum(unseen[pick]) / len(unseen[pick]))
+            cells.append(f"{total[-1]:.3f} ({data['starts'][pick]})")
+        print(f"| {folder} | " + " | ".join(cells) + " |")
+    count = len(args.folders)
+    print(f"| mean of {count} | " + " | ".join(f"{sum(t) / count:.3f}" for t in totals) + " |")
     return 0
 
 

@@ -106,6 +106,28 @@ def test_a_later_start_must_clearly_beat_the_one_chosen() -> None:
     assert wide._pick([first, slightly, clearly], 0.001, 2) == 2
 
 
+def test_a_later_start_ahead_on_every_image_may_replace_the_one_chosen() -> None:
+    first = [0.20, 0.20, 0.20, 0.20]
+    one_image = [0.0, 0.20, 0.20, 0.20]  # better on one image, worse on none
+    traded = [0.0, 0.25, 0.20, 0.20]  # lower, but worse on one image
+    below_a_character = [0.195, 0.195, 0.195, 0.195]
+    assert wide._pick([first, one_image], 0.01, 2, [True, True]) == 1
+    assert wide._pick([first, one_image], 0.01, 2, [True, False]) == 0  # not allowed to edge ahead
+    assert wide._pick([first, one_image], 0.01, 2) == 0
+    assert wide._pick([first, traded], 0.01, 2, [True, True]) == 0
+    assert wide._pick([first, below_a_character], 0.01, 2, [True, True]) == 0
+
+
+def test_speckled_line_starts_edge_ahead_only_for_lines() -> None:
+    codes = ["X7kQ2", "AB12"]
+    starts = start_candidates(None, None, codes)
+    barred = [s for s, edge in zip(starts, wide.may_edge_ahead(starts, codes), strict=True) if not edge]
+    assert barred and {s.scenario for s in barred} == {"speckled-line"}
+    assert len(barred) == sum(s.scenario == "speckled-line" for s in starts)
+    lines = ["HELLO world", "tune me"]
+    assert all(wide.may_edge_ahead(start_candidates(None, None, lines), lines))
+
+
 def test_a_search_that_fails_on_the_held_back_images_is_dropped(six, monkeypatch) -> None:
     real_tune = search_module.tune
     blank = parse_preset(
