@@ -3,7 +3,8 @@
     .venv/bin/python bench/heldout.py ../devsets/seed303 [--trials 60] [--jobs 2] [--no-tune]
         [--no-readme] [--scenario captcha ...]
 
-For each scenario folder (``docs``, ``lines``, ``speckle``, ``captcha``, ``bgtext``), on its
+For each scenario folder (``docs``, ``lines``, ``speckle``, ``captcha``, ``bgtext``, and
+``docs-default`` and ``captcha-default`` when the set has them), on its
 ``test/`` images (16): raw Tesseract (tesserocr, no stage; psm 3 for docs, 7 for the rest), raw
 RapidOCR (same modes), the scenario's shipped preset as shipped and with ``--engine tesserocr``,
 ``--preset auto``; and ``clarity tune`` as a user would run it (:func:`pipeline.tuning.wide.tune_wide`,
@@ -43,9 +44,12 @@ SCENARIOS = {
     "speckle": "speckled-line",
     "captcha": "captcha",
     "bgtext": "gray-band-captcha",
+    "docs-default": "document",
+    "captcha-default": "captcha",
 }
-"""Scenario folder -> the shipped preset meant for it."""
-NO_SPACES = ("speckle", "captcha", "bgtext")
+"""Scenario folder -> the shipped preset meant for it (folders a set does not have are skipped:
+the ``-default`` ones are written only when asked for)."""
+NO_SPACES = ("speckle", "captcha", "bgtext", "captcha-default")
 
 Pairs = list[tuple[np.ndarray, str]]
 
@@ -104,12 +108,12 @@ def measure(
 ) -> dict[str, dict[str, list[float]]]:
     rows: dict[str, dict[str, list[float]]] = {}
     for scenario, preset_name in SCENARIOS.items():
-        if only and scenario not in only:
+        if (only and scenario not in only) or not (root / scenario).is_dir():
             continue
         start = time.perf_counter()
         test, train = load(root / scenario / "test"), load(root / scenario / "train")
         spaces = scenario not in NO_SPACES
-        psm = 3 if scenario == "docs" else 7
+        psm = 3 if scenario.startswith("docs") else 7
         preset = shipped_preset(preset_name)
         row = {
             "raw Tesseract": mean_cer(test, raw("tesserocr", psm), spaces=spaces),

@@ -28,6 +28,15 @@ Scenarios:
     Like the seed image of thread 002 (``synth.gray_band_captcha``), with a varied text
     (5-7 glyphs), gray band (3-5 levels wide, anywhere in 80..130) and distractor phrase.
 
+Two more scenarios are written only when asked for (``--scenario``), made as the libraries make
+them by default, with settings nobody on the project chose or tuned:
+
+``docs-default``
+    The ``docs`` pages through augraphy's own ``default_augraphy_pipeline()``.
+``captcha-default``
+    ``ImageCaptcha()`` as it comes: 160 x 60 px, its bundled DroidSansMono face and sizes,
+    4-6 letters and digits.
+
 The same seed gives the same images on the same machine (fonts and library versions): the
 Python, NumPy, OpenCV and Numba random states that augraphy uses are seeded per image, augraphy
 runs in an empty scratch folder (it otherwise reuses earlier images from ``./augraphy_cache``),
@@ -93,6 +102,9 @@ BOLD_FACES = (
 """Bold faces for the speckled lines and captchas."""
 
 SCENARIO_NAMES = ("docs", "lines", "speckle", "captcha", "bgtext")
+"""The scenarios written when none is asked for."""
+EXTRA_SCENARIOS = ("docs-default", "captcha-default")
+"""Scenarios written only when asked for: the libraries' default degradations."""
 
 Font = ImageFont.FreeTypeFont
 
@@ -584,6 +596,32 @@ def make_captcha(rng: np.random.Generator) -> Item:
 _DISTRACTORS = ("powered by clarity", "secure form check", "verify you are human", "www example net")
 
 
+def default_pipeline() -> object:
+    """augraphy's ``default_augraphy_pipeline()``, usable offline: its ``Scribbles`` effect tries
+    to download a handwriting font and, when that fails, picks a system font through
+    ``matplotlib.font_manager``, which must have been imported."""
+    import augraphy as ag
+    import matplotlib.font_manager  # noqa: F401
+
+    return ag.default_augraphy_pipeline()
+
+
+def make_docs_default(rng: np.random.Generator) -> Item:
+    """A printed page degraded by augraphy's ``default_augraphy_pipeline()``."""
+    clean, text = page(rng)
+    return Item(degrade(clean, default_pipeline()), text)
+
+
+def make_captcha_default(rng: np.random.Generator) -> Item:
+    """``ImageCaptcha()`` with the package's own size, face and font sizes; 4-6 glyphs."""
+    from captcha.image import ImageCaptcha
+
+    text = glyph_text(rng, 4, 6)
+    with _seeded_captcha(int(rng.integers(2**31))):
+        image = ImageCaptcha().generate_image(text)
+    return Item(cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR), text)
+
+
 def make_bgtext(rng: np.random.Generator) -> Item:
     """A gray-band captcha (``synth.gray_band_captcha``) with a varied text, band and distractor."""
     low = int(rng.integers(80, 127))
@@ -599,6 +637,8 @@ SCENARIOS: dict[str, Callable[[np.random.Generator], Item]] = {
     "speckle": make_speckle,
     "captcha": make_captcha,
     "bgtext": make_bgtext,
+    "docs-default": make_docs_default,
+    "captcha-default": make_captcha_default,
 }
 """Scenario folder name -> generator ``(rng) -> Item``."""
 
@@ -623,7 +663,7 @@ def generate(scenario: str, seed: int, split: str, index: int) -> Item:
     Seeds the Python, NumPy, OpenCV and Numba global random states (augraphy uses all four)
     from the same numbers, so the item does not depend on what was generated before it.
     """
-    key = [seed, SCENARIO_NAMES.index(scenario), ("train", "test").index(split), index]
+    key = [seed, (*SCENARIO_NAMES, *EXTRA_SCENARIOS).index(scenario), ("train", "test").index(split), index]
     state = int(np.random.SeedSequence(key).generate_state(1)[0]) % 2**31
     random.seed(state)
     np.random.seed(state)
@@ -655,7 +695,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, required=True, help="random seed of the sets")
     parser.add_argument("--out", type=Path, required=True, help="output folder (one subfolder per scenario)")
     parser.add_argument(
-        "--scenario", choices=SCENARIO_NAMES, action="append", help="only this scenario (repeatable)"
+        "--scenario",
+        choices=SCENARIO_NAMES + EXTRA_SCENARIOS,
+        action="append",
+        help="only this scenario (repeatable; the extra ones are written only this way)",
     )
     args = parser.parse_args(argv)
     try:
