@@ -54,6 +54,7 @@ _COPYABLE = (
     f"{_PACKAGE}.ocr.rapidocr_engine",
     f"{_PACKAGE}.ocr.layout",
     f"{_PACKAGE}.ocr.result",
+    f"{_PACKAGE}.ocr.correct",
     f"{_PACKAGE}.image_conventions",
 )
 """Clarity modules whose top-level definitions the script may copy (stages, the script's own
@@ -787,6 +788,7 @@ def _settings(preset: Preset, rapid: bool) -> dict[str, str]:
         "OCR_BLACKLIST": _literal(ocr.blacklist),
         "OCR_BLURS": f"{list(ocr.alternative_blur)}  # softened copies also read (Gaussian sigma, px)",
         "OCR_ORIGINAL": f"{ocr.also_read_original}  # the image before the stages also read",
+        "OCR_ZERO_AS_O": f"{ocr.zero_as_o}  # a 0 in a word of letters read as O",
     }
 
 

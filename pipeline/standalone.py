@@ -25,6 +25,7 @@ import numpy as np
 import pytesseract
 
 from .image_conventions import flatten_alpha
+from .ocr.correct import zero_as_o
 from .ocr.rapidocr_engine import layout_text, model_paths, open_reader, read_words
 from .ocr.result import Scored, best_reading, scored
 
@@ -47,6 +48,8 @@ OCR_BLURS: list[float] = []
 """Gaussian blurs (standard deviation, px) of softened copies read as well; the best reading wins."""
 OCR_ORIGINAL = False
 """RapidOCR: the image before the stages is read as well; the best reading wins."""
+OCR_ZERO_AS_O = False
+"""A 0 inside a word of letters (no other digit) is read as the letter O."""
 
 T = TypeVar("T")
 
@@ -142,9 +145,10 @@ def tesseract_ocr(image: np.ndarray, original: np.ndarray) -> str:
     if len(ways) > 1:
         mode, sigma = ways[best_reading([tesseract_words(soften(pixels, b), m) for m, b in ways])]
     config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-    return pytesseract.image_to_string(
+    text = pytesseract.image_to_string(
         soften(pixels, sigma), lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S
     ).strip()
+    return zero_as_o(text) if OCR_ZERO_AS_O else text
 
 
 def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:
@@ -164,7 +168,8 @@ def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:
         for bgr in (s if s.ndim == 3 else cv2.cvtColor(s, cv2.COLOR_GRAY2BGR) for s in sources)
         for sigma in [0.0, *OCR_BLURS]
     ]
-    return layout_text(readings[best_reading([scored(words) for words in readings])])
+    text = layout_text(readings[best_reading([scored(words) for words in readings])])
+    return zero_as_o(text) if OCR_ZERO_AS_O else text
 
 
 ocr = tesseract_ocr

@@ -74,7 +74,7 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
     preset = parse_preset(
         "schema_version: 1\nstages: [grayscale]\n"
         f"ocr: {{engine: {engine}, psm: 7, alternative_psm: [8], alternative_blur: [0.7], lang: eng, "
-        "whitelist: '0123', also_read_original: true}\n"
+        "whitelist: '0123', also_read_original: true, zero_as_o: true}\n"
     )
     namespace = _script_namespace(preset, monkeypatch)
     settings = {name for name in namespace if name.startswith("OCR_")}
@@ -87,6 +87,7 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
             "OCR_BLACKLIST",
             "OCR_BLURS",
             "OCR_ORIGINAL",
+            "OCR_ZERO_AS_O",
         }
         assert (namespace["OCR_PSM"], namespace["OCR_WHITELIST"], namespace["OCR_ORIGINAL"]) == (
             7,
@@ -94,9 +95,17 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
             True,
         )
     else:
-        assert settings == {"OCR_LANG", "OCR_MODES", "OCR_ARGS", "OCR_TIMEOUT_S", "OCR_BLURS"}  # no original
+        assert settings == {
+            "OCR_LANG",
+            "OCR_MODES",
+            "OCR_ARGS",
+            "OCR_TIMEOUT_S",
+            "OCR_BLURS",
+            "OCR_ZERO_AS_O",
+        }  # no original
         assert namespace["OCR_MODES"] == [7, 8]
-    assert namespace["OCR_BLURS"] == [0.7]
+    assert namespace["OCR_BLURS"] == [0.7] and namespace["OCR_ZERO_AS_O"] is True
+    assert namespace["zero_as_o"]("T0TAL") == "TOTAL"  # copied into the script
     reader = standalone.rapidocr_ocr if rapid else standalone.tesseract_ocr
     assert namespace["ocr"].__doc__ == reader.__doc__  # type: ignore[attr-defined]
     assert "tesseract_ocr" not in namespace and "rapidocr_ocr" not in namespace

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import EngineNotAvailable, TesseractNotFound
 from . import probe
+from .correct import zero_as_o
 from .options import ENGINE_NAMES, TESSERACT_ENGINES, OcrOptions
 from .result import OcrResult, best_reading, scored
 
@@ -164,9 +165,22 @@ def recognize(
     returned, the earlier reading winning ties (the cleaned image, ``psm``, no blur). Its
     ``psm``, ``blur`` and ``from_original`` say which mode, copy and source that was (``None``
     for what was not chosen among several) and its ``ms`` is the wall-clock time of all the
-    readings together.
+    readings together. With ``options.zero_as_o`` the chosen reading's 0s inside words of
+    letters become O (:func:`corrected`).
     """
     options = options if options is not None else OcrOptions()
+    result = _read_best(image, options, original)
+    return corrected(result) if options.zero_as_o else result
+
+
+def corrected(result: OcrResult) -> OcrResult:
+    """``result`` with :func:`~pipeline.ocr.correct.zero_as_o` applied to its text and words."""
+    words = tuple(replace(w, text=zero_as_o(w.text)) for w in result.words)
+    return replace(result, text=zero_as_o(result.text), words=words)
+
+
+def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | None) -> OcrResult:
+    """:func:`recognize` before the corrections: the best of its readings."""
     engine = get_engine(options.engine)
     modes = (options.psm,) if engine.name == "rapidocr" else options.modes  # RapidOCR reads with psm alone
     blurs = (0.0, *options.alternative_blur)

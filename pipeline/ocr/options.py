@@ -166,6 +166,16 @@ class OcrOptions(BaseModel):
             "image (on generated gray-band captchas the choice took CER from 0.22 to 0.34)."
         ),
     )
+    zero_as_o: bool = Field(
+        False,
+        description=(
+            "Read a 0 inside a word of letters (at least two letters and no other digit, e.g. "
+            "T0TAL, D0Z) as the letter O (o between small letters). RapidOCR reads the O of "
+            "monospace print, as on receipts, as 0: on 40 generated receipt lines this took its "
+            "CER from 0.007 to 0.000, and it changed nothing on the corpus' form, old-print and "
+            "page folders. Leave it off for codes, where letters and 0 mix."
+        ),
+    )
     oem: int = Field(
         3,
         ge=0,
