@@ -105,7 +105,8 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
         }  # no original
         assert namespace["OCR_MODES"] == [7, 8]
     assert namespace["OCR_BLURS"] == [0.7] and namespace["OCR_ZERO_AS_O"] is True
-    assert namespace["zero_as_o"]("T0TAL") == "TOTAL"  # copied into the script
+    assert namespace["zero_as_o"]("T0TAL 1.50") == "TOTAL 1.50"  # copied into the script
+    assert namespace["zero_as_o"]("X0KQ") == "X0KQ"
     reader = standalone.rapidocr_ocr if rapid else standalone.tesseract_ocr
     assert namespace["ocr"].__doc__ == reader.__doc__  # type: ignore[attr-defined]
     assert "tesseract_ocr" not in namespace and "rapidocr_ocr" not in namespace

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import EngineNotAvailable, TesseractNotFound
 from . import probe
-from .correct import zero_as_o
+from .correct import is_code, zero_as_o, zero_as_o_word
 from .options import ENGINE_NAMES, TESSERACT_ENGINES, OcrOptions
 from .result import OcrResult, best_reading, scored
 
@@ -174,8 +174,11 @@ def recognize(
 
 
 def corrected(result: OcrResult) -> OcrResult:
-    """``result`` with :func:`~pipeline.ocr.correct.zero_as_o` applied to its text and words."""
-    words = tuple(replace(w, text=zero_as_o(w.text)) for w in result.words)
+    """``result`` with :func:`~pipeline.ocr.correct.zero_as_o` applied to its text and words
+    (none of them when the whole reading looks like a code)."""
+    if is_code(result.text):
+        return result
+    words = tuple(replace(w, text=zero_as_o_word(w.text)) for w in result.words)
     return replace(result, text=zero_as_o(result.text), words=words)
 
 
