@@ -145,10 +145,9 @@ def tesseract_ocr(image: np.ndarray, original: np.ndarray) -> str:
     if len(ways) > 1:
         mode, sigma = ways[best_reading([tesseract_words(soften(pixels, b), m) for m, b in ways])]
     config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-    text = pytesseract.image_to_string(
+    return pytesseract.image_to_string(
         soften(pixels, sigma), lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S
     ).strip()
-    return zero_as_o(text) if OCR_ZERO_AS_O else text
 
 
 def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:
@@ -168,8 +167,7 @@ def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:
         for bgr in (s if s.ndim == 3 else cv2.cvtColor(s, cv2.COLOR_GRAY2BGR) for s in sources)
         for sigma in [0.0, *OCR_BLURS]
     ]
-    text = layout_text(readings[best_reading([scored(words) for words in readings])])
-    return zero_as_o(text) if OCR_ZERO_AS_O else text
+    return layout_text(readings[best_reading([scored(words) for words in readings])])
 
 
 ocr = tesseract_ocr
@@ -186,5 +184,6 @@ def main(argv: list[str]) -> int:
     cleaned = clean(image)
     if len(argv) == 3:
         write_image(argv[2], cleaned)
-    print(ocr(cleaned, image))
+    text = ocr(cleaned, image)
+    print(zero_as_o(text) if OCR_ZERO_AS_O else text)
     return 0
