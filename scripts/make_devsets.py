@@ -102,9 +102,8 @@ BOLD_FACES = (
 """Bold faces for the speckled lines and captchas."""
 
 SCENARIO_NAMES = ("docs", "lines", "speckle", "captcha", "bgtext")
-"""The scenarios written when none is asked for."""
-EXTRA_SCENARIOS = ("docs-default", "captcha-default")
-"""Scenarios written only when asked for: the libraries' default degradations."""
+"""The scenarios written when none is asked for (:data:`SCENARIOS` also has the libraries'
+default degradations, written only when asked for)."""
 
 Font = ImageFont.FreeTypeFont
 
@@ -663,7 +662,7 @@ def generate(scenario: str, seed: int, split: str, index: int) -> Item:
     Seeds the Python, NumPy, OpenCV and Numba global random states (augraphy uses all four)
     from the same numbers, so the item does not depend on what was generated before it.
     """
-    key = [seed, (*SCENARIO_NAMES, *EXTRA_SCENARIOS).index(scenario), ("train", "test").index(split), index]
+    key = [seed, list(SCENARIOS).index(scenario), ("train", "test").index(split), index]
     state = int(np.random.SeedSequence(key).generate_state(1)[0]) % 2**31
     random.seed(state)
     np.random.seed(state)
@@ -696,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder (one subfolder per scenario)")
     parser.add_argument(
         "--scenario",
-        choices=SCENARIO_NAMES + EXTRA_SCENARIOS,
+        choices=list(SCENARIOS),
         action="append",
         help="only this scenario (repeatable; the extra ones are written only this way)",
     )
