@@ -10,7 +10,9 @@ start each one chooses (the search after the choice is not run):
 - *ahead everywhere, any start*: also when it is lower by one character's worth and worse on no
   tuning image;
 - *shipped*: the same, but not for the ``speckled-line`` starts when the labels are codes
-  (:func:`pipeline.tuning.wide.may_edge_ahead`).
+  (:func:`pipeline.tuning.wide.may_edge_ahead`), and with the starts in the order the tuner
+  now gives them from the tuning images too (``gray-band-captcha`` first when most of them have
+  background text); the first two rules keep the order the labels alone give.
 
     python bench/start_rules.py ../devsets/seed202/bgtext ../shared/corpus/captcha-sheypoor-digits
 
@@ -32,7 +34,7 @@ from pipeline.evaluate import Reading, score
 from pipeline.runner import as_input
 from pipeline.tuning.scoring import Evaluator
 from pipeline.tuning.search import _default_gain, default_support
-from pipeline.tuning.wide import _pick, may_edge_ahead, start_candidates
+from pipeline.tuning.wide import _pick, _reads_key, may_edge_ahead, start_candidates
 
 Pair = tuple[object, str]
 
@@ -90,10 +92,15 @@ def main() -> int:
         support = default_support(n)
         starts = start_candidates(None, None, data["labels"])
         assert [s.label for s in starts] == data["starts"], f"{folder}: the starts changed; clear the cache"
-        edges = ((), [True] * len(starts), may_edge_ahead(starts, data["labels"]))
+        images = [as_input(image) for image, _ in halves(folder)[0]]
+        shipped = start_candidates(None, None, data["labels"], images)
+        row_of = {_reads_key(s.preset): i for i, s in enumerate(starts)}
+        rows = [row_of[_reads_key(s.preset)] for s in shipped]  # the shipped order, as rows of the cache
+        orders = (list(range(len(starts))), list(range(len(starts))), rows)
+        edges = ((), [True] * len(starts), may_edge_ahead(shipped, data["labels"]))
         cells = []
-        for total, edge in zip(totals, edges, strict=True):
-            pick = _pick(tuning, data["gain"], support, edge)
+        for total, order, edge in zip(totals, orders, edges, strict=True):
+            pick = order[_pick([tuning[i] for i in order], data["gain"], support, edge)]
             total.append(sum(unseen[pick]) / len(unseen[pick]))
             cells.append(f"{total[-1]:.3f} ({data['starts'][pick]})")
         print(f"| {folder} | " + " | ".join(cells) + " |")

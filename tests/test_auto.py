@@ -9,10 +9,22 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.auto import AUTO, DIGITS, NUMBER_CHARS, measure, read, read_auto, shipped_preset
+from pipeline.auto import (
+    AUTO,
+    BAND_PRESET,
+    DIGITS,
+    NUMBER_CHARS,
+    has_background_text,
+    measure,
+    read,
+    read_auto,
+    shipped_preset,
+)
 from pipeline.cli import main
 from pipeline.metrics import cer
 from pipeline.preset import Preset
+from pipeline.stages.tone import ToneBandParams, find_tone_band
+from scripts import synth
 
 from .conftest import text_image
 from .test_ocr import two_lines
@@ -117,6 +129,42 @@ def test_a_small_digit_crop_goes_to_the_meter_preset() -> None:
     reading = read_auto(text_image("7", scale=1.6, pad=12))
     assert reading.preset.name == shipped_preset("meter-digit").name
     assert reading.ocr.text.strip() == "7"
+
+
+def _band_only(image: np.ndarray) -> np.ndarray:
+    """``image`` with every pixel outside the gray-band preset's tone band painted background."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    params = shipped_preset(BAND_PRESET).stages[0].params
+    assert isinstance(params, ToneBandParams)
+    band = find_tone_band(gray, params)
+    assert band is not None
+    out = image.copy()
+    out[(gray < band[0]) | (gray > band[1])] = 245
+    return out
+
+
+def test_background_text_is_told_from_captchas_lines_and_speckle() -> None:
+    for seed in range(4):
+        rng = np.random.default_rng(100 + seed)
+        captcha = synth.gray_band_captcha(rng).image
+        assert has_background_text(captcha), seed
+        # the same characters with the background text painted out: none left to find
+        assert not has_background_text(_band_only(captcha)), seed
+        assert not has_background_text(synth.speckled_line(rng).image), seed
+    for name in ("document", "text-line", "speckled-line", "captcha"):
+        assert not has_background_text(cv2.imread(str(SAMPLES / f"{name}.png"), cv2.IMREAD_COLOR)), name
+    assert not has_background_text(text_image("HELLO THERE", scale=1.5))
+
+
+def test_a_captcha_over_background_text_is_read_with_the_gray_band_preset() -> None:
+    image = cv2.imread(str(SAMPLES / "gray-band-captcha.png"), cv2.IMREAD_COLOR)
+    reading = read_auto(image)
+    assert reading.stem == BAND_PRESET and "background text" in reading.reason
+    assert reading.preset.ocr.also_read_original and reading.ocr.engine == "rapidocr"
+    assert cer("K6PdRA", reading.ocr.text, ignore_spaces=True) <= 0.2
+    tesseract = read_auto(image, engine="tesserocr")
+    assert tesseract.stem == BAND_PRESET and tesseract.ocr.engine == "tesserocr"
+    assert any(s.enabled for s in tesseract.result.steps)  # the tone band is kept for Tesseract
 
 
 def test_engine_override_reaches_the_chosen_preset() -> None:

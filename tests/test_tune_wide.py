@@ -17,6 +17,7 @@ from pipeline.runner import run
 from pipeline.tuning import search as search_module
 from pipeline.tuning import wide
 from pipeline.tuning.wide import SCENARIOS, effective, start_candidates, tune_wide
+from scripts import synth
 
 from .test_tune import BASE_YAML, noisy
 
@@ -67,6 +68,21 @@ def test_the_presets_meant_for_what_the_labels_are_come_first() -> None:
         assert sorted(wide.scenario_order(labels)) == sorted(SCENARIOS)
     starts = start_candidates(None, "tesserocr", ["X7kQ2", "AB12"])
     assert starts[0].label == "captcha, cleaned, read by Tesseract"
+
+
+def test_captchas_over_background_text_start_from_the_gray_band_preset() -> None:
+    codes = ["X7kQ2", "AB12"]
+    assert wide.scenario_order(codes, background_text=True)[:2] == ("gray-band-captcha", "captcha")
+    assert wide.scenario_order(["one line"], background_text=True)[0] == "gray-band-captcha"
+    assert sorted(wide.scenario_order(codes, background_text=True)) == sorted(SCENARIOS)
+    rng = np.random.default_rng(5)
+    banded = [synth.gray_band_captcha(rng).image for _ in range(3)]
+    plain = [synth.speckled_line(rng).image for _ in range(3)]
+    assert wide.mostly_background_text(banded + plain[:2])
+    assert not wide.mostly_background_text(banded[:1] + plain)
+    starts = start_candidates(None, None, codes, banded)
+    assert starts[0].label == "gray-band-captcha (as shipped)"
+    assert start_candidates(None, None, codes, plain)[0].label == "captcha (as shipped)"
 
 
 def test_a_forced_engine_keeps_only_its_starts_and_the_base_comes_first() -> None:
