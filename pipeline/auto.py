@@ -13,10 +13,10 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
    shipped presets use, reads such crops best uncleaned.
-3. **Characters in one tone over background text?** A crop not read as a number whose tone band (the gray levels
-   the ``gray-band-captcha`` preset keeps) leaves much ink of other tones, far from the band and
-   in many text-sized pieces (:func:`has_background_text`), is a captcha drawn over distractor
-   text: it is read again with that preset.
+3. **Characters in one tone over background text?** A crop not read as a number whose tone
+   band (the gray levels the ``gray-band-captcha`` preset keeps) leaves much ink of other tones,
+   far from the band and in many text-sized pieces (:func:`has_background_text`), is a captcha
+   drawn over distractor text: it is read again with that preset.
 4. **A number?** When everything read, but spaces and number punctuation (``.,-:/``), is
    digits, the image is a code, a counter or a meter: a small crop
    (:data:`DIGIT_CROP_MAX_HEIGHT`) is read again with the ``meter-digit`` preset, anything
