@@ -199,6 +199,8 @@ def has_background_text(image: np.ndarray) -> bool:
     or more in area). Thresholds set on the development sets' seeds 101-606; it then holds for
     354 of their 360 gray-band captchas and for 2 of 1308 generated and real captchas,
     displays, meters, speckled and printed lines (2 LCD photos, read as numbers; README, "Auto").
+    Pages are another matter (14 of 56 generated ones pass: their stains and bleed-through are
+    ink in other tones), so it is asked only of crops, here and in the tuner.
     """
     gray = to_gray(image)
     scale = min(1.0, MEASURE_WIDTH / max(gray.shape[1], 1))

@@ -74,6 +74,7 @@ def test_captchas_over_background_text_start_from_the_gray_band_preset() -> None
     codes = ["X7kQ2", "AB12"]
     assert wide.scenario_order(codes, background_text=True)[:2] == ("gray-band-captcha", "captcha")
     assert wide.scenario_order(["one line"], background_text=True)[0] == "gray-band-captcha"
+    assert wide.scenario_order(["a\npage"], background_text=True)[0] == "document"
     assert sorted(wide.scenario_order(codes, background_text=True)) == sorted(SCENARIOS)
     rng = np.random.default_rng(5)
     banded = [synth.gray_band_captcha(rng).image for _ in range(3)]
