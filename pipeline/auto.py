@@ -254,7 +254,7 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
     if not _is_number(first.ocr.text):
         if has_background_text(image):
-            why = "characters in one tone over background text in others: that tone is kept"
+            why = "characters in one shade over background text in other shades: only their shade is kept"
             return _read(image, BAND_PRESET, engine, layout, why)
         return first
     if layout.height <= DIGIT_CROP_MAX_HEIGHT and layout.rows <= 1:
