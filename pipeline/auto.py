@@ -186,6 +186,14 @@ def _glyph_rows(ink: np.ndarray) -> tuple[int, int]:
     return int(full.sum()), int(starts.sum())
 
 
+def band_params() -> ToneBandParams:
+    """The parameters of the :data:`BAND_PRESET` preset's ``tone_band`` stage."""
+    params = next(s.params for s in shipped_preset(BAND_PRESET).stages if s.stage == "tone_band")
+    if not isinstance(params, ToneBandParams):  # the registry validates params by stage name
+        raise TypeError(f"{BAND_PRESET}: tone_band has {type(params).__name__} parameters")
+    return params
+
+
 def has_background_text(image: np.ndarray) -> bool:
     """True when ``image`` looks like characters in one tone drawn over text in other tones.
 
@@ -206,8 +214,7 @@ def has_background_text(image: np.ndarray) -> bool:
     scale = min(1.0, MEASURE_WIDTH / max(gray.shape[1], 1))
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    params = shipped_preset(BAND_PRESET).stages[0].params
-    assert isinstance(params, ToneBandParams)
+    params = band_params()
     band = find_tone_band(gray, params)
     if band is None:
         return False

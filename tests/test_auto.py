@@ -14,6 +14,7 @@ from pipeline.auto import (
     BAND_PRESET,
     DIGITS,
     NUMBER_CHARS,
+    band_params,
     has_background_text,
     measure,
     read,
@@ -23,7 +24,7 @@ from pipeline.auto import (
 from pipeline.cli import main
 from pipeline.metrics import cer
 from pipeline.preset import Preset
-from pipeline.stages.tone import ToneBandParams, find_tone_band
+from pipeline.stages.tone import find_tone_band
 from scripts import synth
 
 from .conftest import text_image
@@ -134,9 +135,7 @@ def test_a_small_digit_crop_goes_to_the_meter_preset() -> None:
 def _band_only(image: np.ndarray) -> np.ndarray:
     """``image`` with every pixel outside the gray-band preset's tone band painted background."""
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    params = shipped_preset(BAND_PRESET).stages[0].params
-    assert isinstance(params, ToneBandParams)
-    band = find_tone_band(gray, params)
+    band = find_tone_band(gray, band_params())
     assert band is not None
     out = image.copy()
     out[(gray < band[0]) | (gray > band[1])] = 245
