@@ -11,8 +11,9 @@ start each one chooses (the search after the choice is not run):
   tuning image;
 - *shipped*: the same, but not for the ``speckled-line`` starts when the labels are codes
   (:func:`pipeline.tuning.wide.may_edge_ahead`), and with the starts in the order the tuner
-  now gives them from the tuning images too (``gray-band-captcha`` first when most of them have
-  background text); the first two rules keep the order the labels alone give.
+  now gives them from the tuning images too (the preset of the kind ``auto`` recognises in most
+  of them first: :func:`pipeline.tuning.wide.image_kind`); the first two rules keep the order
+  the labels alone give.
 
     python bench/start_rules.py ../devsets/seed202/bgtext ../shared/corpus/captcha-sheypoor-digits
 

@@ -14,8 +14,10 @@ from pipeline.auto import (
     BAND_PRESET,
     DIGITS,
     NUMBER_CHARS,
+    SPECKLE_PRESET,
     band_params,
     has_background_text,
+    is_speckled,
     measure,
     read,
     read_auto,
@@ -164,6 +166,28 @@ def test_a_captcha_over_background_text_is_read_with_the_gray_band_preset() -> N
     tesseract = read_auto(image, engine="tesserocr")
     assert tesseract.stem == BAND_PRESET and tesseract.ocr.engine == "tesserocr"
     assert any(s.enabled for s in tesseract.result.steps)  # the tone band is kept for Tesseract
+
+
+def test_specks_on_gray_paper_are_told_from_captchas_and_lines() -> None:
+    for seed in range(4):
+        rng = np.random.default_rng(200 + seed)
+        line = synth.speckled_line(rng)
+        assert is_speckled(line.image), seed
+        # the same line with its specks gone (a median filter): no longer speckled
+        assert not is_speckled(cv2.medianBlur(line.image, 5)), seed
+        assert not is_speckled(synth.gray_band_captcha(rng).image), seed
+    for name in ("document", "text-line", "captcha", "gray-band-captcha"):
+        assert not is_speckled(cv2.imread(str(SAMPLES / f"{name}.png"), cv2.IMREAD_COLOR)), name
+
+
+def test_a_speckled_line_is_read_with_the_speckled_line_preset() -> None:
+    image = cv2.imread(str(SAMPLES / "speckled-line.png"), cv2.IMREAD_COLOR)
+    reading = read_auto(image)
+    assert reading.stem == SPECKLE_PRESET and "specks" in reading.reason
+    assert cer("EXPO 2016/01-2019", reading.ocr.text, ignore_spaces=True) <= 0.2
+    tesseract = read_auto(image, engine="tesserocr")
+    assert tesseract.stem == SPECKLE_PRESET
+    assert cer("EXPO 2016/01-2019", tesseract.ocr.text, ignore_spaces=True) <= 0.2
 
 
 def test_engine_override_reaches_the_chosen_preset() -> None:

@@ -19,6 +19,7 @@ from pipeline.tuning import wide
 from pipeline.tuning.wide import SCENARIOS, effective, start_candidates, tune_wide
 from scripts import synth
 
+from .conftest import text_image
 from .test_tune import BASE_YAML, noisy
 
 TEXTS = ("HELLO 42", "Clarity 7", "NOISE 123", "tune me", "WIDE 88", "start 5")
@@ -70,19 +71,22 @@ def test_the_presets_meant_for_what_the_labels_are_come_first() -> None:
     assert starts[0].label == "captcha, cleaned, read by Tesseract"
 
 
-def test_captchas_over_background_text_start_from_the_gray_band_preset() -> None:
+def test_images_auto_recognises_put_their_preset_first() -> None:
     codes = ["X7kQ2", "AB12"]
-    assert wide.scenario_order(codes, background_text=True)[:2] == ("gray-band-captcha", "captcha")
-    assert wide.scenario_order(["one line"], background_text=True)[0] == "gray-band-captcha"
-    assert wide.scenario_order(["a\npage"], background_text=True)[0] == "document"
-    assert sorted(wide.scenario_order(codes, background_text=True)) == sorted(SCENARIOS)
+    band, speckle = "gray-band-captcha", "speckled-line"
+    assert wide.scenario_order(codes, band)[:2] == (band, "captcha")
+    assert wide.scenario_order(["one line"], speckle)[:2] == (speckle, "text-line")
+    assert wide.scenario_order(["a\npage"], band)[0] == "document"
+    assert sorted(wide.scenario_order(codes, speckle)) == sorted(SCENARIOS)
     rng = np.random.default_rng(5)
     banded = [synth.gray_band_captcha(rng).image for _ in range(3)]
-    plain = [synth.speckled_line(rng).image for _ in range(3)]
-    assert wide.mostly_background_text(banded + plain[:2])
-    assert not wide.mostly_background_text(banded[:1] + plain)
-    starts = start_candidates(None, None, codes, banded)
-    assert starts[0].label == "gray-band-captcha (as shipped)"
+    speckled = [synth.speckled_line(rng).image for _ in range(3)]
+    plain = [text_image(word, scale=1.5) for word in ("HELLO", "World 42", "tune")]
+    assert wide.image_kind(banded + plain[:2]) == band
+    assert wide.image_kind(speckled + plain[:2]) == speckle
+    assert wide.image_kind(banded[:1] + speckled[:1] + plain) is None
+    assert start_candidates(None, None, codes, banded)[0].label == "gray-band-captcha (as shipped)"
+    assert start_candidates(None, None, codes, speckled)[0].label == "speckled-line (as shipped)"
     assert start_candidates(None, None, codes, plain)[0].label == "captcha (as shipped)"
 
 

@@ -26,11 +26,15 @@ four steps, and guards each against fitting a handful of images:
    0.098 vs 0.055) and 1 the same. For codes the ``speckled-line`` starts are left out of it
    (:func:`may_edge_ahead`): its median filter fitted 8 captchas by luck in all three such
    choices (0.042 vs 0.057, 0.106 vs 0.115, 0.149 vs 0.180 unseen). When most tuning images
-   are characters in one tone over background text (:func:`pipeline.auto.has_background_text`),
-   ``gray-band-captcha`` is compared first: on 15 generated gray-band sets the ``captcha``
-   start, first before, kept its place on 5 whose 8 tuning images could not tell them apart,
-   and read their unseen images worse on 4 (0.090 vs 0.031, 0.067 vs 0.046, 0.098 vs 0.055,
-   0.041 vs 0.018; the fifth the same). Starts count as trials of
+   are of a kind ``auto`` recognises (:func:`image_kind`), its preset is compared first.
+   Characters in one tone over background text (``gray-band-captcha``): on 15 generated
+   gray-band sets the ``captcha`` start, first before, kept its place on 5 whose 8 tuning
+   images could not tell them apart, and read their unseen images worse on 4 (0.090 vs 0.031,
+   0.067 vs 0.046, 0.098 vs 0.055, 0.041 vs 0.018; the fifth the same). Specks on gray paper
+   (``speckled-line``): on 11 generated speckled sets forced to Tesseract, the captcha
+   cleaning kept its place on 4 and read them worse (0.288 vs 0.155, 0.356 vs 0.125, 0.382 vs
+   0.179, 0.537 vs 0.227); with both engines the choice changed on 2, one the same and one
+   worse (0.022 vs 0.031). Starts count as trials of
    ``trials``, but all of them always run, and steps
    2 to 4 never make the result worse than the chosen start on the tuning images; so the
    result is never worse on them than the best shipped preset but by a difference of that
@@ -71,7 +75,7 @@ from typing import Any
 
 import numpy as np
 
-from ..auto import BAND_PRESET, has_background_text
+from ..auto import BAND_PRESET, SPECKLE_PRESET, has_background_text, is_speckled
 from ..errors import TuneUsageError
 from ..evaluate import Reading, score
 from ..preset import Preset, load_preset
@@ -90,22 +94,21 @@ CODE_SCENARIOS = ("captcha", "gray-band-captcha", "speckled-line", "meter-digit"
 """The scenario presets meant for short codes, compared first when every label is one."""
 
 
-def scenario_order(labels: Sequence[str | None], background_text: bool = False) -> tuple[str, ...]:
+def scenario_order(labels: Sequence[str | None], kind: str | None = None) -> tuple[str, ...]:
     """:data:`SCENARIOS` in the order their starts are compared, from what the labels are:
     ``document`` first when a label has several lines, the :data:`CODE_SCENARIOS` first when
     every label is a code (:func:`~pipeline.tuning.charset.are_codes`), else as listed; and,
-    but for pages, ``gray-band-captcha`` before them all when ``background_text`` (most tuning
-    images have characters in one tone over background text:
-    :func:`pipeline.auto.has_background_text`, which a quarter of generated pages pass too).
-    The first start is the one to beat clearly, so it should be a preset meant for such images."""
+    but for pages, the preset ``kind`` names before them all (what most tuning images look
+    like to ``auto``: :func:`image_kind`). The first start is the one to beat clearly, so it
+    should be a preset meant for such images."""
     if any(t and "\n" in t.strip() for t in labels):
         first: tuple[str, ...] = ("document",)
-    elif background_text:
-        first = (BAND_PRESET, *CODE_SCENARIOS) if are_codes(labels) else (BAND_PRESET,)
     elif are_codes(labels):
         first = CODE_SCENARIOS
     else:
-        return SCENARIOS
+        first = ()
+    if kind and first != ("document",):
+        first = (kind, *first)
     return tuple(dict.fromkeys(first + SCENARIOS))
 
 
@@ -202,13 +205,13 @@ def start_candidates(
     every start must use (``"tesserocr"``, ``"rapidocr"``, ...; ``"auto"`` stands for the
     fastest Tesseract), or ``None`` for both engine families. ``labels``: the expected texts,
     which order the scenario presets (:func:`scenario_order`), as do the tuning ``images``
-    (uint8 gray or BGR) when most of them have background text.
+    (uint8 gray or BGR) when most of them are of a kind ``auto`` recognises (:func:`image_kind`).
     """
     wanted: list[Start] = []
     if base is not None:
         wanted.append(Start(f"{base.name} (the base)", with_engine(base, engine) if engine else base))
     folder = presets_folder()
-    names = scenario_order(labels, mostly_background_text(images))
+    names = scenario_order(labels, image_kind(images))
     shipped = [(n, load_preset(folder / f"{n}.yaml")) for n in names if (folder / f"{n}.yaml").is_file()]
     for variant in range(4):  # as shipped first, then cleaned and uncleaned for Tesseract, then RapidOCR
         for name, preset in shipped:
@@ -225,9 +228,17 @@ def start_candidates(
     return out
 
 
-def mostly_background_text(images: Sequence[np.ndarray]) -> bool:
-    """True when more than half of ``images`` have characters in one tone over background text."""
-    return sum(has_background_text(image) for image in images) * 2 > len(images)
+def image_kind(images: Sequence[np.ndarray]) -> str | None:
+    """The shipped preset meant for what more than half of ``images`` are, by ``auto``'s tests:
+    characters in one tone over background text (:func:`pipeline.auto.has_background_text`,
+    ``gray-band-captcha``) or a line on gray paper strewn with specks
+    (:func:`pipeline.auto.is_speckled`, ``speckled-line``); ``None`` for neither. Pages pass
+    the first test too (a quarter of generated ones), so :func:`scenario_order` ignores it
+    for them."""
+    for preset, test in ((BAND_PRESET, has_background_text), (SPECKLE_PRESET, is_speckled)):
+        if sum(test(image) for image in images) * 2 > len(images):
+            return preset
+    return None
 
 
 def _variants(name: str, shipped: Preset) -> list[tuple[str, Preset]]:
