@@ -46,7 +46,7 @@ from .ocr import OcrResult, recognize
 from .preset import Preset, load_preset
 from .runner import Result, as_input, run
 from .shipped import presets_folder
-from .stages._image import evened_ink, to_gray
+from .stages._image import commonest_level, evened_ink, gray_within
 from .stages.tone import ToneBandParams, find_tone_band
 
 AUTO = "auto"
@@ -221,16 +221,12 @@ def has_background_text(image: np.ndarray) -> bool:
     Pages are another matter (14 of 56 generated ones pass: their stains and bleed-through are
     ink in other tones), so it is asked only of crops, here and in the tuner.
     """
-    gray = to_gray(image)
-    scale = min(1.0, MEASURE_WIDTH / max(gray.shape[1], 1))
-    if scale < 1:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    gray, _ = gray_within(image, MEASURE_WIDTH)
     params = band_params()
     band = find_tone_band(gray, params)
     if band is None:
         return False
-    background = int(np.argmax(np.bincount(gray.ravel(), minlength=256)))
-    ink = np.abs(gray.astype(np.int16) - background) > params.background_margin
+    ink = np.abs(gray.astype(np.int16) - commonest_level(gray)) > params.background_margin
     in_band = ((gray >= band[0]) & (gray <= band[1])).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(in_band, connectivity=8)
     heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
@@ -263,8 +259,7 @@ def is_speckled(image: np.ndarray) -> bool:
     strewn with dots (receita, 100-166 specks per 10,000 px) are on white.
     """
     ink, copy, _ = evened_ink(image, MEASURE_WIDTH)
-    paper = int(np.argmax(np.bincount(copy.ravel(), minlength=256)))
-    if paper > SPECKLE_MAX_PAPER:
+    if commonest_level(copy) > SPECKLE_MAX_PAPER:
         return False
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     specks = int((stats[1:, cv2.CC_STAT_AREA] <= SPECKLE_MAX_AREA).sum())

@@ -122,6 +122,21 @@ EVEN_WINDOW = 31
 """Side of the square dilation that estimates the paper's brightness in :func:`evened_ink` (px)."""
 
 
+def gray_within(image: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
+    """A gray copy of ``image`` at most ``max_width`` px wide (area interpolation; the gray image
+    itself when it is narrow enough), and its width over the image's (at most 1)."""
+    gray = to_gray(image)
+    scale = min(1.0, max_width / max(gray.shape[1], 1))
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return gray, scale
+
+
+def commonest_level(gray: np.ndarray) -> int:
+    """The gray level most pixels of uint8 ``gray`` have (the paper's, on most text images)."""
+    return int(np.argmax(np.bincount(gray.ravel(), minlength=256)))
+
+
 def evened_ink(image: np.ndarray, max_width: int, median: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """Ink of a copy of ``image`` at most ``max_width`` px wide whose lighting is evened out.
 
@@ -133,9 +148,7 @@ def evened_ink(image: np.ndarray, max_width: int, median: int = 0) -> tuple[np.n
     that. Returns ``(ink, copy, scale)``: a uint8 mask (1 = ink) of the copy's size, the reduced
     dark-on-light gray copy before evening, and the copy's size over the image's (at most 1).
     """
-    gray = to_gray(image)
-    scale = min(1.0, max_width / max(gray.shape[1], 1))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small, scale = gray_within(image, max_width)
     if np.median(small) < 128:  # light ink on a dark ground: make it dark on light
         small = 255 - small
     smooth = cv2.medianBlur(small, median) if median else small

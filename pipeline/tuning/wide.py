@@ -103,12 +103,8 @@ def scenario_order(labels: Sequence[str | None], kind: str | None = None) -> tup
     should be a preset meant for such images."""
     if any(t and "\n" in t.strip() for t in labels):
         first: tuple[str, ...] = ("document",)
-    elif are_codes(labels):
-        first = CODE_SCENARIOS
     else:
-        first = ()
-    if kind and first != ("document",):
-        first = (kind, *first)
+        first = ((kind,) if kind else ()) + (CODE_SCENARIOS if are_codes(labels) else ())
     return tuple(dict.fromkeys(first + SCENARIOS))
 
 
