@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from pipeline.tuning.charset import TWINS, learned_whitelist
+from pipeline.tuning.charset import LOOKALIKES, TWINS, learned_whitelist
 
 
 def codes(alphabet: str, n: int = 8, length: int = 5, seed: int = 0) -> list[str]:
@@ -27,8 +27,27 @@ def test_a_captcha_alphabet_without_small_twins_keeps_them_out_but_keeps_the_oth
     labels = codes(alphabet, seed=3)
     allowed = learned_whitelist(labels)
     assert not set(TWINS) & set(allowed)
-    assert set("abdefghmnqrt") <= set(allowed) and set(TWINS.upper()) <= set(allowed)
-    assert set(string.digits) <= set(allowed) and not set(string.punctuation) & set(allowed)
+    assert set("abdefghmnqrt") <= set(allowed) and set(TWINS.upper()) - set(LOOKALIKES) <= set(allowed)
+    assert set("23456789") <= set(allowed) and not set(string.punctuation) & set(allowed)
+
+
+def test_look_alikes_no_label_uses_are_left_out_as_a_group() -> None:
+    alphabet = "ACDEFGHJKLMNPQRTUVWXYabdefghkmnqrt2345678"  # no 0 O 1 I l, as in many captchas
+    allowed = learned_whitelist(codes(alphabet, seed=5))
+    assert not set(LOOKALIKES) & set(allowed)
+    assert set("23456789") <= set(allowed) and {"L", "J", "T", "f", "r"} <= set(allowed)
+
+
+def test_one_look_alike_in_the_labels_keeps_the_whole_group() -> None:
+    labels = [*codes("ACDEFGHJKLMNPQRTUVWXY2345678", n=7, seed=6), "K1T4Q"]
+    allowed = learned_whitelist(labels)
+    assert {"0", "1", "I", "O"} <= set(allowed)
+
+
+def test_too_few_characters_do_not_rule_out_the_look_alikes() -> None:
+    # 12 capitals and digits: the 4 look-alikes among 36 would have supplied 1.3 of them
+    labels = ["ABCD", "EFGH", "2345"]
+    assert {"0", "1", "I", "O"} <= set(learned_whitelist(labels))
 
 
 def test_k_and_p_are_not_twins_their_small_forms_stay_with_the_other_small_letters() -> None:

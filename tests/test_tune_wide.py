@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -238,7 +240,21 @@ def test_an_alphabet_that_reads_worse_is_not_kept(codes, monkeypatch) -> None:
     outcome = tune_wide(codes, None, engine="rapidocr", trials=1, jobs=1)
     charset = outcome.charset
     assert charset is not None and not charset.kept and charset.restricted > charset.start
-    assert outcome.preset.ocr.whitelist == ""
+    chosen = next(s for s in outcome.starts if s.chosen)
+    labels = [t for _, t in codes]
+    start = next(s.preset for s in start_candidates(None, "rapidocr", labels) if s.label == chosen.label)
+    assert outcome.preset.ocr.whitelist == start.ocr.whitelist  # the start's own, if any
+
+
+def test_a_start_with_a_whitelist_of_its_own_is_narrowed_to_the_labels_alphabet(codes) -> None:
+    """The captcha preset allows letters and digits; capitals-and-digits labels narrow that."""
+    outcome = tune_wide(codes, None, engine="rapidocr", trials=1, jobs=1)
+    chosen = next(s for s in outcome.starts if s.chosen)
+    labels = [t for _, t in codes]
+    start = next(s.preset for s in start_candidates(None, "rapidocr", labels) if s.label == chosen.label)
+    assert set(string.ascii_lowercase) <= set(start.ocr.whitelist)
+    assert outcome.charset is not None and outcome.charset.kept
+    assert set(outcome.preset.ocr.whitelist) == set(string.ascii_uppercase + string.digits)
 
 
 def test_sentences_learn_no_alphabet(six) -> None:
