@@ -78,9 +78,12 @@ def glyph_groups(starts: np.ndarray, ends: np.ndarray, overlap: float) -> np.nda
     returns="binary 0/255, same polarity",
 )
 def level_glyphs(image: np.ndarray, p: LevelGlyphsParams) -> np.ndarray:
-    """Shift each glyph up or down so that its bottom (``align=bottom``) or middle lies on the
-    median line of the glyphs of at least ``min_area`` px; fewer than two such glyphs: the
-    image is returned as binary, unmoved. See the module docstring."""
+    """Move each character up or down so that all of them stand on one line (for Tesseract).
+
+    Each glyph's bottom (``align=bottom``) or middle is moved to the median of those of the
+    glyphs of at least ``min_area`` px; with fewer than two such glyphs the image is returned
+    as binary, unmoved. See the module docstring.
+    """
     mask = ink_mask(image, p.ink)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if n < 3:
