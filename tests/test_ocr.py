@@ -557,6 +557,56 @@ def test_alternative_blur_ties_keep_the_image_as_it_is(monkeypatch):
     assert (result.psm, result.blur) == (3, 0.0)
 
 
+def _fake_by_way(monkeypatch, texts: dict[tuple[int, bool], str], confidences: dict[tuple[int, bool], float]):
+    """An engine whose reading of (psm, softened) is ``texts[...]`` with that confidence; returns
+    the list of ways read."""
+    image = text_image()
+    read: list[tuple[int, bool]] = []
+
+    class Fake:
+        name = "fake"
+
+        def recognize(self, img, options):
+            way = (options.psm, not np.array_equal(img, image))
+            read.append(way)
+            return OcrResult(text=texts[way], words=(Word(texts[way], confidences[way], 0, 0, 1, 1),))
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
+    return image, read
+
+
+def test_agree_within_skips_the_other_ways_when_the_first_two_agree(monkeypatch):
+    confidences = {(3, False): 60.0, (6, False): 90.0, (3, True): 50.0, (6, True): 70.0}
+    options = OcrOptions(psm=3, alternative_psm=(6,), alternative_blur=(0.7,), agree_within=0.05)
+    # psm 3 as it is and psm 6 softened differ by 1 character in 40: they settle it
+    texts = {(3, False): "a" * 40, (6, True): "a" * 39 + "b", (6, False): "c" * 40, (3, True): "d" * 40}
+    image, read = _fake_by_way(monkeypatch, texts, confidences)
+    result = recognize(image, options)
+    assert sorted(read) == [(3, False), (6, True)]
+    assert (result.text, result.psm, result.blur) == ("a" * 39 + "b", 6, 0.7)
+    # 3 characters in 40 differ (7.5 %): every way is read and the most confident of all four wins
+    texts[6, True] = "a" * 37 + "bbb"
+    image, read = _fake_by_way(monkeypatch, texts, confidences)
+    result = recognize(image, options)
+    assert sorted(read) == [(3, False), (3, True), (6, False), (6, True)]
+    assert (result.text, result.psm, result.blur) == ("c" * 40, 6, 0.0)
+    # without agree_within every way is read, however much the first two agree
+    texts[6, True] = "a" * 40
+    image, read = _fake_by_way(monkeypatch, texts, confidences)
+    assert recognize(image, options.model_copy(update={"agree_within": None})).text == "c" * 40
+    assert len(read) == 4
+
+
+def test_agree_within_needs_three_ways():
+    assert engine_module.first_round([(0, 0.0, 3), (0, 0.0, 6)], 0.05) == [(0, 0.0, 3), (0, 0.0, 6)]
+    ways = [(0, 0.0, 3), (0, 0.0, 6), (0, 0.7, 3), (0, 0.7, 6)]
+    assert engine_module.first_round(ways, 0.05) == [(0, 0.0, 3), (0, 0.7, 6)]
+    assert engine_module.first_round(ways, None) == ways
+    # RapidOCR with the original too: the cleaned image's two copies alone are not enough
+    mixed = [(0, 0.0, 3), (0, 0.7, 3), (1, 0.0, 3), (1, 0.7, 3)]
+    assert engine_module.first_round(mixed, 0.05) == mixed
+
+
 def _fake_by_image(monkeypatch, name: str, confidences: dict[str, float], images: dict[str, np.ndarray]):
     """An engine called ``name`` that reads each of ``images`` as its key, with that key's
     confidence; returns the list of keys read, in call order."""

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from ..errors import EngineNotAvailable, TesseractNotFound
+from ..metrics import cer
 from . import probe
 from .correct import is_code, zero_as_o, zero_as_o_word
 from .options import ENGINE_NAMES, TESSERACT_ENGINES, OcrOptions
@@ -182,6 +183,21 @@ def corrected(result: OcrResult) -> OcrResult:
     return replace(result, text=zero_as_o(result.text), words=words)
 
 
+Way = tuple[int, float, int]
+"""One way of reading an image: (source: 0 the cleaned image, 1 the original; blur sigma, px; psm)."""
+
+
+def first_round(ways: list[Way], agree_within: float | None) -> list[Way]:
+    """The ways read first: all of ``ways`` when ``agree_within`` is None; else the first way
+    (the cleaned image as it is, ``psm``) and the most different one from the cleaned image (its
+    last blur, with the last mode), whose readings decide whether the others are read (see
+    ``OcrOptions.agree_within``)."""
+    cleaned = [w for w in ways if w[0] == 0]
+    if agree_within is None or len(cleaned) < 3:
+        return ways
+    return [ways[0], cleaned[-1]]
+
+
 def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | None) -> OcrResult:
     """:func:`recognize` before the corrections: the best of its readings."""
     engine = get_engine(options.engine)
@@ -199,13 +215,22 @@ def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | No
         for source in range(len(sources))
         for sigma in blurs
     }
-    choices = [(source, sigma, mode) for source, sigma in copies for mode in modes]
+    choices: list[Way] = [(source, sigma, mode) for source, sigma in copies for mode in modes]
 
-    def read(choice: tuple[int, float, int]) -> OcrResult:
+    def read(choice: Way) -> OcrResult:
         source, sigma, mode = choice
         return engine.recognize(copies[source, sigma], single.model_copy(update={"psm": mode}))
 
-    readings = list(_mode_pool().map(read, choices))
+    first = first_round(choices, options.agree_within)
+    done = dict(zip(first, _mode_pool().map(read, first), strict=True))
+    if len(first) < len(choices):
+        a, b = (done[way].text for way in first)
+        if options.agree_within is not None and cer(a, b) <= options.agree_within:
+            choices = first  # the two agree: the other ways are not read
+        else:
+            rest = [c for c in choices if c not in done]
+            done.update(zip(rest, _mode_pool().map(read, rest), strict=True))
+    readings = [done[c] for c in choices]
     best = best_reading([scored(r.words) for r in readings])
     (source, sigma, mode), chosen = choices[best], readings[best]
     return replace(
