@@ -163,7 +163,9 @@ def recognize(
     stages, when it differs from ``image``), the image is read once per source, mode and copy
     (as it is, then softened by each blur), the readings side by side on the cores
     (:func:`_mode_pool`), and the best by :func:`~pipeline.ocr.result.reading_score` is
-    returned, the earlier reading winning ties (the cleaned image, ``psm``, no blur). Its
+    returned, the earlier reading winning ties (the cleaned image, ``psm``, no blur); with
+    ``options.agree_within``, two of the ways are read first (:func:`first_round`) and the
+    others only when those two disagree. Its
     ``psm``, ``blur`` and ``from_original`` say which mode, copy and source that was (``None``
     for what was not chosen among several) and its ``ms`` is the wall-clock time of all the
     readings together. With ``options.zero_as_o`` the chosen reading's 0s inside words of

@@ -160,7 +160,8 @@ class OcrOptions(BaseModel):
         ge=0.0,
         le=1.0,
         description=(
-            "With at least three ways to read (alternative_psm and alternative_blur together): "
+            "With at least three ways to read the cleaned image (e.g. alternative_psm and "
+            "alternative_blur together): "
             "read two first, the image as it is with psm and the last softened copy with the "
             "last alternative mode; when their texts differ by at most this share (the CER of "
             "the second against the first, 0..1), keep the better of the two and do not read the "
