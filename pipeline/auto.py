@@ -4,7 +4,8 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
 
 1. **Page or line?** :func:`measure` counts the text rows of a black-and-white copy. An image
    at least :data:`PAGE_MIN_HEIGHT` px tall with :data:`PAGE_MIN_ROWS` or more rows is a page
-   and gets the ``document`` preset. A shorter image with 2 or more separate lines of text
+   and gets the ``document`` preset (RapidOCR, with Tesseract as its second engine:
+   :mod:`pipeline.reading`). A shorter image with 2 or more separate lines of text
    (:attr:`Layout.may_be_page`) is read as a page too, and kept as one when that reading has
    two lines or more and is not a number (a photo of a display holding several numbers is
    read as one line, step 3). When the copy shows no text row at all in an image tall enough
@@ -42,9 +43,10 @@ from functools import cache
 import cv2
 import numpy as np
 
-from .ocr import OcrResult, recognize
+from .ocr import OcrResult
 from .preset import Preset, load_preset
-from .runner import Result, as_input, run
+from .reading import only_engine, read_preset
+from .runner import Result, as_input
 from .shipped import presets_folder
 from .stages._image import commonest_level, evened_ink, gray_within
 from .stages.tone import ToneBandParams, find_tone_band
@@ -314,9 +316,8 @@ def read(
             raise ValueError(f"unknown preset name {preset!r}; pass a Preset or {AUTO!r}")
         return read_auto(image, engine=engine)
     if engine:
-        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
-    result = run(image, preset) if cache else run(image, preset, cache=None)
-    return AutoReading(preset, result, recognize(result.final, preset.ocr, result.input))
+        preset = only_engine(preset, engine)
+    return AutoReading(*read_preset(image, preset, **({} if cache else {"cache": None})))
 
 
 def _is_number(text: str) -> bool:
@@ -334,14 +335,10 @@ def _read(
     whitelist: str | None = None,
 ) -> AutoReading:
     preset = shipped_preset(stem)
-    update: dict[str, str] = {}
     if engine:
-        update["engine"] = engine
+        preset = only_engine(preset, engine)
     if whitelist is not None:
-        update["whitelist"] = whitelist
-        update["blacklist"] = ""
-    if update:
-        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update=update)})
-    result = run(image, preset)
-    reading = recognize(result.final, preset.ocr, result.input)
-    return AutoReading(preset, result, reading, reason, layout, stem)
+        preset = preset.model_copy(
+            update={"ocr": preset.ocr.model_copy(update={"whitelist": whitelist, "blacklist": ""})}
+        )
+    return AutoReading(*read_preset(image, preset), reason, layout, stem)

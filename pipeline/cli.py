@@ -28,6 +28,7 @@ from .ocr.options import ENGINE_NAMES
 from .ocr.variables import LOCAL_VARIABLE_ENV
 from .params import field_specs
 from .preset import Preset, load_preset, save_preset
+from .reading import only_engine
 from .registry import all_stages
 from .shipped import presets_folder, resolve_preset
 from .tuning import Metric, TrialInfo, TuneResult, format_score, tune
@@ -122,10 +123,8 @@ def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None
 
 
 def _with_engine(preset: Preset, engine: str | None) -> Preset:
-    """``preset`` read by ``engine`` (``None``: its own)."""
-    if engine:
-        preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
-    return preset
+    """``preset`` read by ``engine`` alone (``None``: its own engines)."""
+    return only_engine(preset, engine) if engine else preset
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ from pydantic import BaseModel
 
 from .errors import ClarityError
 from .preset import INPUT, Preset
+from .reading import second_preset
 from .registry import get_stage
 
 _PACKAGE = __name__.split(".")[0]
@@ -766,6 +767,15 @@ def _script_docstring(preset: Preset, rapid: bool) -> str:
         "same pixels as the Clarity runner"
         + (", and its RapidOCR reading functions the same text." if rapid else "."),
     ]
+    if second_preset(preset) is not None:
+        doc += [
+            "",
+            *textwrap.wrap(
+                f"The preset also reads with a second engine ({preset.ocr.second_engine}) and keeps the "
+                "reading with more dictionary words; this script reads with the first engine only.",
+                92,
+            ),
+        ]
     return '"""' + _docstring_text("\n".join(doc)) + '\n"""\n'
 
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import limits
 from .errors import PresetError, read_user_file
-from .ocr.options import EngineName, OcrOptions
+from .ocr.options import EngineName, OcrOptions, engine_family
 from .params import StageParams, field_spec
 from .registry import get_stage
 
@@ -128,8 +128,7 @@ class StageSpec(BaseModel):
             return False
         if not self.engines:
             return True
-        family = "rapidocr" if engine == "rapidocr" else "tesseract"
-        return engine in self.engines or family in self.engines
+        return engine in self.engines or engine_family(engine) in self.engines
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML: every parameter written out, optional keys only when set."""

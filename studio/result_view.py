@@ -13,8 +13,11 @@ import numpy as np
 import streamlit as st
 
 from pipeline.auto import engine_title
+from pipeline.errors import ClarityError
 from pipeline.metrics import cer
+from pipeline.ocr.dictionary import second_is_better
 from pipeline.preset import Preset
+from pipeline.reading import second_preset
 from pipeline.runner import Result
 
 from . import keys as K
@@ -36,6 +39,11 @@ def result_panel(result: Result | None, preset: Preset) -> None:
     with st.spinner("Reading the text…"):
         cleaned = ocr_view.read_text(final_image, preset.ocr, original=original_image)
         original = ocr_view.read_text(original_image, preset.ocr)
+        second = _second_reading(original_image, preset, cleaned)
+    first_engine = engine_title(preset.ocr.engine)
+    first_failed = cleaned.result is None
+    if second is not None:  # the second engine's reading is kept, and the image it read
+        preset, final_image, cleaned = second
     scores = _scores(original, cleaned)
     stages = sum(s.enabled for s in result.steps) if result is not None else 0
     left, right = st.columns(2)
@@ -50,11 +58,40 @@ def result_panel(result: Result | None, preset: Preset) -> None:
             if stages
             else f"{engine} reads it uncleaned"
         )
+        if second is not None:
+            ran = f"{engine} read its own cleaning of it, " + (
+                f"as {first_engine} could not read it"
+                if first_failed
+                else f"and its reading holds more dictionary words than {first_engine}'s"
+            )
         st.markdown(f"**What came out**: {ran}")
         _image(final_image, "cleaned")
         _reading(cleaned, scores.get("cleaned"), scores.get("original"))
     _words(final_image, cleaned, preset)
     expected_panel(cleaned)
+
+
+def _second_reading(
+    image: np.ndarray, preset: Preset, first: ocr_view.Reading
+) -> tuple[Preset, np.ndarray, ocr_view.Reading] | None:
+    """With ``ocr.second_engine``: that engine's preset, cleaned image and reading, when its reading
+    holds clearly more dictionary words than ``first`` (as in batch runs, :mod:`pipeline.reading`),
+    or when ``first`` failed (an engine out of time or memory) and this one did not."""
+    other = second_preset(preset)
+    if other is None:
+        return None
+    try:
+        final = ocr_view.run_stages(image, other).final
+    except ClarityError:
+        return None  # the first engine's reading stands; its own stages' errors show in the grid
+    reading = ocr_view.read_text(final, other.ocr, original=image)
+    if reading.result is None:
+        return None
+    if first.result is not None and not second_is_better(
+        first.result.text, reading.result.text, preset.ocr.lang
+    ):
+        return None
+    return other, final, reading
 
 
 def _image(image: np.ndarray, what: str) -> None:

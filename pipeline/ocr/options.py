@@ -86,6 +86,12 @@ EngineChoice = Literal["auto", EngineName]
 ENGINE_NAMES: tuple[str, ...] = get_args(EngineName)
 """Every engine name, in the order ``auto`` considers the Tesseract ones; ``"auto"`` is not one."""
 
+
+def engine_family(engine: str) -> str:
+    """``"rapidocr"`` for RapidOCR, ``"tesseract"`` for every Tesseract engine and ``auto``."""
+    return "rapidocr" if engine == "rapidocr" else "tesseract"
+
+
 TESSERACT_ENGINES: tuple[str, ...] = ENGINE_NAMES[:2]
 """The engines that run Tesseract (``auto`` picks the first that can run)."""
 
@@ -121,6 +127,18 @@ class OcrOptions(BaseModel):
             "'rapidocr' is a learned engine (PP-OCR models on onnxruntime) that reads captchas, "
             "digits and other short text far better but pages more slowly; 'auto' is the fastest "
             "Tesseract available (tesserocr when it finds language data, else pytesseract)."
+        ),
+    )
+    second_engine: EngineChoice | None = Field(
+        None,
+        description=(
+            "Also read with this engine, on the image the preset makes for it (stages limited to "
+            "other engines skipped), and keep that reading when it holds more than 1.1 times the "
+            "letters in dictionary words (4 letters or more, Tesseract's word list for lang) of "
+            "the first engine's reading. For pages, where one engine now and then misses lines "
+            "or reads a stained page into nonsense that the other reads. Costs the second "
+            "engine's stages and reading; ignored when it is the same engine (or both are "
+            "Tesseract). Empty = one engine."
         ),
     )
     lang: str = Field(

@@ -12,6 +12,7 @@ little.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,7 +25,9 @@ from ..cache import BoundedCache
 from ..errors import ClarityError, LanguageNotInstalled, TesseractNotFound
 from ..evaluate import Reading
 from ..ocr import OcrOptions, recognize
+from ..ocr.dictionary import second_is_better
 from ..preset import Preset
+from ..reading import second_preset
 from ..runner import image_digest, run
 
 FATAL = (TesseractNotFound, LanguageNotInstalled)
@@ -58,7 +61,13 @@ class Reader:
         """Run ``preset`` on image ``index`` and OCR it; stage and OCR failures become a Reading's error."""
         try:
             image = self.images[index]
-            text = self._recognize(run(image, preset, cache=self.cache).final, preset.ocr, image)
+            text = self._read(image, preset)
+            other = second_preset(preset)
+            if other is not None:  # as pipeline.reading.read_preset: the second engine's reading may win
+                with contextlib.suppress(ClarityError):  # ... and when it fails, the first stands
+                    second = self._read(image, other)
+                    if second_is_better(text.text, second.text, preset.ocr.lang):
+                        text = second
             return Reading(text.text, text.mean_conf)
         except FATAL:
             raise
@@ -66,6 +75,10 @@ class Reader:
             return Reading(error=str(exc))
         except Exception as exc:  # a stage bug on an unusual parameter value must not end the search
             return Reading(error=f"unexpected {type(exc).__name__}: {exc}")
+
+    def _read(self, image: np.ndarray, preset: Preset) -> _Text:
+        """Run ``preset``'s stages on ``image`` (cached) and read the result with its engine."""
+        return self._recognize(run(image, preset, cache=self.cache).final, preset.ocr, image)
 
     def _recognize(self, final: np.ndarray, options: OcrOptions, original: np.ndarray) -> _Text:
         """:func:`~pipeline.ocr.recognize`, memoised by final image and OCR options (and the

@@ -1,0 +1,94 @@
+"""Dictionary words in a reading: an engine-neutral judge between two engines' readings of a page.
+
+The confidences of Tesseract and RapidOCR are on different scales, and neither is a safe judge
+even within one engine (see :mod:`pipeline.auto`). What both readings of a page can be judged by
+alike is how much of them is real words. The words are those of Tesseract's own language model:
+the word list (``lstm-word-dawg``) inside each ``<lang>.traineddata``, unpacked once per process
+with ``combine_tessdata`` and ``dawg2wordlist`` (both in Debian's ``tesseract-ocr`` package) into
+a temporary folder that is removed at once.
+
+:func:`dictionary_letters` counts the letters of a reading that lie in words of at least
+:data:`MIN_WORD` letters found in the list (case-insensitive); :func:`second_is_better` prefers a
+second reading only when it holds more than :data:`SECOND_MARGIN` times as many. A reading that
+misses lines, or turns a stained page into nonsense, has few such letters; a reading that merely
+misspells a few words loses little. Reading order is not judged: two readings of the same words
+in a different order score the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .options import split_languages
+from .probe import tessdata_dir
+
+MIN_WORD = 4
+"""Shortest run of letters counted as a word (letters): shorter ones (``ee``, ``re``, ``Oe``) are
+as often the debris of a misread stain as real words."""
+
+SECOND_MARGIN = 1.1
+"""How many times the first reading's dictionary letters the second must exceed to be kept (ratio)."""
+
+TOOL_TIMEOUT_S = 30.0
+"""Longest a word-list tool may run before it is given up (s)."""
+
+_WORD = re.compile(r"[^\W\d_]+")
+"""A run of letters (any script; digits and underscores end it)."""
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def word_list(lang: str) -> frozenset[str]:
+    """The lower-cased words of the Tesseract model ``lang`` (one language), or an empty set.
+
+    Empty when the model, its word list or the tools are missing (a warning is logged once):
+    the judge then counts nothing, and the first reading is kept.
+    """
+    tools = [shutil.which("combine_tessdata"), shutil.which("dawg2wordlist")]
+    folder = tessdata_dir()
+    model = folder / f"{lang}.traineddata" if folder is not None else None
+    if None in tools or model is None or not model.is_file():
+        log.warning("no word list for %s (Tesseract model or tools missing): readings not compared", lang)
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="clarity-words-") as scratch:
+        dawg, unicharset = Path(scratch, f"{lang}.lstm-word-dawg"), Path(scratch, f"{lang}.lstm-unicharset")
+        words = Path(scratch, "words.txt")
+        try:
+            for command in (
+                [str(tools[0]), "-e", str(model), str(dawg), str(unicharset)],
+                [str(tools[1]), str(unicharset), str(dawg), str(words)],
+            ):
+                subprocess.run(command, capture_output=True, timeout=TOOL_TIMEOUT_S, check=False)
+            text = words.read_text(encoding="utf-8", errors="replace")
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("could not unpack the word list of %s (%s): readings are not compared", lang, exc)
+            return frozenset()
+    return frozenset(word.lower() for word in text.split())
+
+
+def words_of(lang: str) -> frozenset[str]:
+    """The words of every language in ``lang`` (a plus-joined list such as ``eng+deu``), together."""
+    names = [name for name in split_languages(lang) if name != "osd" and "/" not in name]
+    return frozenset().union(*(word_list(name) for name in names)) if names else frozenset()
+
+
+def dictionary_letters(text: str, lang: str = "eng") -> int:
+    """Letters of ``text`` in words of :data:`MIN_WORD` letters or more that ``lang``'s list holds.
+
+    A word is a run of letters: ``"don't"`` is ``don`` and ``t``, ``"Okafor,"`` is ``Okafor``.
+    """
+    known = words_of(lang)
+    return sum(len(w) for w in _WORD.findall(text) if len(w) >= MIN_WORD and w.lower() in known)
+
+
+def second_is_better(first: str, second: str, lang: str = "eng") -> bool:
+    """True when ``second`` holds more than :data:`SECOND_MARGIN` times the dictionary letters of
+    ``first`` (:func:`dictionary_letters`); ties and near-ties keep the first."""
+    return dictionary_letters(second, lang) > SECOND_MARGIN * dictionary_letters(first, lang)

@@ -1,0 +1,69 @@
+"""Run a preset on an image and read the result: with its second engine, when it names one.
+
+The one place where a preset's stages and its reading meet, for the CLI, the evaluation, the
+batch, ``--preset auto`` and the tuner. With ``ocr.second_engine`` the preset is run a second
+time as that engine would read it (stages limited to other engines skipped, those limited to it
+run) and read by it; the second reading is kept when it holds clearly more dictionary words
+(:func:`~pipeline.ocr.dictionary.second_is_better`), and then so are its preset and run, so
+the stages shown are the ones that made the text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from .errors import ClarityError
+from .ocr import OcrResult, recognize
+from .ocr.dictionary import second_is_better
+from .ocr.options import engine_family
+from .preset import Preset
+from .runner import Result, run
+
+log = logging.getLogger(__name__)
+
+
+def with_ocr(preset: Preset, **update: Any) -> Preset:
+    """``preset`` with these ``ocr`` fields replaced (``with_ocr(p, whitelist="0123456789")``)."""
+    return preset.model_copy(update={"ocr": preset.ocr.model_copy(update=update)})
+
+
+def second_preset(preset: Preset) -> Preset | None:
+    """``preset`` as its ``ocr.second_engine`` reads it, or ``None`` when it names none or an
+    engine of the same family (both Tesseract)."""
+    second = preset.ocr.second_engine
+    if second is None or engine_family(second) == engine_family(preset.ocr.engine):
+        return None
+    return with_ocr(preset, engine=second, second_engine=None)
+
+
+def only_engine(preset: Preset, engine: str) -> Preset:
+    """``preset`` read by ``engine`` alone (an ``ocr.engine`` value): its second engine is dropped,
+    so that ``--engine tesserocr`` means Tesseract reads, and nothing else."""
+    return with_ocr(preset, engine=engine, second_engine=None)
+
+
+def read_preset(image: np.ndarray, preset: Preset, **run_options: Any) -> tuple[Preset, Result, OcrResult]:
+    """Run ``preset`` on ``image`` and read the result; returns the preset, run and reading kept.
+
+    ``run_options`` go to :func:`~pipeline.runner.run` (``cache``) for both runs. Without a
+    second engine (:func:`second_preset`) this is one run and one reading. When the second
+    engine's stages or reading fail (a missing language, a time limit), the first reading is
+    kept and a warning logged; the first engine's errors are raised.
+    """
+    result = run(image, preset, **run_options)
+    reading = recognize(result.final, preset.ocr, result.input)
+    other = second_preset(preset)
+    if other is None:
+        return preset, result, reading
+    try:
+        other_result = run(image, other, **run_options)
+        other_reading = recognize(other_result.final, other.ocr, other_result.input)
+    except ClarityError as exc:  # a second opinion that cannot be had leaves the first standing
+        log.warning("second engine %s failed (%s): the first reading is kept", other.ocr.engine, exc)
+        return preset, result, reading
+    if second_is_better(reading.text, other_reading.text, preset.ocr.lang):
+        return other, other_result, other_reading
+    return preset, result, reading

@@ -1,0 +1,70 @@
+"""The studio with a preset that has a second engine (``ocr.second_engine``), under AppTest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from .test_app import assert_ok, new_app
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "tests" / "data" / "noisy-wavy-page.png"
+
+
+def studio_on(image_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The studio opened on ``image_path`` as its one sample, with the shipped document preset."""
+    presets, samples = tmp_path / "presets", tmp_path / "samples"
+    presets.mkdir()
+    samples.mkdir()
+    shutil.copy(ROOT / "presets" / "document.yaml", presets / "document.yaml")
+    shutil.copy(image_path, samples / "page.png")
+    index = [{"file": "page.png", "title": "Noisy page", "scenario": "page", "preset": "document"}]
+    (samples / "samples.yaml").write_text(yaml.safe_dump(index), encoding="utf-8")
+    monkeypatch.setenv("CLARITY_PRESETS_DIR", str(presets))
+    monkeypatch.setenv("CLARITY_SAMPLES_DIR", str(samples))
+    monkeypatch.setenv("CLARITY_USER_PRESETS_DIR", str(tmp_path / "user-presets"))
+    at = new_app(open_stages=False)
+    at.default_timeout = 180
+    at.run()
+    assert_ok(at)
+    return at
+
+
+def outcome(at: AppTest) -> tuple[list[str], list[str]]:
+    """The cleaned column's heading, and the reading lines (engine, time, confidence) of both columns."""
+    headings = [m.value for m in at.markdown if m.value.startswith("**What came out**")]
+    lines = [m.value for m in at.markdown if "confidence" in m.value and " ms, " in m.value]
+    return headings, lines
+
+
+def test_the_studio_keeps_and_names_the_second_engines_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crop = tmp_path / "left.png"  # the left 400 px of the page: RapidOCR reads it, badly
+    cv2.imwrite(str(crop), cv2.imread(str(PAGE))[:, :400])
+    headings, lines = outcome(studio_on(crop, tmp_path, monkeypatch))
+    assert headings == [
+        "**What came out**: Tesseract read its own cleaning of it, and its reading holds more "
+        "dictionary words than RapidOCR's"
+    ]
+    assert len(lines) == 2, lines
+    assert "ms, RapidOCR" in lines[0] and "ms, Tesseract" in lines[1], lines
+
+
+def test_the_studio_falls_back_to_the_second_engine_when_the_first_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the whole speckled page RapidOCR finds ~150 specks to read and outgrows the studio's
+    # per-reading memory limit; Tesseract's reading of its own cleaning is shown instead.
+    at = studio_on(PAGE, tmp_path, monkeypatch)
+    headings, lines = outcome(at)
+    assert headings == [
+        "**What came out**: Tesseract read its own cleaning of it, as RapidOCR could not read it"
+    ]
+    assert len(lines) == 1 and "ms, Tesseract" in lines[0], lines
+    assert any("memory" in e.value for e in at.error)  # the original's RapidOCR reading says why

@@ -1,0 +1,130 @@
+"""A preset's second engine (``ocr.second_engine``) and the dictionary judge between the readings.
+
+Real engines and Tesseract's real word list throughout; the page is one the project generated
+(``tests/data/README.md``) on which RapidOCR reads nonsense and Tesseract, after the document
+preset's cleaning, reads most of the text.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.auto import read, shipped_preset
+from pipeline.imageio import read_image
+from pipeline.metrics import cer
+from pipeline.ocr import OcrResult, dictionary
+from pipeline.ocr.dictionary import dictionary_letters, second_is_better, word_list
+from pipeline.preset import Preset
+from pipeline.reading import only_engine, read_preset, second_preset, with_ocr
+from pipeline.runner import Result
+from pipeline.tuning.scoring import Reader
+from tests.conftest import text_image
+
+DATA = Path(__file__).parent / "data"
+PAGE = DATA / "noisy-wavy-page.png"
+
+
+def test_word_list_is_tesseracts_english_words():
+    words = word_list("eng")
+    assert len(words) > 50_000
+    assert {"meeting", "harbour", "delivery"} <= words
+    assert "xqzvt" not in words
+
+
+def test_dictionary_letters_counts_known_words_of_four_letters_or_more():
+    # "meeting" 7 + "opened" 6 + "Thomas" 6 (case-insensitive); "was", "by" are too short,
+    # "Xqzvt" is no word, "2019" no letters.
+    assert dictionary_letters("The meeting was opened by Thomas, Xqzvt 2019.") == 19
+    assert dictionary_letters("") == 0
+    assert dictionary_letters("ee re Oe ,. 44 iii") == 0
+
+
+def test_second_reading_wins_only_by_a_clear_margin():
+    text = "The minutes of the last meeting were read and signed as a true record."
+    nonsense = "Tha mlnvtes af tne lsst mceting wera raad"
+    assert second_is_better(nonsense, text)
+    assert not second_is_better(text, nonsense)
+    assert not second_is_better(text, text)  # ties keep the first
+    assert not second_is_better(text, text + " Read")  # 4 more letters of 51: within the margin
+    assert second_is_better("", "meeting")
+
+
+def test_missing_tools_mean_no_word_list_and_the_first_reading_kept(monkeypatch, caplog):
+    word_list.cache_clear()
+    monkeypatch.setattr(dictionary.shutil, "which", lambda name: None)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert word_list("eng") == frozenset()
+        assert "no word list for eng" in caplog.text
+        assert not second_is_better("", "the minutes of the meeting")
+    finally:
+        word_list.cache_clear()
+
+
+def test_second_preset_needs_an_engine_of_the_other_family():
+    document = shipped_preset("document")
+    assert document.ocr.engine == "rapidocr" and document.ocr.second_engine == "auto"
+    other = second_preset(document)
+    assert other is not None and other.ocr.engine == "auto" and other.ocr.second_engine is None
+    assert second_preset(with_ocr(document, engine="tesserocr")) is None  # both Tesseract
+    assert second_preset(with_ocr(document, second_engine=None)) is None
+    forced = only_engine(document, "rapidocr")
+    assert forced.ocr.engine == "rapidocr" and forced.ocr.second_engine is None
+
+
+@pytest.fixture(scope="module")
+def page_reading() -> tuple[Preset, Result, OcrResult]:
+    """The document preset's reading of the noisy page (RapidOCR first, Tesseract second)."""
+    return read_preset(read_image(PAGE), shipped_preset("document"))
+
+
+def test_the_second_engines_reading_and_run_are_kept_when_it_reads_more_words(page_reading):
+    image = read_image(PAGE)
+    expected = (DATA / "noisy-wavy-page.gt.txt").read_text()
+    alone = read(image, shipped_preset("document"), engine="rapidocr")
+    assert alone.ocr.engine == "rapidocr"
+    preset, result, reading = page_reading
+    assert reading.engine == "tesserocr" and preset.ocr.engine == "auto"
+    # The run kept is Tesseract's: its cleaning ran (RapidOCR's run has no active stage).
+    assert any(step.enabled for step in result.steps)
+    assert cer(expected, reading.text) < cer(expected, alone.ocr.text) - 0.3
+    assert dictionary_letters(reading.text) > 1.1 * dictionary_letters(alone.ocr.text)
+
+
+def test_the_first_reading_stands_when_the_second_engine_reads_no_more_words():
+    image = text_image("Invoice paid in full on Tuesday morning", scale=1.0)
+    preset = with_ocr(shipped_preset("document"), psm=6, alternative_psm=())
+    kept, _, reading = read_preset(image, preset)
+    assert reading.engine == "rapidocr" and kept is preset
+    assert "Invoice" in reading.text
+
+
+def test_a_failing_second_engine_leaves_the_first_reading(caplog):
+    # RapidOCR reads chi_sim; Tesseract has no chi_sim model here, so the second reading fails.
+    image = text_image("Harbour meeting opened", scale=1.0)
+    preset = with_ocr(shipped_preset("text-line"), second_engine="tesserocr", lang="chi_sim")
+    with caplog.at_level(logging.WARNING):
+        kept, _, reading = read_preset(image, preset)
+    assert kept is preset and reading.engine == "rapidocr"
+    assert "second engine tesserocr failed" in caplog.text
+
+
+def test_the_tuner_scores_what_read_preset_returns(page_reading):
+    scored = Reader([read_image(PAGE)]).read(0, shipped_preset("document"))
+    _, _, reading = page_reading
+    assert scored.error is None
+    assert scored.text == reading.text
+    assert np.isclose(scored.conf, reading.mean_conf)
+
+
+def test_an_exported_script_says_it_reads_with_the_first_engine_only():
+    from pipeline.export import export_python
+
+    script = export_python(shipped_preset("document"))
+    docstring = script.split('"""')[1]
+    assert "second engine (auto)" in docstring and "first engine only" in docstring
+    assert "second engine" not in export_python(shipped_preset("text-line")).split('"""')[1]
