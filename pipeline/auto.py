@@ -45,7 +45,7 @@ import numpy as np
 
 from .ocr import OcrResult
 from .preset import Preset, load_preset
-from .reading import only_engine, read_preset
+from .reading import only_engine, read_once, read_preset, second_opinion, with_ocr
 from .runner import Result, as_input
 from .shipped import presets_folder
 from .stages._image import commonest_level, evened_ink, gray_within
@@ -282,10 +282,13 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     if layout.is_page:
         return _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
     if layout.may_be_page:
-        why = f"a short page ({layout.lines} separate lines of text)"
-        page = _read(image, "document", engine, layout, why)
-        if len(page.ocr.text.splitlines()) >= 2 and not _is_number(page.ocr.text):
-            return page
+        # The first engine's reading decides whether it is a page: a second engine's reading of a
+        # display's glare can hold a few chance dictionary words where the first read a number.
+        preset = _preset("document", engine)
+        result, reading = read_once(image, preset)
+        if len(reading.text.splitlines()) >= 2 and not _is_number(reading.text):
+            why = f"a short page ({layout.lines} separate lines of text)"
+            return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
     if not _is_number(first.ocr.text):
         if has_background_text(image):
@@ -334,11 +337,13 @@ def _read(
     *,
     whitelist: str | None = None,
 ) -> AutoReading:
-    preset = shipped_preset(stem)
-    if engine:
-        preset = only_engine(preset, engine)
+    preset = _preset(stem, engine)
     if whitelist is not None:
-        preset = preset.model_copy(
-            update={"ocr": preset.ocr.model_copy(update={"whitelist": whitelist, "blacklist": ""})}
-        )
+        preset = with_ocr(preset, whitelist=whitelist, blacklist="")
     return AutoReading(*read_preset(image, preset), reason, layout, stem)
+
+
+def _preset(stem: str, engine: str | None) -> Preset:
+    """The shipped preset ``stem``, read by ``engine`` alone when one is given."""
+    preset = shipped_preset(stem)
+    return only_engine(preset, engine) if engine else preset

@@ -49,18 +49,32 @@ def read_preset(image: np.ndarray, preset: Preset, **run_options: Any) -> tuple[
     """Run ``preset`` on ``image`` and read the result; returns the preset, run and reading kept.
 
     ``run_options`` go to :func:`~pipeline.runner.run` (``cache``) for both runs. Without a
-    second engine (:func:`second_preset`) this is one run and one reading. When the second
-    engine's stages or reading fail (a missing language, a time limit), the first reading is
-    kept and a warning logged; the first engine's errors are raised.
+    second engine (:func:`second_preset`) this is one run and one reading (:func:`read_once`);
+    with one, :func:`second_opinion` follows.
     """
+    return second_opinion(image, preset, *read_once(image, preset, **run_options), **run_options)
+
+
+def read_once(image: np.ndarray, preset: Preset, **run_options: Any) -> tuple[Result, OcrResult]:
+    """Run ``preset`` on ``image`` and read the result with its first engine alone."""
     result = run(image, preset, **run_options)
-    reading = recognize(result.final, preset.ocr, result.input)
+    return result, recognize(result.final, preset.ocr, result.input)
+
+
+def second_opinion(
+    image: np.ndarray, preset: Preset, result: Result, reading: OcrResult, **run_options: Any
+) -> tuple[Preset, Result, OcrResult]:
+    """The first engine's ``result`` and ``reading`` of ``image``, or its second engine's, whichever
+    :func:`~pipeline.ocr.dictionary.second_is_better` keeps (the first when there is no second).
+
+    When the second engine's stages or reading fail (a missing language, a time limit), the
+    first reading is kept and a warning logged.
+    """
     other = second_preset(preset)
     if other is None:
         return preset, result, reading
     try:
-        other_result = run(image, other, **run_options)
-        other_reading = recognize(other_result.final, other.ocr, other_result.input)
+        other_result, other_reading = read_once(image, other, **run_options)
     except ClarityError as exc:  # a second opinion that cannot be had leaves the first standing
         log.warning("second engine %s failed (%s): the first reading is kept", other.ocr.engine, exc)
         return preset, result, reading

@@ -128,3 +128,26 @@ def test_an_exported_script_says_it_reads_with_the_first_engine_only():
     docstring = script.split('"""')[1]
     assert "second engine (auto)" in docstring and "first engine only" in docstring
     assert "second engine" not in export_python(shipped_preset("text-line")).split('"""')[1]
+
+
+def test_auto_decides_a_short_page_on_the_first_engines_reading(corpus: Path):
+    # A fuel-pump LCD photo looks like a short page (4 separate lines); RapidOCR's page reading
+    # is the number, Tesseract's reading of its cleaning is glare holding three chance dictionary
+    # words ("SITY", "pile", "Lage"), which would win the second opinion against a number. Auto
+    # decides on RapidOCR's reading, so the photo is read as a number, as before the second engine.
+    image = read_image(corpus / "lcd-gaspump" / "HQ_175.jpg")
+    document = shipped_preset("document")
+    tesseract = read(image, document, engine="auto").ocr.text
+    assert second_is_better(read(image, document, engine="rapidocr").ocr.text, tesseract)
+    chosen = read(image, "auto")
+    assert chosen.stem == "text-line" and chosen.ocr.engine == "rapidocr"
+    assert chosen.ocr.text.replace(" ", "").startswith("240")
+
+
+def test_the_tuner_keeps_the_stages_of_a_presets_second_engine():
+    from pipeline.tuning.wide import effective
+
+    document = shipped_preset("document")  # RapidOCR reads it as it is; its stages are Tesseract's
+    assert [s.stage for s in effective(document).stages] == [s.stage for s in document.stages]
+    alone = only_engine(document, "rapidocr")
+    assert effective(alone).stages == ()

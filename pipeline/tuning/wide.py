@@ -79,7 +79,9 @@ import numpy as np
 from ..auto import BAND_PRESET, SPECKLE_PRESET, has_background_text, is_speckled
 from ..errors import TuneUsageError
 from ..evaluate import Reading, score
+from ..ocr.options import engine_family
 from ..preset import Preset, load_preset
+from ..reading import only_engine, second_preset, with_ocr
 from ..runner import as_input
 from ..shipped import presets_folder
 from .charset import are_codes, learned_whitelist
@@ -166,7 +168,7 @@ class CharsetCheck:
 
 def with_whitelist(preset: Preset, whitelist: str) -> Preset:
     """``preset`` reading only the characters of ``whitelist``."""
-    return preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"whitelist": whitelist})})
+    return with_ocr(preset, whitelist=whitelist)
 
 
 def with_engine(preset: Preset, engine: str, *, clean_for_all: bool = False) -> Preset:
@@ -180,9 +182,12 @@ def with_engine(preset: Preset, engine: str, *, clean_for_all: bool = False) -> 
 
 
 def effective(preset: Preset) -> Preset:
-    """``preset`` without the stages that do not run with its engine (off, or for another engine)."""
-    engine = preset.ocr.engine
-    return preset.model_copy(update={"stages": tuple(s for s in preset.stages if s.runs_with(engine))})
+    """``preset`` without the stages that run with none of its engines (off, or for another engine):
+    a stage for its second engine (``ocr.second_engine``) stays, as that engine's reading needs it."""
+    second = second_preset(preset)
+    engines = [preset.ocr.engine] + ([second.ocr.engine] if second is not None else [])
+    kept = tuple(s for s in preset.stages if any(s.runs_with(engine) for engine in engines))
+    return preset.model_copy(update={"stages": kept})
 
 
 def _reads_key(preset: Preset) -> str:
@@ -206,15 +211,15 @@ def start_candidates(
     """
     wanted: list[Start] = []
     if base is not None:
-        wanted.append(Start(f"{base.name} (the base)", with_engine(base, engine) if engine else base))
+        wanted.append(Start(f"{base.name} (the base)", only_engine(base, engine) if engine else base))
     folder = presets_folder()
     names = scenario_order(labels, image_kind(images))
     shipped = [(n, load_preset(folder / f"{n}.yaml")) for n in names if (folder / f"{n}.yaml").is_file()]
     for variant in range(4):  # as shipped first, then cleaned and uncleaned for Tesseract, then RapidOCR
         for name, preset in shipped:
             label, made = _variants(name, preset)[variant]
-            if engine is None or _family(made.ocr.engine) == _family(engine):
-                wanted.append(Start(label, with_engine(made, engine) if engine else made, name))
+            if engine is None or engine_family(made.ocr.engine) == engine_family(engine):
+                wanted.append(Start(label, only_engine(made, engine) if engine else made, name))
     seen: set[str] = set()
     out: list[Start] = []
     for start in wanted:
@@ -251,10 +256,6 @@ def _variants(name: str, shipped: Preset) -> list[tuple[str, Preset]]:
     ]
 
 
-def _family(engine: str) -> str:
-    return "rapidocr" if engine == "rapidocr" else "tesseract"
-
-
 def tune_wide(
     images: Sequence[tuple[np.ndarray, str | None]],
     base: Preset | None,
@@ -289,7 +290,7 @@ def tune_wide(
     if chosen_metric == "confidence":
         if base is None:
             raise TuneUsageError("without expected text, give the preset to tune (--base PRESET)")
-        base = with_engine(base, engine) if engine else base
+        base = only_engine(base, engine) if engine else base
         result = tune(pairs, base, trials=trials, metric="confidence", jobs=jobs, label=label, **search)
         return WideResult(result, starts=(), held_back=None)
     arrays = [as_input(image) for image, _ in pairs]
