@@ -12,7 +12,8 @@ a temporary folder that is removed at once.
 second reading only when it holds more than :data:`SECOND_MARGIN` times as many. A reading that
 misses lines, or turns a stained page into nonsense, has few such letters; a reading that merely
 misspells a few words loses little. Reading order is not judged: two readings of the same words
-in a different order score the same.
+in a different order score the same. Nor is whether the words are on the page: a reading that
+also holds the bleed-through from the other side of the sheet counts those words too.
 """
 
 from __future__ import annotations

@@ -181,18 +181,27 @@ def with_engine(preset: Preset, engine: str, *, clean_for_all: bool = False) -> 
     return preset.model_copy(update={"stages": stages, "ocr": ocr})
 
 
+def reading_engines(preset: Preset) -> list[str]:
+    """The engines that read ``preset``: its engine, and its second engine when it has one."""
+    engines: list[str] = [preset.ocr.engine]
+    second = second_preset(preset)
+    return [*engines, second.ocr.engine] if second is not None else engines
+
+
 def effective(preset: Preset) -> Preset:
     """``preset`` without the stages that run with none of its engines (off, or for another engine):
     a stage for its second engine (``ocr.second_engine``) stays, as that engine's reading needs it."""
-    second = second_preset(preset)
-    engines = [preset.ocr.engine] + ([second.ocr.engine] if second is not None else [])
+    engines = reading_engines(preset)
     kept = tuple(s for s in preset.stages if any(s.runs_with(engine) for engine in engines))
     return preset.model_copy(update={"stages": kept})
 
 
 def _reads_key(preset: Preset) -> str:
-    """What decides a preset's reading: the search's key of the stages that run and the OCR options."""
-    return _key(effective(preset))
+    """What decides a preset's readings: the search's key of the stages that run, which of its
+    engines each runs for, and the OCR options."""
+    kept, engines = effective(preset), reading_engines(preset)
+    runs = "|".join(",".join(e for e in engines if s.runs_with(e)) for s in kept.stages)
+    return f"{_key(kept)}\n{runs}"
 
 
 def start_candidates(
