@@ -11,7 +11,8 @@ the stages shown are the ones that made the text.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,8 @@ from .preset import Preset
 from .runner import Result, run
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 def with_ocr(preset: Preset, **update: Any) -> Preset:
@@ -65,19 +68,42 @@ def second_opinion(
     image: np.ndarray, preset: Preset, result: Result, reading: OcrResult, **run_options: Any
 ) -> tuple[Preset, Result, OcrResult]:
     """The first engine's ``result`` and ``reading`` of ``image``, or its second engine's, whichever
-    :func:`~pipeline.ocr.dictionary.second_is_better` keeps (the first when there is no second).
+    :func:`prefer_second` keeps (the first when there is none)."""
+    won = prefer_second(preset, reading.text, lambda other: read_once(image, other, **run_options), _text)
+    if won is None:
+        return preset, result, reading
+    other, (other_result, other_reading) = won
+    return other, other_result, other_reading
 
-    When the second engine's stages or reading fail (a missing language, a time limit), the
-    first reading is kept and a warning logged.
+
+def _text(read: tuple[Result, OcrResult]) -> str:
+    return read[1].text
+
+
+def prefer_second(
+    preset: Preset, first: str | None, read: Callable[[Preset], R], text: Callable[[R], str | None]
+) -> tuple[Preset, R] | None:
+    """The one keep-or-switch rule, for every caller (batch, tuner, studio): the second engine's
+    preset and its reading, when they replace the first reading, else ``None``.
+
+    ``first``: the text the first engine read (``None`` when it failed); ``read(preset)`` runs and
+    reads a preset the caller's way (cached, in a worker) and ``text`` takes the text from what it
+    returns (``None`` when that reading failed). The second reading replaces the first when the
+    first failed or when :func:`~pipeline.ocr.dictionary.second_is_better`; when the second
+    engine's stages or reading raise a :class:`~pipeline.errors.ClarityError` (a missing
+    language, a time limit), the first stands and a warning is logged.
     """
     other = second_preset(preset)
     if other is None:
-        return preset, result, reading
+        return None
     try:
-        other_result, other_reading = read_once(image, other, **run_options)
+        second = read(other)
     except ClarityError as exc:  # a second opinion that cannot be had leaves the first standing
         log.warning("second engine %s failed (%s): the first reading is kept", other.ocr.engine, exc)
-        return preset, result, reading
-    if second_is_better(reading.text, other_reading.text, preset.ocr.lang):
-        return other, other_result, other_reading
-    return preset, result, reading
+        return None
+    second_text = text(second)
+    if second_text is None:
+        return None
+    if first is not None and not second_is_better(first, second_text, preset.ocr.lang):
+        return None
+    return other, second

@@ -94,6 +94,7 @@ def run_and_show(preset: Preset, slots: Slots) -> Result | None:
             with st.spinner("Cleaning the image…"):
                 result = run(image.array, preset, digest=image.digest)
         ocr_view.prefetch(result.final, preset.ocr, result.input)  # read while the previews are sent
+        ocr_view.prefetch_second(result.input, preset)  # and the second engine's run, if any
     except StageError as exc:
         alert("error", f"{exc}. Change that stage's settings or turn it off.")
     _draw(result, slots.metric, slots.tiles)

@@ -21,6 +21,7 @@ the user's expected text and the OCR output can never inject markup.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
@@ -38,6 +39,7 @@ from pipeline.errors import ClarityError, OcrTimeout, StageError
 from pipeline.metrics import char_diff, normalise_text
 from pipeline.ocr import OcrOptions, OcrResult, available_engines, get_engine, installed_languages, recognize
 from pipeline.preset import Preset
+from pipeline.reading import second_preset
 from pipeline.runner import (
     Result,
     cached_until_small,
@@ -95,6 +97,8 @@ _readings: BoundedCache[Reading] = BoundedCache(max_entries=READINGS_KEPT)
 _pending: dict[tuple[str, str, str], Future[Reading]] = {}
 _pending_lock = threading.Lock()
 _threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="clarity-ocr")
+_seconds: dict[str, Future[None]] = {}
+"""Per session, the last second-engine run started by :func:`prefetch_second`."""
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
@@ -299,13 +303,49 @@ def prefetch(image: np.ndarray, options: OcrOptions, original: np.ndarray | None
     The studio calls this as soon as the stages have run, so the OCR works while the stage
     previews are encoded and sent; :func:`read_text` then picks the reading up.
     """
+    _prefetch(image, options, original, session_id())
+
+
+def _prefetch(image: np.ndarray, options: OcrOptions, original: np.ndarray | None, session: str) -> None:
     original = _source(options, original)
     key = _key(image, options, None, original)
     if _readings.get(key) is not None:
         return
     with _pending_lock:
         if key not in _pending and len(_pending) < 16:
-            _pending[key] = _threads.submit(_read, image, options, session_id(), original)
+            _pending[key] = _threads.submit(_read, image, options, session, original)
+
+
+def prefetch_second(image: np.ndarray, preset: Preset) -> None:
+    """Start the run and the reading of ``preset``'s second engine (``ocr.second_engine``, see
+    :func:`pipeline.reading.second_preset`) on ``image`` in the background, as :func:`prefetch`
+    does for the first; :func:`wait_second` waits for it before the result panel needs it.
+
+    A session's earlier second run that has not started yet (a slider moved again) is dropped.
+    """
+    other = second_preset(preset)
+    if other is None:
+        return
+    session = session_id()
+
+    def second() -> None:
+        with contextlib.suppress(ClarityError):  # the result panel meets the error again, and shows it
+            _prefetch(run_stages(image, other).final, other.ocr, image, session)
+
+    with _pending_lock:
+        previous = _seconds.get(session)
+        if previous is not None:
+            previous.cancel()
+        _seconds[session] = _threads.submit(second)
+
+
+def wait_second() -> None:
+    """Wait for this session's second-engine run from :func:`prefetch_second`, if one is under way:
+    its stages are then in the stage cache and its reading cached or pending."""
+    with _pending_lock:
+        future = _seconds.pop(session_id(), None)
+    if future is not None and not future.cancelled():
+        future.exception()  # waits; an error is met again, and shown, when the panel runs the same
 
 
 def read_text(

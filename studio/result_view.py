@@ -13,11 +13,9 @@ import numpy as np
 import streamlit as st
 
 from pipeline.auto import engine_title
-from pipeline.errors import ClarityError
 from pipeline.metrics import cer
-from pipeline.ocr.dictionary import second_is_better
 from pipeline.preset import Preset
-from pipeline.reading import second_preset
+from pipeline.reading import prefer_second
 from pipeline.runner import Result
 
 from . import keys as K
@@ -77,21 +75,23 @@ def _second_reading(
     """With ``ocr.second_engine``: that engine's preset, cleaned image and reading, when its reading
     holds clearly more dictionary words than ``first`` (as in batch runs, :mod:`pipeline.reading`),
     or when ``first`` failed (an engine out of time or memory) and this one did not."""
-    other = second_preset(preset)
-    if other is None:
+
+    def read(other: Preset) -> tuple[np.ndarray, ocr_view.Reading]:
+        ocr_view.wait_second()  # started with the first reading (grid_view): its results are cached
+        final = ocr_view.run_stages(image, other).final  # the grid shows its own stages' errors
+        return final, ocr_view.read_text(final, other.ocr, original=image)
+
+    first_text = first.result.text if first.result is not None else None
+    won = prefer_second(preset, first_text, read, _reading_text)
+    if won is None:
         return None
-    try:
-        final = ocr_view.run_stages(image, other).final
-    except ClarityError:
-        return None  # the first engine's reading stands; its own stages' errors show in the grid
-    reading = ocr_view.read_text(final, other.ocr, original=image)
-    if reading.result is None:
-        return None
-    if first.result is not None and not second_is_better(
-        first.result.text, reading.result.text, preset.ocr.lang
-    ):
-        return None
+    other, (final, reading) = won
     return other, final, reading
+
+
+def _reading_text(read: tuple[np.ndarray, ocr_view.Reading]) -> str | None:
+    result = read[1].result
+    return result.text if result is not None else None
 
 
 def _image(image: np.ndarray, what: str) -> None:

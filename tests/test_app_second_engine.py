@@ -11,6 +11,9 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from pipeline.preset import load_preset
+from pipeline.reading import second_preset
+from pipeline.runner import run
 from studio import ocr as studio_ocr
 
 from .test_app import assert_ok, new_app
@@ -93,3 +96,26 @@ def test_the_studio_falls_back_to_the_second_engine_when_the_first_fails(
     ]
     assert len(lines) == 1 and "ms, Tesseract" in lines[0], lines
     assert any("memory" in e.value for e in at.error)  # the original's RapidOCR reading says why
+
+
+def test_the_second_engines_run_and_reading_start_beside_the_first(
+    monkeypatch: pytest.MonkeyPatch, worker_mb: Callable[[int], None]
+) -> None:
+    # The grid starts them as soon as the first run is done (prefetch_second); the result panel
+    # waits for them (wait_second) and then finds the second run's reading cached or under way.
+    worker_mb(4000)
+    monkeypatch.setattr(studio_ocr, "session_id", lambda: "second-engine-test")
+    image = cv2.imread(str(PAGE))[:, :400]
+    preset = load_preset(ROOT / "presets" / "document.yaml")
+    other = second_preset(preset)
+    assert other is not None and other.ocr.engine == "auto"
+    studio_ocr.prefetch_second(image, preset)
+    studio_ocr.wait_second()
+    final = run(image, other).final
+    key = studio_ocr._key(final, other.ocr, None, studio_ocr._source(other.ocr, image))
+    assert key in studio_ocr._pending or studio_ocr._readings.get(key) is not None
+    reading = studio_ocr.read_text(final, other.ocr, original=image)
+    assert reading.result is not None and reading.result.engine != "rapidocr", reading
+    assert key not in studio_ocr._pending  # picked up, not read twice
+    studio_ocr.prefetch_second(image, preset.model_copy(update={"ocr": other.ocr}))  # no second engine
+    assert "second-engine-test" not in studio_ocr._seconds

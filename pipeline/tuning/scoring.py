@@ -12,7 +12,6 @@ little.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,9 +24,8 @@ from ..cache import BoundedCache
 from ..errors import ClarityError, LanguageNotInstalled, TesseractNotFound
 from ..evaluate import Reading
 from ..ocr import OcrOptions, recognize
-from ..ocr.dictionary import second_is_better
 from ..preset import Preset
-from ..reading import second_preset
+from ..reading import prefer_second
 from ..runner import image_digest, run
 
 FATAL = (TesseractNotFound, LanguageNotInstalled)
@@ -41,6 +39,10 @@ class _Text(NamedTuple):
 
     text: str
     mean_conf: float
+
+
+def _text_of(text: _Text) -> str:
+    return text.text
 
 
 class WorkerError(ClarityError):
@@ -62,12 +64,9 @@ class Reader:
         try:
             image = self.images[index]
             text = self._read(image, preset)
-            other = second_preset(preset)
-            if other is not None:  # as pipeline.reading.read_preset: the second engine's reading may win
-                with contextlib.suppress(ClarityError):  # ... and when it fails, the first stands
-                    second = self._read(image, other)
-                    if second_is_better(text.text, second.text, preset.ocr.lang):
-                        text = second
+            won = prefer_second(preset, text.text, lambda other: self._read(image, other), _text_of)
+            if won is not None:  # as in batch runs (pipeline.reading): the second engine's reading
+                text = won[1]
             return Reading(text.text, text.mean_conf)
         except FATAL:
             raise
