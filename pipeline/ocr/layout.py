@@ -11,13 +11,18 @@ caption, crosses it. When a block has no empty gap either way, a gutter that onl
 cross (:data:`MAX_CROSSING` of them) still splits it; the crossing boxes become a block of their
 own, read before the columns when they sit above the middle of the others, after them otherwise.
 
-Boxes are ``(left, top, right, bottom)`` in pixels.
+Boxes are ``(left, top, right, bottom)`` in pixels. A photographed or scanned page is seldom
+square to the camera: :func:`upright_boxes` turns the detector's quadrilaterals into such boxes
+in the page's own frame, so that the lines of a skewed page do not overlap as upright boxes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from statistics import median
+
+import numpy as np
 
 Box = tuple[float, float, float, float]
 
@@ -33,6 +38,39 @@ ragged line end, not a column."""
 
 MIN_LOOSE_BOXES = 8
 """Fewest boxes a block needs before a crossed gutter is looked for (count)."""
+
+
+MIN_ELONGATION = 2.0
+"""Fewest times a quadrilateral must be longer than thick for its angle to count in the page's
+text angle (ratio); shorter pieces (a digit, a word of two letters) have no reliable direction."""
+
+
+def upright_boxes(quads: Sequence[np.ndarray]) -> list[Box]:
+    """Boxes for :func:`reading_order` from detected quadrilaterals, in the page's own frame.
+
+    ``quads``: per piece of text, 4 corners ``(x, y)`` in px, clockwise from the top left (as
+    RapidOCR's detector gives them). The page's text angle is the median direction of the
+    pieces' top and bottom edges (those :data:`MIN_ELONGATION` times longer than thick); each
+    piece's centre is turned by minus that angle, and its box drawn around it as long and as
+    thick as the piece itself. On a square page this is the quadrilaterals' bounding boxes; on
+    a skewed or slightly curved one, the pieces of one line keep overlapping and those of the
+    next lines stop overlapping them.
+    """
+    shapes = []
+    for quad in quads:
+        q = np.asarray(quad, dtype=float).reshape(4, 2)
+        along = (q[1] - q[0] + q[2] - q[3]) / 2
+        across = (q[3] - q[0] + q[2] - q[1]) / 2
+        length, thickness = float(np.hypot(*along)), float(np.hypot(*across))
+        shapes.append((q.mean(axis=0), length, thickness, math.atan2(along[1], along[0])))
+    angles = [a for _, long, thick, a in shapes if long >= MIN_ELONGATION * thick and abs(a) < math.pi / 4]
+    angle = median(angles) if angles else 0.0
+    cos, sin = math.cos(angle), math.sin(angle)
+    boxes = []
+    for (x, y), length, thickness, _ in shapes:
+        cx, cy = x * cos + y * sin, y * cos - x * sin
+        boxes.append((cx - length / 2, cy - thickness / 2, cx + length / 2, cy + thickness / 2))
+    return boxes
 
 
 def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[list[int]]]:

@@ -16,8 +16,9 @@ How :class:`~pipeline.ocr.options.OcrOptions` maps onto RapidOCR
     the text then fills more of it. :data:`PAGE_MODES` (1, 3, 4, 5,
     6, 11, 12) first detect the text lines, then read each one; the pieces are put in reading
     order by :func:`~pipeline.ocr.layout.reading_order` (columns first, then rows, pieces of
-    one row joined left to right; psm 6, "one uniform block", finds no columns). 0 and 2 read
-    no text, as in Tesseract.
+    one row joined left to right; psm 6, "one uniform block", finds no columns), from their
+    boxes in the page's own frame (:func:`~pipeline.ocr.layout.upright_boxes`: a skewed page's
+    lines do not interleave). 0 and 2 read no text, as in Tesseract.
 ``whitelist`` / ``blacklist``
     Applied inside the decoder: the recognition model scores every character of its
     alphabet at each step, and characters outside the whitelist (or in the blacklist) are
@@ -57,7 +58,7 @@ import cv2
 import numpy as np
 
 from ..errors import EngineNotAvailable, ImageError, LanguageNotInstalled
-from .layout import reading_order
+from .layout import reading_order, upright_boxes
 from .options import OcrOptions
 from .result import OcrResult, Word
 
@@ -396,7 +397,7 @@ def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: 
     Blocks are numbered in ``Word.block``, lines within a block in ``Word.line``.
     """
     kept = [p for p in pieces if p[1].strip()]
-    boxes = [_rect_edges(p[0]) for p in kept]
+    boxes = upright_boxes([p[0] for p in kept])
     out: list[Word] = []
     for block_no, block in enumerate(reading_order(boxes, columns=not join_rows), start=1):
         for line_no, row in enumerate(block, start=1):
@@ -407,16 +408,6 @@ def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: 
                     word_no += 1
                     out.append(Word(word[0], word[1], *word[2], block=block_no, line=line_no, word=word_no))
     return out
-
-
-def _rect_edges(points: np.ndarray) -> tuple[float, float, float, float]:
-    """``(left, top, right, bottom)`` of a detected quadrilateral."""
-    return (
-        float(points[:, 0].min()),
-        float(points[:, 1].min()),
-        float(points[:, 0].max()),
-        float(points[:, 1].max()),
-    )
 
 
 def _piece_words(
