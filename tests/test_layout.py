@@ -99,6 +99,8 @@ def turned(box: Box, degrees: float) -> np.ndarray:
 def test_upright_boxes_of_square_pieces_are_their_bounding_boxes() -> None:
     boxes = [line(0, 10, 300), line(1, 0, 250), (5.0, 70.0, 17.0, 95.0)]
     assert upright_boxes([turned(b, 0) for b in boxes]) == boxes
+    downwards = np.roll(turned((400.0, 0.0, 420.0, 300.0), 0), 1, axis=0)  # its first edge runs down
+    assert upright_boxes([*(turned(b, 0) for b in boxes), downwards])[-1] == (400.0, 0.0, 420.0, 300.0)
 
 
 def test_lines_of_a_skewed_page_are_read_in_order() -> None:

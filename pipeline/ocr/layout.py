@@ -52,7 +52,8 @@ def upright_boxes(quads: Sequence[np.ndarray]) -> list[Box]:
     RapidOCR's detector gives them). The page's text angle is the median direction of the
     pieces' top and bottom edges (those :data:`MIN_ELONGATION` times longer than thick); each
     piece's centre is turned by minus that angle, and its box drawn around it as long and as
-    thick as the piece itself. On a square page this is the quadrilaterals' bounding boxes; on
+    thick as the piece itself (turned upright when the piece runs across the page's lines, as a
+    label written downwards). On a square page this is the quadrilaterals' bounding boxes; on
     a skewed or slightly curved one, the pieces of one line keep overlapping and those of the
     next lines stop overlapping them.
     """
@@ -67,9 +68,11 @@ def upright_boxes(quads: Sequence[np.ndarray]) -> list[Box]:
     angle = median(angles) if angles else 0.0
     cos, sin = math.cos(angle), math.sin(angle)
     boxes = []
-    for (x, y), length, thickness, _ in shapes:
+    for (x, y), length, thickness, own in shapes:
         cx, cy = x * cos + y * sin, y * cos - x * sin
-        boxes.append((cx - length / 2, cy - thickness / 2, cx + length / 2, cy + thickness / 2))
+        across = abs(math.remainder(own - angle, math.pi)) > math.pi / 4
+        wide, tall = (thickness, length) if across else (length, thickness)  # a piece written downwards
+        boxes.append((cx - wide / 2, cy - tall / 2, cx + wide / 2, cy + tall / 2))
     return boxes
 
 
