@@ -332,11 +332,17 @@ def prefetch_second(image: np.ndarray, preset: Preset) -> None:
         with contextlib.suppress(ClarityError):  # the result panel meets the error again, and shows it
             _prefetch(run_stages(image, other).final, other.ocr, image, session)
 
+    def forget(done: Future[None]) -> None:  # nothing left to wait for: no entry kept per session
+        with _pending_lock:
+            if _seconds.get(session) is done:
+                del _seconds[session]
+
     with _pending_lock:
         previous = _seconds.get(session)
-        if previous is not None:
-            previous.cancel()
-        _seconds[session] = _threads.submit(second)
+        future = _seconds[session] = _threads.submit(second)
+    if previous is not None:  # outside the lock: cancelling runs its callback, which takes it
+        previous.cancel()
+    future.add_done_callback(forget)
 
 
 def wait_second() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -119,3 +120,9 @@ def test_the_second_engines_run_and_reading_start_beside_the_first(
     assert key not in studio_ocr._pending  # picked up, not read twice
     studio_ocr.prefetch_second(image, preset.model_copy(update={"ocr": other.ocr}))  # no second engine
     assert "second-engine-test" not in studio_ocr._seconds
+    studio_ocr.prefetch_second(image, preset)  # again, all cached: done at once, and forgotten
+    for _ in range(100):
+        if "second-engine-test" not in studio_ocr._seconds:
+            break
+        time.sleep(0.05)
+    assert "second-engine-test" not in studio_ocr._seconds  # no entry kept per session once done
