@@ -381,9 +381,8 @@ class SearchSpace:
                 if updates:
                     data = {**spec.params.model_dump(), **updates}
                     params = _validated(get_stage(spec.stage).params, data, index)
-            specs.append(
-                StageSpec(stage=spec.stage, enabled=enabled, id=spec.id, source=spec.source, params=params)
-            )
+            # every other field of the stage (its id, source, engines) stays as in the base
+            specs.append(spec.model_copy(update={"enabled": enabled, "params": params}))
         ocr = self.base.ocr
         psm_dim = by_name.get("ocr.psm")
         if psm_dim is not None:
