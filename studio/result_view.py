@@ -39,7 +39,7 @@ def result_panel(result: Result | None, preset: Preset) -> None:
         original = ocr_view.read_text(original_image, preset.ocr)
         second = _second_reading(original_image, preset, cleaned)
     first_engine = engine_title(preset.ocr.engine)
-    first_failed = cleaned.result is None
+    first_error = (cleaned.error or "OCR failed") if cleaned.result is None else None
     if second is not None:  # the second engine's reading is kept, and the image it read
         preset, final_image, cleaned = second
     scores = _scores(original, cleaned)
@@ -59,10 +59,12 @@ def result_panel(result: Result | None, preset: Preset) -> None:
         if second is not None:
             ran = f"{engine} read its own cleaning of it, " + (
                 f"as {first_engine} could not read it"
-                if first_failed
+                if first_error is not None
                 else f"and its reading holds more dictionary words than {first_engine}'s"
             )
         st.markdown(f"**What came out**: {ran}")
+        if second is not None and first_error is not None:
+            st.caption(f"{first_engine}: {first_error}")
         _image(final_image, "cleaned")
         _reading(cleaned, scores.get("cleaned"), scores.get("original"))
     _words(final_image, cleaned, preset)

@@ -97,6 +97,9 @@ def test_the_studio_falls_back_to_the_second_engine_when_the_first_fails(
     ]
     assert len(lines) == 1 and "ms, Tesseract" in lines[0], lines
     assert any("memory" in e.value for e in at.error)  # the original's RapidOCR reading says why
+    assert any(
+        c.value.startswith("RapidOCR: ") and "memory" in c.value for c in at.caption
+    )  # and so does the heading
 
 
 def test_the_second_engines_run_and_reading_start_beside_the_first(
