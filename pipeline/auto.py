@@ -318,9 +318,7 @@ def read(
         if preset != AUTO:
             raise ValueError(f"unknown preset name {preset!r}; pass a Preset or {AUTO!r}")
         return read_auto(image, engine=engine)
-    if engine:
-        preset = only_engine(preset, engine)
-    return AutoReading(*read_preset(image, preset, **({} if cache else {"cache": None})))
+    return AutoReading(*read_preset(image, only_engine(preset, engine), **({} if cache else {"cache": None})))
 
 
 def _is_number(text: str) -> bool:
@@ -345,5 +343,4 @@ def _read(
 
 def _preset(stem: str, engine: str | None) -> Preset:
     """The shipped preset ``stem``, read by ``engine`` alone when one is given."""
-    preset = shipped_preset(stem)
-    return only_engine(preset, engine) if engine else preset
+    return only_engine(shipped_preset(stem), engine)

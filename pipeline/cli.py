@@ -119,12 +119,7 @@ def _load(path: Path, engine: str | None, args: argparse.Namespace | None = None
         _use_word_lists(args)
     if str(path) == AUTO and not path.is_file():
         return AUTO
-    return _with_engine(load_preset(resolve_preset(path)), engine)
-
-
-def _with_engine(preset: Preset, engine: str | None) -> Preset:
-    """``preset`` read by ``engine`` alone (``None``: its own engines)."""
-    return only_engine(preset, engine) if engine else preset
+    return only_engine(load_preset(resolve_preset(path)), engine)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -292,7 +287,7 @@ def _load_base(path: Path | None, engine: str | None, *, wide: bool) -> Preset |
         path = presets_folder() / "document.yaml"
         print(f"no --base given: starting from {path}", file=sys.stderr)
     preset = load_preset(resolve_preset(path))
-    return preset if wide else _with_engine(preset, engine)
+    return preset if wide else only_engine(preset, engine)
 
 
 def images_of(data_dir: Path, metric: str | None) -> list[tuple[Path, str | None]]:

@@ -42,10 +42,11 @@ def second_preset(preset: Preset) -> Preset | None:
     return with_ocr(preset, engine=second, second_engine=None)
 
 
-def only_engine(preset: Preset, engine: str) -> Preset:
+def only_engine(preset: Preset, engine: str | None) -> Preset:
     """``preset`` read by ``engine`` alone (an ``ocr.engine`` value): its second engine is dropped,
-    so that ``--engine tesserocr`` means Tesseract reads, and nothing else."""
-    return with_ocr(preset, engine=engine, second_engine=None)
+    so that ``--engine tesserocr`` means Tesseract reads, and nothing else. ``None`` (no engine
+    asked for) leaves ``preset`` as it is."""
+    return with_ocr(preset, engine=engine, second_engine=None) if engine else preset
 
 
 def read_preset(image: np.ndarray, preset: Preset, **run_options: Any) -> tuple[Preset, Result, OcrResult]:

@@ -15,6 +15,7 @@ import streamlit as st
 from pipeline.auto import engine_title
 from pipeline.metrics import cer
 from pipeline.preset import Preset
+from pipeline.reading import with_ocr
 from pipeline.runner import Result
 
 from . import keys as K
@@ -52,7 +53,7 @@ def rows(
     """The four readings: each engine on the original image and on its own cleaned image."""
     out = []
     for engine in ENGINES:
-        engine_preset = preset.model_copy(update={"ocr": preset.ocr.model_copy(update={"engine": engine})})
+        engine_preset = with_ocr(preset, engine=engine)
         cleaned = result if engine == preset.ocr.engine else ocr_view.run_stages(result.input, engine_preset)
         for label, image, before in (
             ("original", result.input, None),

@@ -220,7 +220,7 @@ def start_candidates(
     """
     wanted: list[Start] = []
     if base is not None:
-        wanted.append(Start(f"{base.name} (the base)", only_engine(base, engine) if engine else base))
+        wanted.append(Start(f"{base.name} (the base)", only_engine(base, engine)))
     folder = presets_folder()
     names = scenario_order(labels, image_kind(images))
     shipped = [(n, load_preset(folder / f"{n}.yaml")) for n in names if (folder / f"{n}.yaml").is_file()]
@@ -228,7 +228,7 @@ def start_candidates(
         for name, preset in shipped:
             label, made = _variants(name, preset)[variant]
             if engine is None or engine_family(made.ocr.engine) == engine_family(engine):
-                wanted.append(Start(label, only_engine(made, engine) if engine else made, name))
+                wanted.append(Start(label, only_engine(made, engine), name))
     seen: set[str] = set()
     out: list[Start] = []
     for start in wanted:
@@ -299,7 +299,7 @@ def tune_wide(
     if chosen_metric == "confidence":
         if base is None:
             raise TuneUsageError("without expected text, give the preset to tune (--base PRESET)")
-        base = only_engine(base, engine) if engine else base
+        base = only_engine(base, engine)
         result = tune(pairs, base, trials=trials, metric="confidence", jobs=jobs, label=label, **search)
         return WideResult(result, starts=(), held_back=None)
     arrays = [as_input(image) for image, _ in pairs]
