@@ -17,7 +17,7 @@ from pipeline.auto import read, shipped_preset
 from pipeline.imageio import read_image
 from pipeline.metrics import cer
 from pipeline.ocr import OcrResult, dictionary
-from pipeline.ocr.dictionary import dictionary_letters, second_is_better, word_list, words_of
+from pipeline.ocr.dictionary import dictionary_letters, second_is_better, word_list
 from pipeline.preset import Preset
 from pipeline.reading import only_engine, read_preset, second_preset, with_ocr
 from pipeline.runner import Result
@@ -55,7 +55,6 @@ def test_second_reading_wins_only_by_a_clear_margin():
 
 def test_missing_tools_mean_no_word_list_and_the_first_reading_kept(monkeypatch, caplog):
     word_list.cache_clear()
-    words_of.cache_clear()
     monkeypatch.setattr(dictionary.shutil, "which", lambda name: None)
     try:
         with caplog.at_level(logging.WARNING):
@@ -64,7 +63,6 @@ def test_missing_tools_mean_no_word_list_and_the_first_reading_kept(monkeypatch,
         assert not second_is_better("", "the minutes of the meeting")
     finally:
         word_list.cache_clear()
-        words_of.cache_clear()
 
 
 def test_second_preset_needs_an_engine_of_the_other_family():

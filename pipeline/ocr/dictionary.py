@@ -74,12 +74,16 @@ def word_list(lang: str) -> frozenset[str]:
     return frozenset(word.lower() for word in text.split())
 
 
-@functools.cache
 def words_of(lang: str) -> frozenset[str]:
-    """The words of every language in ``lang`` (a plus-joined list such as ``eng+deu``), together
-    (kept per process, like :func:`word_list`: the union copies some 200,000 words)."""
-    names = [name for name in split_languages(lang) if name != "osd" and "/" not in name]
-    return frozenset().union(*(word_list(name) for name in names)) if names else frozenset()
+    """The words of every language in ``lang`` (a plus-joined list such as ``eng+deu``), together:
+    for one language its :func:`word_list` itself, for several their union (kept per process)."""
+    names = tuple(name for name in split_languages(lang) if name != "osd" and "/" not in name)
+    return word_list(names[0]) if len(names) == 1 else _union(names)
+
+
+@functools.cache
+def _union(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(word_list(name) for name in names))
 
 
 def dictionary_letters(text: str, lang: str = "eng") -> int:
