@@ -26,6 +26,10 @@ os.environ.setdefault("CLARITY_USER_PRESETS_DIR", tempfile.mkdtemp(prefix="clari
 # AppTest sessions of one test process may share a session id: the per-session OCR budget is tested
 # on its own (tests/test_app_safety.py), not spent by the whole suite on a slow machine.
 os.environ.setdefault("CLARITY_SESSION_OCR_BUDGET_S", "1000000")
+# Under AppTest the studio's server is this test process, grown by every test before it: the server's
+# memory budget is tested with real servers (tests/e2e_support.py gives them the shipped budget) and
+# on its own (tests/test_safety_work.py), not spent by the suite's memory.
+os.environ.setdefault("CLARITY_MEMORY_BUDGET_MB", "20000")
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT / ".." / "shared" / "corpus").resolve()

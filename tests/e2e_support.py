@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.limits import MEMORY_MB
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CLARITY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,10 +68,10 @@ def studio_server(
         # this tree) must not reload modules under the running server.
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
+    # A real server has the shipped memory budget (the suite raises it for AppTest, see conftest).
+    full_env = {**os.environ, MEMORY_MB.env: str(MEMORY_MB.default), **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
+        process = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=full_env)
     server = Server(process, port, log)
     try:
         deadline = time.monotonic() + timeout_s

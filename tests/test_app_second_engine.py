@@ -25,15 +25,12 @@ PAGE = ROOT / "tests" / "data" / "noisy-wavy-page.png"
 
 @pytest.fixture
 def worker_mb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
-    """Give the studio a fresh OCR worker pool whose workers are restarted above this many MB, and
-    a server budget that the suite's own memory cannot exhaust (a worker's memory depends on what
-    it read before, and the budget counts the test process: with the shared pool and budget the
-    RapidOCR readings below would pass or fail by the order of the tests)."""
+    """Give the studio a fresh OCR worker pool whose workers are restarted above this many MB (a
+    worker's memory depends on what it read before: with the shared pool the RapidOCR readings
+    below would pass or fail by the order of the tests)."""
 
     def fresh(mb: int) -> None:
         monkeypatch.setenv("CLARITY_OCR_WORKER_MB", str(mb))
-        # The server's whole budget counts this test process too, grown by the tests before it.
-        monkeypatch.setenv("CLARITY_MEMORY_BUDGET_MB", "20000")
         monkeypatch.setattr(studio_ocr, "_pool", None)
 
     yield fresh

@@ -6,12 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures.process import _ExecutorManagerThread
 from pathlib import Path
 
 import cv2
+import pytest
 
 from pipeline.batch import Batch, Job, run_batch
+from pipeline.batch.inputs import Item
+from pipeline.batch.local import LocalBackend
 from pipeline.batch.manifest import preset_digest
 from pipeline.preset import parse_preset
 
@@ -151,3 +156,18 @@ def test_ctrl_c_stops_the_workers_and_says_how_to_resume(tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     assert len({r["input"] for r in records(out)}) == len(expected)
     assert not [p for p in out.rglob(".*.tmp")]
+
+
+def test_an_interrupted_pool_is_wound_down_before_the_error_goes_on(tmp_path: Path) -> None:
+    """The pool's manager thread has ended when the interruption leaves the backend (left running,
+    it raced the interpreter's exit hook and sometimes printed a traceback after the message)."""
+    make_tree(tmp_path / "in", copies=2)
+    items = [Item(path, path.stem) for path in sorted((tmp_path / "in").rglob("*.png"))]
+
+    def interrupt(chunk: object, result: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        LocalBackend(2).run(job(tmp_path / "out"), [[i] for i in items], interrupt)
+    managers = [t for t in threading.enumerate() if isinstance(t, _ExecutorManagerThread)]
+    assert not [t for t in managers if t.is_alive()]

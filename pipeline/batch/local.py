@@ -79,9 +79,16 @@ class LocalBackend:
                 error = future.exception()
                 on_records(futures[future], error if error is not None else future.result())
         except BaseException:
-            processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython keeps them here
+            # CPython keeps the workers and the pool's manager thread here.
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            manager = getattr(pool, "_executor_manager_thread", None)
             pool.shutdown(wait=False, cancel_futures=True)
             _stop(processes)
+            if manager is not None:
+                # It closes the pool's pipes as it ends; the interpreter's exit hook wakes it through
+                # one of them without a lock, which now and then printed an EBADF traceback after
+                # the Ctrl-C message. Once it has ended, nothing is left to race.
+                manager.join(timeout=5)
             raise
         pool.shutdown(wait=True)
 
