@@ -11,6 +11,20 @@ caption, crosses it. When a block has no empty gap either way, a gutter that onl
 cross (:data:`MAX_CROSSING` of them) still splits it; the crossing boxes become a block of their
 own, read before the columns when they sit above the middle of the others, after them otherwise.
 
+Magazine and newspaper columns are often closer than that: the gutter is about one character
+wide, the detector's boxes reach into it, and it may even read a line of one column and the
+line beside it as one piece. Two more rules find such columns, both from where the text's
+words are:
+
+* :func:`word_gutters` finds the places where many lines have a wide gap between two words
+  (wider than the page's usual word gap) and the words after them all start at one position,
+  the left edge of a column; the caller splits the pieces that run across such a gutter.
+* when no empty or crossed gutter splits a block, one at which most rows on its right start
+  (a column's left edge, :data:`COLUMN_ALIGN`) still splits it, if the rows on both sides fill
+  most of their column's width and the pieces at the gutter end and begin with whole words
+  (``ends``, :func:`broken_ends`: a fold or a dark band across a page also cuts its lines at
+  one place, but in the middle of words).
+
 Boxes are ``(left, top, right, bottom)`` in pixels. A photographed or scanned page is seldom
 square to the camera: :func:`upright_boxes` turns the detector's quadrilaterals into such boxes
 in the page's own frame, so that the lines of a skewed page do not overlap as upright boxes.
@@ -19,12 +33,16 @@ in the page's own frame, so that the lines of a skewed page do not overlap as up
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from statistics import median
 
 import numpy as np
 
 Box = tuple[float, float, float, float]
+Span = tuple[float, float]
+Ends = tuple[bool | None, bool | None]
+"""Whether a piece's last and first word were cut (:func:`broken_ends`); None: cannot tell."""
 
 MIN_GUTTER = 0.8
 """Narrowest vertical gap that separates two columns, in median text heights (ratio)."""
@@ -39,6 +57,39 @@ ragged line end, not a column."""
 MIN_LOOSE_BOXES = 8
 """Fewest boxes a block needs before a crossed gutter is looked for (count)."""
 
+
+EDGE_TOLERANCE = 0.3
+"""Farthest a line may start from a column's left edge and still be aligned with it, in median
+text heights (ratio)."""
+
+WIDE_GAP = 1.5
+"""Narrowest gap between two words of a piece that may be a column gutter, in the page's median
+gap between words (ratio; at least :data:`EDGE_TOLERANCE` text heights)."""
+
+GUTTER_ALIGN = 0.75
+"""Smallest share of the lines just right of a gutter found between words that must start at
+its edge (ratio): the lines of a column start at one position, the pieces a stain or a fold
+leaves do not."""
+
+COLUMN_TOLERANCE = 0.5
+"""Farthest a box may reach past a column edge with no empty strip before it, or start from
+it, and still be beside it or aligned with it, in median text heights (ratio; the detector's
+boxes are a little wider than their text)."""
+
+COLUMN_ALIGN = 0.5
+"""Smallest share of the rows right of a column edge with no empty strip before it that must
+start at it (ratio; the others are indented paragraphs, headings, captions)."""
+
+MIN_GUTTER_LINES = 4
+"""Fewest lines that must start at a gutter found between words (count)."""
+
+MAX_CUT_WORDS = 0.1
+"""Largest share of the pieces beside a gutter without an empty strip that may end or begin
+in the middle of a word (ratio; see :func:`broken_ends`)."""
+
+MIN_COLUMN_FILL = 0.6
+"""Smallest median width of a column's rows, in the column's width (ratio): a column of text
+is filled, a row of labels beside their values is not."""
 
 MIN_ELONGATION = 2.0
 """Fewest times a quadrilateral must be longer than thick for its angle to count in the page's
@@ -76,7 +127,80 @@ def upright_boxes(quads: Sequence[np.ndarray]) -> list[Box]:
     return boxes
 
 
-def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[list[int]]]:
+def word_gutters(boxes: Sequence[Box], spans: Sequence[Sequence[Span] | None], height: float) -> list[float]:
+    """Positions (px, in the boxes' frame) of column gutters found between words.
+
+    ``spans``: per box, its words' ``(left, right)`` in the same frame, left to right (None
+    when unknown: the box counts as one word). A gap between two words of a piece is wide when
+    it is :data:`WIDE_GAP` times the page's median gap between words (and at least
+    :data:`EDGE_TOLERANCE` text heights). Where the words after wide gaps start at one
+    position, the lines starting there (after a wide gap, or as a box of their own) are at
+    least :data:`MIN_GUTTER_LINES`, :data:`GUTTER_ALIGN` of the lines with text in the next 4
+    text heights start there, a quarter of the boxes across the position have a gap there,
+    and a word runs across it in at most 15 % of those boxes and the boxes starting there,
+    the position just before those words is a gutter: the caller splits the pieces there
+    (:func:`split_at`).
+    """
+    tol = EDGE_TOLERANCE * height
+    words = [list(s) if s else [(b[0], b[2])] for b, s in zip(boxes, spans, strict=True)]
+    gaps = [w[k][0] - w[k - 1][1] for w in words for k in range(1, len(w))]
+    if not gaps:
+        return []
+    wide = max(tol, WIDE_GAP * median(gaps))
+    starts = sorted(w[k][0] for w in words for k in range(1, len(w)) if w[k][0] - w[k - 1][1] >= wide)
+    found: list[float] = []
+    for x in starts:
+        if any(abs(x - f) < 2 * tol for f in found):
+            continue
+        near = [s for s in starts if abs(s - x) <= tol]
+        edge = median(near)
+        starting = sum(abs(b[0] - edge) <= tol for b in boxes)
+        if len(near) < 2 or len(near) + starting < MIN_GUTTER_LINES:
+            continue
+        at = edge - tol / 2
+        firsts = [next((a for a, _ in w if a >= at - tol), None) for w in words]
+        nearby = [a for a in firsts if a is not None and a <= at + 4 * height]
+        if sum(abs(a - edge) <= tol for a in nearby) < GUTTER_ALIGN * len(nearby):
+            continue
+        across = [w for b, w in zip(boxes, words, strict=True) if b[0] < at - tol and b[2] > at + tol]
+        blocked = [w for w in across if any(a < at - tol and b > at + tol for a, b in w)]
+        if len(across) - len(blocked) < 0.25 * len(across) or len(blocked) > 0.15 * (len(across) + starting):
+            continue
+        found.append(at)
+    return found
+
+
+def split_at(spans: Sequence[Span], gutters: Sequence[float], height: float) -> list[int]:
+    """Indices of the words of one piece that begin a new piece: those after a gap at a gutter."""
+    tol = EDGE_TOLERANCE * height
+    return [
+        k
+        for k in range(1, len(spans))
+        if any(spans[k - 1][1] <= at + tol and spans[k][0] >= at - tol for at in gutters)
+    ]
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def broken_ends(text: str, known: frozenset[str]) -> Ends:
+    """Whether the last and the first word of a piece's ``text`` were cut, by the word list ``known``
+    (lower case): a run of 3 letters or more that is no word was cut; a last word ending in a
+    hyphen was not (it goes on in the next line); shorter runs, or no list, cannot tell (None)."""
+    runs = _LETTERS.findall(text)
+    if not runs or not known:
+        return None, None
+
+    def cut(run: str) -> bool | None:
+        return None if len(run) < 3 else run.lower() not in known
+
+    last = False if text.rstrip().endswith("-") and len(runs[-1]) >= 3 else cut(runs[-1])
+    return last, cut(runs[0])
+
+
+def reading_order(
+    boxes: Sequence[Box], *, columns: bool = True, ends: Sequence[Ends] | None = None
+) -> list[list[list[int]]]:
     """Blocks of lines of box indices, in reading order.
 
     Parameters
@@ -85,6 +209,9 @@ def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[li
         One ``(left, top, right, bottom)`` per detected piece of text.
     columns:
         False treats the page as one block (Tesseract's psm 6): rows only, no column cuts.
+    ends:
+        Per box, whether its text's last and first word were cut (:func:`broken_ends`); without
+        them only empty or crossed gutters split columns (see the module docs).
 
     Returns
     -------
@@ -94,11 +221,13 @@ def reading_order(boxes: Sequence[Box], *, columns: bool = True) -> list[list[li
         return []
     height = median(b[3] - b[1] for b in boxes) or 1.0
     indices = list(range(len(boxes)))
-    blocks = _cut(boxes, indices, height) if columns else [indices]
+    blocks = _cut(boxes, indices, height, ends) if columns else [indices]
     return [_rows(boxes, block) for block in blocks]
 
 
-def _cut(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[int]]:
+def _cut(
+    boxes: Sequence[Box], indices: list[int], height: float, ends: Sequence[Ends] | None
+) -> list[list[int]]:
     """Split ``indices`` at the widest gutter (down) or band gap (across); recurse into the parts."""
     if len(indices) <= 1:
         return [indices]
@@ -109,20 +238,25 @@ def _cut(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[i
     elif y_gap is not None and y_gap[1] > 0.5 * height:
         axis, at = 1, y_gap[0]
     else:
-        return _cut_crossed(boxes, indices, height)
+        return _cut_crossed(boxes, indices, height, ends)
     first = [i for i in indices if boxes[i][axis] < at]
     second = [i for i in indices if boxes[i][axis] >= at]
-    return _cut(boxes, first, height) + _cut(boxes, second, height)
+    return _cut(boxes, first, height, ends) + _cut(boxes, second, height, ends)
 
 
-def _cut_crossed(boxes: Sequence[Box], indices: list[int], height: float) -> list[list[int]]:
-    """Split at a gutter that few boxes cross (see the module docs), or keep ``indices`` whole."""
-    split = _crossed_gutter(boxes, indices, height)
+def _cut_crossed(
+    boxes: Sequence[Box], indices: list[int], height: float, ends: Sequence[Ends] | None
+) -> list[list[int]]:
+    """Split at a gutter that few boxes cross, or at a column's aligned edge (see the module
+    docs), or keep ``indices`` whole."""
+    split = _crossed_gutter(boxes, indices, height) or _aligned_gutter(boxes, indices, height, ends)
     if split is None:
         return [indices]
     left, crossing, right = split
-    columns = _cut(boxes, left, height) + _cut(boxes, right, height)
-    spanning = _cut(boxes, crossing, height)
+    columns = _cut(boxes, left, height, ends) + _cut(boxes, right, height, ends)
+    if not crossing:
+        return columns
+    spanning = _cut(boxes, crossing, height, ends)
     others = sorted(_centre(boxes[i]) for i in left + right)
     above = sum(_centre(boxes[i]) for i in crossing) / len(crossing) < others[len(others) // 2]
     return spanning + columns if above else columns + spanning
@@ -161,6 +295,61 @@ def _crossed_gutter(
         if best is None or rank < best[0]:
             best = (rank, (left, crossing, right))
     return None if best is None else best[1]
+
+
+def _aligned_gutter(
+    boxes: Sequence[Box], indices: list[int], height: float, ends: Sequence[Ends] | None
+) -> tuple[list[int], list[int], list[int]] | None:
+    """``(left, crossing, right)`` at a column's left edge with no empty strip before it, or None.
+
+    Tried at each box's left edge ``x``: the boxes ending by ``x`` (within
+    :data:`COLUMN_TOLERANCE` text heights) are left of it, those starting there or after it are
+    right of it. It splits when at most :data:`MAX_CROSSING` of the rows have a box across it,
+    both sides have 3 rows and :data:`MIN_SIDE` of the boxes, :data:`COLUMN_ALIGN` of the rows
+    on the right start at ``x``, the rows of both sides fill :data:`MIN_COLUMN_FILL` of their
+    side's width, and at most :data:`MAX_CUT_WORDS` of the pieces' ends facing it were cut
+    words (``ends``; without them it never splits). Of several, the one crossed by the fewest
+    boxes, then with the most rows starting at it.
+    """
+    count = len(indices)
+    if ends is None or count < MIN_LOOSE_BOXES:
+        return None
+    tol = COLUMN_TOLERANCE * height
+    rows = _rows(boxes, indices)
+    best: tuple[tuple[int, int], tuple[list[int], list[int], list[int]]] | None = None
+    for x in sorted({boxes[i][0] for i in indices}):
+        right = [i for i in indices if boxes[i][0] >= x - tol and boxes[i][0] + boxes[i][2] > 2 * x]
+        left = [i for i in indices if boxes[i][2] <= x + tol and i not in right]
+        crossing = [i for i in indices if i not in right and i not in left]
+        if min(len(left), len(right)) < MIN_SIDE * count:
+            continue
+        across = set(crossing)
+        if sum(any(i in across for i in row) for row in rows) > MAX_CROSSING * len(rows):
+            continue
+        left_rows, right_rows = _rows(boxes, left), _rows(boxes, right)
+        if min(len(left_rows), len(right_rows)) < 3:
+            continue
+        aligned = sum(abs(boxes[row[0]][0] - x) <= tol for row in right_rows)
+        if aligned < COLUMN_ALIGN * len(right_rows):
+            continue
+        if not (_filled(boxes, left_rows) and _filled(boxes, right_rows)):
+            continue
+        cut = [ends[i][0] for i in left] + [ends[i][1] for i in right]
+        told = [c for c in cut if c is not None]
+        if not told or sum(told) > MAX_CUT_WORDS * len(told):
+            continue
+        rank = (len(crossing), -aligned)
+        if best is None or rank < best[0]:
+            best = (rank, (left, crossing, right))
+    return None if best is None else best[1]
+
+
+def _filled(boxes: Sequence[Box], rows: list[list[int]]) -> bool:
+    """True when the median row spans :data:`MIN_COLUMN_FILL` of the rows' whole width."""
+    lo = min(boxes[row[0]][0] for row in rows)
+    hi = max(boxes[i][2] for row in rows for i in row)
+    widths = [max(boxes[i][2] for i in row) - boxes[row[0]][0] for row in rows]
+    return median(widths) >= MIN_COLUMN_FILL * (hi - lo)
 
 
 def _widest_gap(boxes: Sequence[Box], indices: list[int], low: int, high: int) -> tuple[float, float] | None:

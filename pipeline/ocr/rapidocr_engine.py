@@ -45,6 +45,7 @@ Confidences are RapidOCR's mean character probabilities times 100, per word.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import os
@@ -52,13 +53,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import cv2
 import numpy as np
 
 from ..errors import EngineNotAvailable, ImageError, LanguageNotInstalled
-from .layout import reading_order, upright_boxes
+from .dictionary import words_of
+from .layout import Box, Span, broken_ends, reading_order, split_at, upright_boxes, word_gutters
 from .options import OcrOptions
 from .result import OcrResult, Word
 
@@ -224,9 +227,10 @@ class RapidOcrEngine:
         check_languages(options.lang)
         bgr = to_bgr(image)
         start = time.perf_counter()
+        known = words_of(options.lang) if options.psm in PAGE_MODES else frozenset()
         with self._lock:
             words = read_words(
-                self._ocr, bgr, options.psm, options.whitelist, options.blacklist, options.lang
+                self._ocr, bgr, options.psm, options.whitelist, options.blacklist, options.lang, known
             )
         return OcrResult(
             text=layout_text(words),
@@ -262,9 +266,19 @@ def open_reader(paths: dict[str, Path], threads: int = -1) -> Any:
 
 
 def read_words(
-    reader: Any, bgr: np.ndarray, psm: int, whitelist: str = "", blacklist: str = "", lang: str = "eng"
+    reader: Any,
+    bgr: np.ndarray,
+    psm: int,
+    whitelist: str = "",
+    blacklist: str = "",
+    lang: str = "eng",
+    known: frozenset[str] = frozenset(),
 ) -> list[Word]:
     """Read a BGR image with a reader from :func:`open_reader` (see the module docs for the modes).
+
+    ``known``: the language's words in lower case (:func:`~pipeline.ocr.dictionary.words_of`);
+    with them, columns whose gutter has no empty strip are told from lines cut by a fold or
+    a stain (see :mod:`pipeline.ocr.layout`).
 
     Not thread-safe: RapidOCR keeps each call's options on the reader; serialise calls.
     """
@@ -287,7 +301,7 @@ def read_words(
         for index, (box, text, score) in enumerate(zip(out.boxes, out.txts, out.scores, strict=True)):
             words = out.word_results[index] if out.word_results and index < len(out.word_results) else ()
             pieces.append((np.asarray(box, dtype=float), text, float(score), words))
-        return _page_words(pieces, join_rows=psm == 6)
+        return _page_words(pieces, join_rows=psm == 6, known=known)
     finally:
         decoder.mask = None
 
@@ -390,16 +404,25 @@ def _line_words(text: str, score: float, info: Any, width: int, rows: tuple[int,
     return [Word(t, 100.0 * score, 0, top, width, height, word=i) for i, t in enumerate(tokens, start=1)]
 
 
-def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: bool) -> list[Word]:
+Piece = tuple[np.ndarray, str, float, Any]
+"""One detected piece of text: its quadrilateral, text, score and words (RapidOCR's word results)."""
+
+
+def _page_words(pieces: list[Piece], *, join_rows: bool, known: frozenset[str] = frozenset()) -> list[Word]:
     """Words of the detected pieces in reading order (:func:`~pipeline.ocr.layout.reading_order`).
 
-    ``join_rows`` (psm 6) reads the page as one block; otherwise columns are found first.
+    ``join_rows`` (psm 6) reads the page as one block; otherwise pieces running across a column
+    gutter are split there (:func:`_split_at_gutters`) and columns are found first, with the
+    word list ``known`` (lower case) telling columns from cut lines.
     Blocks are numbered in ``Word.block``, lines within a block in ``Word.line``.
     """
     kept = [p for p in pieces if p[1].strip()]
+    if not join_rows:
+        kept = _split_at_gutters(kept)
     boxes = upright_boxes([p[0] for p in kept])
+    ends = [broken_ends(p[1], known) for p in kept]
     out: list[Word] = []
-    for block_no, block in enumerate(reading_order(boxes, columns=not join_rows), start=1):
+    for block_no, block in enumerate(reading_order(boxes, columns=not join_rows, ends=ends), start=1):
         for line_no, row in enumerate(block, start=1):
             word_no = 0
             for index in row:
@@ -408,6 +431,65 @@ def _page_words(pieces: list[tuple[np.ndarray, str, float, Any]], *, join_rows: 
                     word_no += 1
                     out.append(Word(word[0], word[1], *word[2], block=block_no, line=line_no, word=word_no))
     return out
+
+
+def _split_at_gutters(pieces: list[Piece]) -> list[Piece]:
+    """``pieces`` with those that run across a column gutter found between words
+    (:func:`~pipeline.ocr.layout.word_gutters`) split into one piece per column."""
+    if not pieces:
+        return pieces
+    boxes = upright_boxes([p[0] for p in pieces])
+    height = median(b[3] - b[1] for b in boxes) or 1.0
+    shares = [_word_shares(p, b) for p, b in zip(pieces, boxes, strict=True)]
+    spans = [None if s is None else _spans(s, b) for s, b in zip(shares, boxes, strict=True)]
+    gutters = word_gutters(boxes, spans, height)
+    if not gutters:
+        return pieces
+    out: list[Piece] = []
+    for piece, share, span in zip(pieces, shares, spans, strict=True):
+        starts = split_at(span, gutters, height) if share is not None and span is not None else []
+        if share is None or not starts:
+            out.append(piece)
+            continue
+        quad, _, score, words = piece
+        kept = [w for w in words if str(w[0]).strip() and w[2] is not None]
+        for lo, hi in itertools.pairwise([0, *starts, len(kept)]):
+            text = " ".join(str(w[0]).strip() for w in kept[lo:hi])
+            out.append((_sub_quad(quad, share[lo][0], share[hi - 1][1]), text, score, tuple(kept[lo:hi])))
+    return out
+
+
+def _word_shares(piece: Piece, box: Box) -> list[tuple[float, float]] | None:
+    """Where each word of a piece begins and ends along it, as shares of its length (0..1);
+    None when its words do not spell its text or it runs across the page's lines."""
+    quad, text, _, words = piece
+    kept = [w for w in words or () if str(w[0]).strip() and w[2] is not None]
+    if not kept or "".join(str(w[0]).strip() for w in kept) != "".join(text.split()):
+        return None
+    q = np.asarray(quad, dtype=float).reshape(4, 2)
+    along = q[1] - q[0]
+    length = float(np.hypot(*along))
+    if length <= 0 or box[2] - box[0] < box[3] - box[1]:
+        return None
+    unit = along / length
+    shares = []
+    for w in kept:
+        t = (np.asarray(w[2], dtype=float).reshape(-1, 2) - q[0]) @ unit / length
+        shares.append((float(t.min()), float(t.max())))
+    return shares
+
+
+def _spans(shares: list[tuple[float, float]], box: Box) -> list[Span]:
+    """The words' ``(left, right)`` in the page's frame, from their shares of the piece's box."""
+    return [(box[0] + a * (box[2] - box[0]), box[0] + b * (box[2] - box[0])) for a, b in shares]
+
+
+def _sub_quad(quad: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The part of a quadrilateral between two shares of its length (0..1), a hair wider."""
+    q = np.asarray(quad, dtype=float).reshape(4, 2)
+    a, b = max(0.0, start - 0.01), min(1.0, end + 0.01)
+    top, bottom = q[1] - q[0], q[2] - q[3]
+    return np.array([q[0] + top * a, q[0] + top * b, q[3] + bottom * b, q[3] + bottom * a])
 
 
 def _piece_words(
