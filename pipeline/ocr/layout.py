@@ -318,14 +318,16 @@ def _aligned_gutter(
     rows = _rows(boxes, indices)
     best: tuple[tuple[int, int], tuple[list[int], list[int], list[int]]] | None = None
     for x in sorted({boxes[i][0] for i in indices}):
-        right = [i for i in indices if boxes[i][0] >= x - tol and boxes[i][0] + boxes[i][2] > 2 * x]
-        left = [i for i in indices if boxes[i][2] <= x + tol and i not in right]
-        crossing = [i for i in indices if i not in right and i not in left]
-        if min(len(left), len(right)) < MIN_SIDE * count:
+        on_right = {i for i in indices if boxes[i][0] >= x - tol and boxes[i][0] + boxes[i][2] > 2 * x}
+        on_left = {i for i in indices if boxes[i][2] <= x + tol and i not in on_right}
+        if min(len(on_left), len(on_right)) < MIN_SIDE * count:
             continue
+        crossing = [i for i in indices if i not in on_right and i not in on_left]
         across = set(crossing)
         if sum(any(i in across for i in row) for row in rows) > MAX_CROSSING * len(rows):
             continue
+        left = [i for i in indices if i in on_left]
+        right = [i for i in indices if i in on_right]
         left_rows, right_rows = _rows(boxes, left), _rows(boxes, right)
         if min(len(left_rows), len(right_rows)) < 3:
             continue
