@@ -452,7 +452,7 @@ def _split_at_gutters(pieces: list[Piece]) -> list[Piece]:
             out.append(piece)
             continue
         quad, _, score, words = piece
-        kept = [w for w in words if str(w[0]).strip() and w[2] is not None]
+        kept = _placed_words(words)
         for lo, hi in itertools.pairwise([0, *starts, len(kept)]):
             text = " ".join(str(w[0]).strip() for w in kept[lo:hi])
             out.append((_sub_quad(quad, share[lo][0], share[hi - 1][1]), text, score, tuple(kept[lo:hi])))
@@ -463,7 +463,7 @@ def _word_shares(piece: Piece, box: Box) -> list[tuple[float, float]] | None:
     """Where each word of a piece begins and ends along it, as shares of its length (0..1);
     None when its words do not spell its text or it runs across the page's lines."""
     quad, text, _, words = piece
-    kept = [w for w in words or () if str(w[0]).strip() and w[2] is not None]
+    kept = _placed_words(words)
     if not kept or "".join(str(w[0]).strip() for w in kept) != "".join(text.split()):
         return None
     q = np.asarray(quad, dtype=float).reshape(4, 2)
@@ -477,6 +477,11 @@ def _word_shares(piece: Piece, box: Box) -> list[tuple[float, float]] | None:
         t = (np.asarray(w[2], dtype=float).reshape(-1, 2) - q[0]) @ unit / length
         shares.append((float(t.min()), float(t.max())))
     return shares
+
+
+def _placed_words(words: Any) -> list[Any]:
+    """A piece's word results that have text and corners."""
+    return [w for w in words or () if str(w[0]).strip() and w[2] is not None]
 
 
 def _spans(shares: list[tuple[float, float]], box: Box) -> list[Span]:
