@@ -77,7 +77,7 @@ def text_with(pieces: Pieces, psm: int, against: str | None = None) -> str:
     if against == "axis":
         engine.upright_boxes = axis_boxes  # type: ignore[assignment]
     elif against == "words":
-        engine._split_at_gutters = lambda kept: kept  # type: ignore[assignment]
+        engine._split_at_gutters = lambda kept, boxes: kept  # type: ignore[assignment]
         known = frozenset()
     try:
         return engine.layout_text(engine._page_words(pieces, join_rows=psm == 6, known=known))

@@ -311,16 +311,21 @@ def wrap(text: str, face: Font, width: int) -> list[str]:
     return lines
 
 
+def wrapped_paragraphs(rng: np.random.Generator, face: Font, width: int, count: int) -> list[list[str]]:
+    """``count`` paragraphs of 2-4 sentences (:func:`sentence`), broken into lines of ``width`` px."""
+    return [
+        wrap(" ".join(sentence(rng) for _ in range(int(rng.integers(2, 5)))), face, width)
+        for _ in range(count)
+    ]
+
+
 def page(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """A clean printed page (BGR, black-ish ink on white): 2-4 paragraphs; and its text."""
     face = pick_face(rng, REGULAR_FACES, int(rng.integers(15, 25)))
     width = int(rng.integers(620, 900))
     margin = int(rng.integers(30, 70))
     leading = int(face.size * rng.uniform(1.35, 1.7))
-    paragraphs = [
-        wrap(" ".join(sentence(rng) for _ in range(int(rng.integers(2, 5)))), face, width - 2 * margin)
-        for _ in range(int(rng.integers(2, 5)))
-    ]
+    paragraphs = wrapped_paragraphs(rng, face, width - 2 * margin, int(rng.integers(2, 5)))
     rows = sum(len(p) for p in paragraphs) + len(paragraphs) - 1
     height = 2 * margin + rows * leading
     canvas = Image.new("L", (width, height), 255)
@@ -350,10 +355,7 @@ def column_page(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     margin = int(rng.integers(30, 70))
     leading = int(size * rng.uniform(1.3, 1.6))
     justified = bool(rng.integers(2))
-    paragraphs = [
-        wrap(" ".join(sentence(rng) for _ in range(int(rng.integers(2, 5)))), face, column)
-        for _ in range(int(rng.integers(2 * count, 3 * count + 1)))
-    ]
+    paragraphs = wrapped_paragraphs(rng, face, column, int(rng.integers(2 * count, 3 * count + 1)))
     lines = [(line, i == len(p) - 1) for p in paragraphs for i, line in enumerate(p)]
     per_column = -(-len(lines) // count)
     width = 2 * margin + count * column + (count - 1) * gutter

@@ -157,7 +157,7 @@ def test_a_page_in_two_close_columns_is_read_column_by_column(monkeypatch) -> No
     reading = read(read_image(page), shipped_preset("document"))
     assert reading.ocr.engine == "rapidocr"
     assert cer(expected, reading.ocr.text) < 0.05
-    monkeypatch.setattr(rapidocr_engine, "_split_at_gutters", lambda pieces: pieces)
+    monkeypatch.setattr(rapidocr_engine, "_split_at_gutters", lambda pieces, boxes: pieces)
     monkeypatch.setattr(rapidocr_engine, "words_of", lambda lang: frozenset())
     unsplit = read(read_image(page), shipped_preset("document"))
     assert cer(expected, unsplit.ocr.text) > 0.5  # the columns interleaved, line by line

@@ -312,7 +312,7 @@ def _aligned_gutter(
     boxes, then with the most rows starting at it.
     """
     count = len(indices)
-    if ends is None or count < MIN_LOOSE_BOXES:
+    if ends is None or count < MIN_LOOSE_BOXES or all(ends[i] == (None, None) for i in indices):
         return None
     tol = COLUMN_TOLERANCE * height
     rows = _rows(boxes, indices)

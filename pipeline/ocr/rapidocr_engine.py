@@ -417,9 +417,11 @@ def _page_words(pieces: list[Piece], *, join_rows: bool, known: frozenset[str] =
     Blocks are numbered in ``Word.block``, lines within a block in ``Word.line``.
     """
     kept = [p for p in pieces if p[1].strip()]
-    if not join_rows:
-        kept = _split_at_gutters(kept)
     boxes = upright_boxes([p[0] for p in kept])
+    if not join_rows:
+        split = _split_at_gutters(kept, boxes)
+        if split is not kept:  # pieces were cut: their boxes are drawn again
+            kept, boxes = split, upright_boxes([p[0] for p in split])
     ends = [broken_ends(p[1], known) for p in kept]
     out: list[Word] = []
     for block_no, block in enumerate(reading_order(boxes, columns=not join_rows, ends=ends), start=1):
@@ -433,12 +435,12 @@ def _page_words(pieces: list[Piece], *, join_rows: bool, known: frozenset[str] =
     return out
 
 
-def _split_at_gutters(pieces: list[Piece]) -> list[Piece]:
-    """``pieces`` with those that run across a column gutter found between words
-    (:func:`~pipeline.ocr.layout.word_gutters`) split into one piece per column."""
+def _split_at_gutters(pieces: list[Piece], boxes: list[Box]) -> list[Piece]:
+    """``pieces`` (with their :func:`~pipeline.ocr.layout.upright_boxes`) with those that run
+    across a column gutter found between words (:func:`~pipeline.ocr.layout.word_gutters`) split
+    into one piece per column; ``pieces`` itself when none does."""
     if not pieces:
         return pieces
-    boxes = upright_boxes([p[0] for p in pieces])
     height = median(b[3] - b[1] for b in boxes) or 1.0
     shares = [_word_shares(p, b) for p, b in zip(pieces, boxes, strict=True)]
     spans = [None if s is None else _spans(s, b) for s, b in zip(shares, boxes, strict=True)]
