@@ -1,16 +1,19 @@
-"""The `document` preset's second engine: how often its keep-or-switch rule picks the better reading.
+"""A preset's second engine: how often its keep-or-switch rule picks the better reading.
 
-    .venv/bin/python bench/second_engine.py FOLDER... [--cache DIR] [--preset document]
+    .venv/bin/python bench/second_engine.py FOLDER... [--cache DIR] [--preset document|text-line]
 
-Each folder holds page images with ``.gt.txt`` answers. Every page is run and read as the preset's
+Each folder holds images with ``.gt.txt`` answers. Every image is run and read as the preset's
 first engine reads it and as its second engine does (:func:`pipeline.reading.read_once` with the
 preset and with :func:`pipeline.reading.second_preset`); both texts are kept in ``--cache`` (keyed
 by the image and the preset, so use a fresh folder after changing an engine). Prints per folder the
 mean CER of the first engine alone, of each rule below, and of the better reading chosen knowing
-the answer, with how many pages each rule switched (better / worse by more than 0.005):
+the answer, with how many images each rule switched (better / worse by more than 0.005):
 
-- ``shipped``: :func:`pipeline.ocr.dictionary.second_is_better` (letters in dictionary words);
-- ``distinct``: the same count over distinct words only, so that a line read twice (a doubled
+- ``shipped``: :func:`pipeline.ocr.dictionary.second_is_better` with the preset's own
+  ``ocr.second_word_share`` (letters in dictionary words; with a share, only a reading made of
+  real words);
+- ``letters only``: the same with no share asked for (the letter count alone);
+- ``distinct``: the letter count over distinct words only, so that a line read twice (a doubled
   print, bleed-through read as the page) adds nothing.
 """
 
@@ -40,14 +43,15 @@ def distinct_letters(text: str, lang: str = "eng") -> int:
     return sum(len(w) for w in {w.lower() for w in _WORD.findall(text)} if len(w) >= MIN_WORD and w in known)
 
 
-RULES: dict[str, Callable[[str, str], bool]] = {
-    "shipped": second_is_better,
-    "distinct": lambda a, b: distinct_letters(b) > SECOND_MARGIN * distinct_letters(a),
+RULES: dict[str, Callable[[str, str, float], bool]] = {
+    "shipped": lambda a, b, share: second_is_better(a, b, share=share),
+    "letters only": lambda a, b, share: second_is_better(a, b),
+    "distinct": lambda a, b, share: distinct_letters(b) > SECOND_MARGIN * distinct_letters(a),
 }
 
 
 def readings(path: Path, preset_name: str, cache: Path) -> tuple[str, str]:
-    """The first and the second engine's text of the page at ``path`` (from ``cache`` when read before)."""
+    """The first and the second engine's text of the image at ``path`` (from ``cache`` when read before)."""
     preset = shipped_preset(preset_name)
     other = second_preset(preset)
     if other is None:
@@ -72,9 +76,10 @@ def main() -> None:
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     names = ["first alone", *RULES, "better of two (answer known)"]
-    print("| folder | pages | " + " | ".join(names) + " |")
+    print("| folder | images | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     totals: dict[str, list[float]] = {name: [] for name in names}
+    share = shipped_preset(args.preset).ocr.second_word_share
     for folder in args.folders:
         scores: dict[str, list[float]] = {name: [] for name in names}
         switched = {name: [0, 0] for name in RULES}
@@ -84,7 +89,7 @@ def main() -> None:
             scores[names[0]].append(a)
             scores[names[-1]].append(min(a, b))
             for name, rule in RULES.items():
-                switch = rule(first, second)
+                switch = rule(first, second, share)
                 scores[name].append(b if switch else a)
                 if switch and abs(a - b) > 0.005:
                     switched[name][b > a] += 1

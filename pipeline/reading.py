@@ -105,6 +105,8 @@ def prefer_second(
     second_text = text(second)
     if second_text is None:
         return None
-    if first is not None and not second_is_better(first, second_text, preset.ocr.lang):
+    if first is not None and not second_is_better(
+        first, second_text, preset.ocr.lang, preset.ocr.second_word_share
+    ):
         return None
     return other, second

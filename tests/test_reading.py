@@ -17,7 +17,7 @@ from pipeline.auto import read, shipped_preset
 from pipeline.imageio import read_image
 from pipeline.metrics import cer
 from pipeline.ocr import OcrResult, dictionary
-from pipeline.ocr.dictionary import dictionary_letters, second_is_better, word_list
+from pipeline.ocr.dictionary import SURE_LETTERS, dictionary_letters, second_is_better, word_list, word_share
 from pipeline.preset import Preset
 from pipeline.reading import only_engine, read_preset, second_preset, with_ocr
 from pipeline.runner import Result
@@ -51,6 +51,45 @@ def test_second_reading_wins_only_by_a_clear_margin():
     assert not second_is_better(text, text)  # ties keep the first
     assert not second_is_better(text, text + " Read")  # 4 more letters of 51: within the margin
     assert second_is_better("", "meeting")
+
+
+def test_word_share_is_the_share_of_long_words_letters_in_the_dictionary():
+    assert word_share("The minutes of the meeting") == 1.0  # "minutes" 7, "meeting" 7; "The", "of" too short
+    assert word_share("the mlnvtes of the meeting") == pytest.approx(7 / 14)
+    assert word_share("PEOPLEQNMORE 2019") == 0.0
+    assert word_share("") == 0.0 and word_share("a b c") == 0.0
+
+
+def test_with_a_share_asked_for_only_a_reading_made_of_real_words_wins():
+    line = "please notify us immediately by telephone and return the facsimile by mail."
+    debris = "p iy y b l e iey l"
+    assert second_is_better(debris, line, share=0.8)
+    # a code read as one chance word (a captcha's background text): too few letters
+    assert second_is_better("FDXwYX3", "ae Sections :")
+    assert dictionary_letters("ae Sections :") < SURE_LETTERS
+    assert not second_is_better("FDXwYX3", "ae Sections :", share=0.8)
+    # a German line judged by the English list: more English-looking words, but few of its own
+    german_first = "jetzt zu erfallende Pfichten obliegen. Weit eher"
+    german_second = "jetzt zu erfillende Pflichten obliegen. Weit eber"
+    assert second_is_better(german_first, german_second)
+    assert word_share(german_second) < 0.8
+    assert not second_is_better(german_first, german_second, share=0.8)
+    # the share does not lower the margin: a reading no better than the first still loses
+    assert not second_is_better(line, line, share=0.8)
+
+
+def test_text_line_keeps_tesseracts_reading_of_small_print_rapidocr_reads_into_debris(corpus: Path):
+    # An 18 px tall crop of a faxed form (FUNSD): RapidOCR reads "p iy y b l e iey l".
+    image = read_image(corpus / "forms-funsd-lines" / "83553333_3334_l1.png")
+    expected = (corpus / "forms-funsd-lines" / "83553333_3334_l1.gt.txt").read_text()
+    preset = shipped_preset("text-line")
+    assert cer(expected, read(image, preset, engine="rapidocr").ocr.text) > 0.5
+    kept = read(image, preset)
+    assert kept.ocr.engine != "rapidocr" and kept.preset.ocr.engine == "auto"
+    assert cer(expected, kept.ocr.text) < 0.05
+    # a clean form line RapidOCR reads right stays RapidOCR's
+    other = read(read_image(corpus / "forms-funsd-lines" / "82251504_l1.png"), preset)
+    assert other.ocr.engine == "rapidocr"
 
 
 def test_missing_tools_mean_no_word_list_and_the_first_reading_kept(monkeypatch, caplog):
@@ -127,7 +166,7 @@ def test_an_exported_script_says_it_reads_with_the_first_engine_only():
     script = export_python(shipped_preset("document"))
     docstring = script.split('"""')[1]
     assert "second engine (auto)" in docstring and "first engine only" in docstring
-    assert "second engine" not in export_python(shipped_preset("text-line")).split('"""')[1]
+    assert "second engine" not in export_python(shipped_preset("captcha")).split('"""')[1]
 
 
 def test_auto_decides_a_short_page_on_the_first_engines_reading(corpus: Path):

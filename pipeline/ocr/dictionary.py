@@ -36,6 +36,11 @@ as often the debris of a misread stain as real words."""
 SECOND_MARGIN = 1.1
 """How many times the first reading's dictionary letters the second must exceed to be kept (ratio)."""
 
+SURE_LETTERS = 12
+"""With a word share asked for (``OcrOptions.second_word_share``), the fewest dictionary letters
+the second reading must hold (letters): about three words, so that a code or a crop read as one
+chance word (``Sections`` in a captcha's background text) is never taken for a line of text."""
+
 TOOL_TIMEOUT_S = 30.0
 """Longest a word-list tool may run before it is given up (s)."""
 
@@ -95,7 +100,23 @@ def dictionary_letters(text: str, lang: str = "eng") -> int:
     return sum(len(w) for w in _WORD.findall(text) if len(w) >= MIN_WORD and w.lower() in known)
 
 
-def second_is_better(first: str, second: str, lang: str = "eng") -> bool:
+def word_share(text: str, lang: str = "eng") -> float:
+    """The share (0..1) of the letters in words of :data:`MIN_WORD` letters or more that lie in
+    dictionary words (:func:`dictionary_letters`); 0 for a text with no such word. A line read
+    right in ``lang`` scores 0.8-1; a misread one, a code, or text in another language less."""
+    long = sum(len(w) for w in _WORD.findall(text) if len(w) >= MIN_WORD)
+    return dictionary_letters(text, lang) / long if long else 0.0
+
+
+def second_is_better(first: str, second: str, lang: str = "eng", share: float = 0.0) -> bool:
     """True when ``second`` holds more than :data:`SECOND_MARGIN` times the dictionary letters of
-    ``first`` (:func:`dictionary_letters`); ties and near-ties keep the first."""
-    return dictionary_letters(second, lang) > SECOND_MARGIN * dictionary_letters(first, lang)
+    ``first`` (:func:`dictionary_letters`); ties and near-ties keep the first.
+
+    ``share`` (0..1, ``OcrOptions.second_word_share``): when above 0, ``second`` must also be
+    made of real words: at least :data:`SURE_LETTERS` dictionary letters and a
+    :func:`word_share` of at least ``share``.
+    """
+    letters = dictionary_letters(second, lang)
+    if share > 0 and (letters < SURE_LETTERS or word_share(second, lang) < share):
+        return False
+    return letters > SECOND_MARGIN * dictionary_letters(first, lang)

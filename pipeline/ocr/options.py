@@ -141,6 +141,18 @@ class OcrOptions(BaseModel):
             "Tesseract). Empty = one engine."
         ),
     )
+    second_word_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "With second_engine: keep the second reading only when it is made of real words too: "
+            "at least this share (0..1) of the letters in its words of 4 letters or more are "
+            "dictionary words, and they add up to 12 letters or more. For lines and crops, where a "
+            "code, a chance word in a captcha's background or a line in another language than lang "
+            "would otherwise win; 0 = the letter count alone decides (pages)."
+        ),
+    )
     lang: str = Field(
         "eng",
         description=(
