@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import cv2
@@ -57,6 +58,30 @@ def test_page_modes_detect_lines_and_join_them_top_to_bottom(engine: RapidOcrEng
         assert len(lines) == 2, (psm, result.text)
         assert cer("HELLO THERE", lines[0]) <= 0.1 and cer("WORLD 42", lines[1]) <= 0.15
         assert [w.line for w in result.words] == sorted(w.line for w in result.words)
+
+
+def test_a_page_is_recognised_one_line_at_a_time_with_the_batches_readings() -> None:
+    # RapidOCR batches 6 lines padded to the widest; the model is fed them one at a time (to
+    # bound its memory), each still padded to its batch's width: the same words, the same scores.
+    page = cv2.cvtColor(cv2.imread(str(DATA / "column-page.png")), cv2.COLOR_BGR2GRAY)
+    bgr = rapidocr_engine.to_bgr(page)
+    reader = rapidocr_engine.open_reader(rapidocr_engine.model_paths())
+    fed = reader.text_rec.session
+    assert isinstance(fed, rapidocr_engine._OneLineAtATime)
+    sizes: list[int] = []
+    inner = fed.inner
+
+    def counted(batch: np.ndarray) -> np.ndarray:
+        sizes.append(len(batch))
+        return inner(batch)
+
+    fed.inner = counted
+    one_at_a_time = rapidocr_engine.read_words(reader, bgr, 3)
+    assert set(sizes) == {1} and len(sizes) > 6  # more lines than one batch holds
+    reader.text_rec.session = inner  # RapidOCR's own batches of 6
+    batched = rapidocr_engine.read_words(reader, bgr, 3)
+    assert [w.text for w in one_at_a_time] == [w.text for w in batched]
+    assert np.allclose([w.conf for w in one_at_a_time], [w.conf for w in batched], atol=0.01)
 
 
 def test_page_mode_keeps_every_line_of_a_wavy_page(engine: RapidOcrEngine) -> None:
@@ -226,6 +251,21 @@ def test_alternative_blur_keeps_the_better_of_the_two_real_readings(engine: Rapi
     assert result.psm is None and result.blur == (0.0 if scores[0] >= scores[1] else 0.7)
     assert result.text == (plain if result.blur == 0.0 else soft).text
     assert "HELLO" in result.text and "WORLD" in result.text
+
+
+def test_rapidocr_reads_its_copies_in_the_calling_thread(engine: RapidOcrEngine, monkeypatch) -> None:
+    # Its calls are serialised anyway; read in pool threads, each thread's memory arena kept its
+    # own share of the peak (a page's two readings: 904-969 MB against 612-647 MB here).
+    threads: list[str] = []
+    real = engine.recognize
+
+    def recorded(image: np.ndarray, options: OcrOptions):
+        threads.append(threading.current_thread().name)
+        return real(image, options)
+
+    monkeypatch.setattr(engine, "recognize", recorded)
+    recognize(two_lines(), OcrOptions(engine="rapidocr", psm=6, alternative_blur=(0.7, 1.2)))
+    assert threads == [threading.current_thread().name] * 3
 
 
 def test_gray_band_preset_keeps_the_better_of_the_cleaned_and_original_readings(

@@ -223,15 +223,18 @@ def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | No
         source, sigma, mode = choice
         return engine.recognize(copies[source, sigma], single.model_copy(update={"psm": mode}))
 
+    # RapidOCR's calls are serialised by its lock: read them here, one after the other, so that
+    # they reuse this thread's memory rather than each pool thread holding its own.
+    side_by_side = map if engine.name == "rapidocr" else _mode_pool().map
     first = first_round(choices, options.agree_within)
-    done = dict(zip(first, _mode_pool().map(read, first), strict=True))
+    done = dict(zip(first, side_by_side(read, first), strict=True))
     if len(first) < len(choices):
         a, b = (done[way].text for way in first)
         if options.agree_within is not None and cer(a, b) <= options.agree_within:
             choices = first  # the two agree: the other ways are not read
         else:
             rest = [c for c in choices if c not in done]
-            done.update(zip(rest, _mode_pool().map(read, rest), strict=True))
+            done.update(zip(rest, side_by_side(read, rest), strict=True))
     readings = [done[c] for c in choices]
     best = best_reading([scored(r.words) for r in readings])
     (source, sigma, mode), chosen = choices[best], readings[best]
