@@ -13,7 +13,9 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    is tried as a page the same way.
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
-   shipped presets use, reads such crops best uncleaned.
+   shipped presets use, reads such crops best uncleaned. Its second engine, Tesseract on that
+   cleaning, replaces the reading only when it reads a line of real words
+   (``ocr.second_word_share``), as for small print RapidOCR reads into debris.
 3. **Characters in one tone over background text?** A crop not read as a number whose tone
    band (the gray levels the ``gray-band-captcha`` preset keeps) leaves much ink of other tones,
    far from the band and in many text-sized pieces (:func:`has_background_text`), is a captcha

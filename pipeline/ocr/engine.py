@@ -162,7 +162,8 @@ def recognize(
     ``options.also_read_original`` (RapidOCR only, with ``original``: the image before the
     stages, when it differs from ``image``), the image is read once per source, mode and copy
     (as it is, then softened by each blur), the readings side by side on the cores
-    (:func:`_mode_pool`), and the best by :func:`~pipeline.ocr.result.reading_score` is
+    (:func:`_mode_pool`; RapidOCR's, which its lock serialises, one after the other in the
+    calling thread), and the best by :func:`~pipeline.ocr.result.reading_score` is
     returned, the earlier reading winning ties (the cleaned image, ``psm``, no blur); with
     ``options.agree_within``, two of the ways are read first (:func:`first_round`) and the
     others only when those two disagree. Its

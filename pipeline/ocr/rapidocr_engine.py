@@ -187,7 +187,7 @@ class _OneLineAtATime:
     times the widest line. Fed one line at a time, each still padded to its batch's width, the
     model computes the same scores (every line is computed on its own; the sums may differ in
     the last bits): on 25 pages (corpus DIBCO, dirty documents, tesseract-test, generated) the
-    same text, confidences equal to 0.001, in the same time (21.8 s against 21.2 s). One reading
+    same text, confidences within 0.001, in the same time (21.8 s against 21.2 s). One reading
     of ``tests/data/column-page.png`` (1123 x 690 px, long lines of small text) peaked at
     931-1047 MB of memory, and now at 621-648 MB. Smaller batches would save as much, but change
     the padding and so the readings (README, memory budget).
