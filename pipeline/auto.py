@@ -46,6 +46,9 @@ import cv2
 import numpy as np
 
 from .ocr import OcrResult
+from .ocr.correct import DIGITS as DIGITS  # both re-exported for callers of pipeline.auto
+from .ocr.correct import NUMBER_CHARS as NUMBER_CHARS
+from .ocr.correct import is_number
 from .preset import Preset, load_preset
 from .reading import only_engine, read_once, read_preset, second_opinion, with_ocr
 from .runner import Result, as_input
@@ -65,9 +68,6 @@ PAGE_MIN_HEIGHT = 150
 """Shortest image height that can be a page (px)."""
 DIGIT_CROP_MAX_HEIGHT = 120
 """Tallest image read as a meter or counter crop when it holds digits (px)."""
-DIGITS = "0123456789"
-NUMBER_CHARS = DIGITS + ".,-:/"
-"""What a number line may be read as: digits and the punctuation of amounts, dates and times."""
 MEASURE_WIDTH = 1000
 """Widest copy :func:`measure` looks at (px); wider images are reduced first."""
 BAND_PRESET = "gray-band-captcha"
@@ -288,11 +288,11 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
         # display's glare can hold a few chance dictionary words where the first read a number.
         preset = _preset("document", engine)
         result, reading = read_once(image, preset)
-        if len(reading.text.splitlines()) >= 2 and not _is_number(reading.text):
+        if len(reading.text.splitlines()) >= 2 and not is_number(reading.text):
             why = f"a short page ({layout.lines} separate lines of text)"
             return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
-    if not _is_number(first.ocr.text):
+    if not is_number(first.ocr.text):
         if has_background_text(image):
             why = "characters in one shade over background text in other shades: only their shade is kept"
             return _read(image, BAND_PRESET, engine, layout, why)
@@ -321,11 +321,6 @@ def read(
             raise ValueError(f"unknown preset name {preset!r}; pass a Preset or {AUTO!r}")
         return read_auto(image, engine=engine)
     return AutoReading(*read_preset(image, only_engine(preset, engine), **({} if cache else {"cache": None})))
-
-
-def _is_number(text: str) -> bool:
-    """True when ``text`` has digits and nothing else but spaces and number punctuation."""
-    return any(c in DIGITS for c in text) and all(c in NUMBER_CHARS or c.isspace() for c in text)
 
 
 def _read(

@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import ClarityError
 from .ocr import OcrResult, recognize
+from .ocr.correct import is_number
 from .ocr.dictionary import second_is_better
 from .ocr.options import engine_family
 from .preset import Preset
@@ -92,10 +93,13 @@ def prefer_second(
     returns (``None`` when that reading failed). The second reading replaces the first when the
     first failed or when :func:`~pipeline.ocr.dictionary.second_is_better`; when the second
     engine's stages or reading raise a :class:`~pipeline.errors.ClarityError` (a missing
-    language, a time limit), the first stands and a warning is logged.
+    language, a time limit), the first stands and a warning is logged. A first reading that is a
+    number (:func:`~pipeline.ocr.correct.is_number`: a meter, a display, an amount) stands
+    without asking the second engine: the judge weighs words, and a second reading could beat
+    a number only with chance words read in its glare or noise.
     """
     other = second_preset(preset)
-    if other is None:
+    if other is None or (first is not None and is_number(first)):
         return None
     try:
         second = read(other)

@@ -19,7 +19,7 @@ from pipeline.metrics import cer
 from pipeline.ocr import OcrResult, dictionary
 from pipeline.ocr.dictionary import SURE_LETTERS, dictionary_letters, second_is_better, word_list, word_share
 from pipeline.preset import Preset
-from pipeline.reading import only_engine, read_preset, second_preset, with_ocr
+from pipeline.reading import only_engine, prefer_second, read_preset, second_preset, with_ocr
 from pipeline.runner import Result
 from pipeline.tuning.scoring import Reader
 from tests.conftest import text_image
@@ -90,6 +90,22 @@ def test_text_line_keeps_tesseracts_reading_of_small_print_rapidocr_reads_into_d
     # a clean form line RapidOCR reads right stays RapidOCR's
     other = read(read_image(corpus / "forms-funsd-lines" / "82251504_l1.png"), preset)
     assert other.ocr.engine == "rapidocr"
+
+
+def test_a_number_read_first_stands_without_asking_the_second_engine():
+    asked: list[Preset] = []
+
+    def read(other: Preset) -> str:
+        asked.append(other)
+        return "the minutes of the last meeting were read and signed"
+
+    preset = shipped_preset("text-line")
+    for number in ("240.15", "12:30 29/11/2026", "0 4 7 1"):
+        assert prefer_second(preset, number, read, str) is None
+    assert asked == []
+    won = prefer_second(preset, "tne mlnvtes af tne lsst", read, str)  # words: the judge is asked
+    assert won is not None and won[0].ocr.engine == "auto" and len(asked) == 1
+    assert prefer_second(preset, None, read, str) is not None  # a failed first reading: the second
 
 
 def test_missing_tools_mean_no_word_list_and_the_first_reading_kept(monkeypatch, caplog):

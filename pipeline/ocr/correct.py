@@ -10,6 +10,10 @@ import re
 
 _TOKEN = re.compile(r"\S+")
 
+DIGITS = "0123456789"
+NUMBER_CHARS = DIGITS + ".,-:/"
+"""What a number may be read as: digits and the punctuation of amounts, dates and times."""
+
 CODE_MAX_CHARS = 8
 """A reading of one run of non-space characters this long or shorter is taken for a code (a
 captcha, a serial number) by :func:`zero_as_o` and left as it is."""
@@ -46,3 +50,9 @@ def zero_as_o(text: str) -> str:
     if is_code(text):
         return text
     return _TOKEN.sub(lambda match: zero_as_o_word(match.group(0)), text)
+
+
+def is_number(text: str) -> bool:
+    """True when ``text`` has digits and nothing else but spaces and number punctuation
+    (:data:`NUMBER_CHARS`): a meter, a counter, an amount, a date."""
+    return any(c in DIGITS for c in text) and all(c in NUMBER_CHARS or c.isspace() for c in text)
