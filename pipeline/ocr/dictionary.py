@@ -91,21 +91,28 @@ def _union(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset().union(*(word_list(name) for name in names))
 
 
+def _long_word_letters(text: str, lang: str) -> tuple[int, int]:
+    """Letters of ``text`` in words of :data:`MIN_WORD` letters or more: those ``lang``'s list
+    holds, and all of them (one pass for :func:`dictionary_letters` and :func:`word_share`)."""
+    known = words_of(lang)
+    long = [w for w in _WORD.findall(text) if len(w) >= MIN_WORD]
+    return sum(len(w) for w in long if w.lower() in known), sum(len(w) for w in long)
+
+
 def dictionary_letters(text: str, lang: str = "eng") -> int:
     """Letters of ``text`` in words of :data:`MIN_WORD` letters or more that ``lang``'s list holds.
 
     A word is a run of letters: ``"don't"`` is ``don`` and ``t``, ``"Okafor,"`` is ``Okafor``.
     """
-    known = words_of(lang)
-    return sum(len(w) for w in _WORD.findall(text) if len(w) >= MIN_WORD and w.lower() in known)
+    return _long_word_letters(text, lang)[0]
 
 
 def word_share(text: str, lang: str = "eng") -> float:
     """The share (0..1) of the letters in words of :data:`MIN_WORD` letters or more that lie in
     dictionary words (:func:`dictionary_letters`); 0 for a text with no such word. A line read
     right in ``lang`` scores 0.8-1; a misread one, a code, or text in another language less."""
-    long = sum(len(w) for w in _WORD.findall(text) if len(w) >= MIN_WORD)
-    return dictionary_letters(text, lang) / long if long else 0.0
+    known, long = _long_word_letters(text, lang)
+    return known / long if long else 0.0
 
 
 def second_is_better(first: str, second: str, lang: str = "eng", share: float = 0.0) -> bool:
@@ -116,7 +123,7 @@ def second_is_better(first: str, second: str, lang: str = "eng", share: float = 
     made of real words: at least :data:`SURE_LETTERS` dictionary letters and a
     :func:`word_share` of at least ``share``.
     """
-    letters = dictionary_letters(second, lang)
-    if share > 0 and (letters < SURE_LETTERS or word_share(second, lang) < share):
+    letters, long = _long_word_letters(second, lang)
+    if share > 0 and (letters < SURE_LETTERS or letters / long < share):  # long >= letters >= 12
         return False
     return letters > SECOND_MARGIN * dictionary_letters(first, lang)
