@@ -8,7 +8,7 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    :mod:`pipeline.reading`). A shorter image with 2 or more separate lines of text
    (:attr:`Layout.may_be_page`) is read as a page too, and kept as one when that reading has
    two lines or more and is not a number (a photo of a display holding several numbers is
-   read as one line, step 3). When the copy shows no text row at all in an image tall enough
+   read as one line, step 6). When the copy shows no text row at all in an image tall enough
    to be a page (faint print on grainy paper), the lines of a local threshold decide whether it
    is tried as a page the same way.
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
@@ -23,7 +23,13 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
 4. **Specks on gray paper?** A crop not read as a number on gray paper (:data:`SPECKLE_MAX_PAPER`)
    strewn with specks (:data:`SPECKLE_MIN_DENSITY`, :func:`is_speckled`) is read again with the
    ``speckled-line`` preset.
-5. **A number?** When everything read, but spaces and number punctuation (``.,-:/``), is
+5. **A few lines?** Anything else too short to be a page whose copy shows 2 separate lines or 3
+   text rows (:attr:`Layout.may_be_lines`: a screenshot, a label, a receipt), whose one-line
+   reading the engine is unsure of (below :data:`LINE_MAX_CONFIDENCE`, mean per-character
+   confidence), is read as a page too; that reading is kept when it has 2 lines or more, is not
+   a number, and the engine is :data:`LINES_CONFIDENCE_GAP` points surer of it. Made to read
+   several lines as one, an engine squeezes them into a few characters of debris.
+6. **A number?** When everything read, but spaces and number punctuation (``.,-:/``), is
    digits, the image is a code, a counter or a meter: a small crop
    (:data:`DIGIT_CROP_MAX_HEIGHT`) is read again with the ``meter-digit`` preset, anything
    else again with a whitelist of digits and number punctuation (:data:`NUMBER_CHARS`). In
@@ -32,7 +38,12 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
 
 Choosing among cleanings by the engine's confidence was measured and rejected: Tesseract's
 confidence picked worse presets on held-out captchas, and RapidOCR's picked the worse of raw
-and cleaned as often as the better one.
+and cleaned as often as the better one. Step 5 compares two layouts of the same image, not two
+cleanings, and only by a wide margin, when the one-line reading is unsure: on the development
+images the one-line reading of a snippet of several lines was 18-100 points less sure than its
+page reading (62 of 64 below 65), and of a captcha or a line never more than 2 points; codes
+over background text can look like snippets this way (one-line readings 56-98 sure, 0-42 points
+less than as a page), which is why step 3 comes first.
 
 The choice is reported (:class:`AutoReading`): which preset, which engine, and why.
 """
@@ -49,6 +60,7 @@ from .ocr import OcrResult
 from .ocr.correct import DIGITS as DIGITS  # both re-exported for callers of pipeline.auto
 from .ocr.correct import NUMBER_CHARS as NUMBER_CHARS
 from .ocr.correct import is_number
+from .ocr.result import char_confidence
 from .preset import Preset, load_preset
 from .reading import only_engine, read_once, read_preset, second_opinion, with_ocr
 from .runner import Result, as_input
@@ -66,6 +78,14 @@ PAGE_MIN_ROWS = 5
 """Fewest text-height strips holding glyphs (:func:`_glyph_rows`) that make an image a page."""
 PAGE_MIN_HEIGHT = 150
 """Shortest image height that can be a page (px)."""
+LINES_MIN_ROWS = 3
+"""Fewest text rows that make a shorter image possibly several lines (a line fills one or two)."""
+LINE_MAX_CONFIDENCE = 70.0
+"""Least sure the engine may be of a short image read as one line (mean per-character confidence,
+0-100) for it to be read as several lines instead (:func:`several_lines`)."""
+LINES_CONFIDENCE_GAP = 20.0
+"""How much surer (mean per-character confidence, 0-100 points) the engine must be of an image
+read as a page than of it read as one line for several lines to be kept (:func:`several_lines`)."""
 DIGIT_CROP_MAX_HEIGHT = 120
 """Tallest image read as a meter or counter crop when it holds digits (px)."""
 MEASURE_WIDTH = 1000
@@ -107,6 +127,16 @@ class Layout:
     def may_be_page(self) -> bool:
         """True for a short page: 2 separate lines or more, too few rows for :attr:`is_page`."""
         return not self.is_page and self.lines >= 2 and self.height >= PAGE_MIN_HEIGHT
+
+    @property
+    def may_be_lines(self) -> bool:
+        """True for an image under :data:`PAGE_MIN_HEIGHT` that may hold several lines: 2 separate
+        lines, or :data:`LINES_MIN_ROWS` rows (lines set close together leave no empty row)."""
+        return (
+            self.height < PAGE_MIN_HEIGHT
+            and not self.is_page
+            and (self.lines >= 2 or self.rows >= LINES_MIN_ROWS)
+        )
 
 
 @dataclass(frozen=True)
@@ -292,19 +322,60 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
             why = f"a short page ({layout.lines} separate lines of text)"
             return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
-    if not is_number(first.ocr.text):
-        if has_background_text(image):
-            why = "characters in one shade over background text in other shades: only their shade is kept"
-            return _read(image, BAND_PRESET, engine, layout, why)
-        if is_speckled(image):
-            why = "a line on gray paper strewn with specks: the specks are filtered out"
-            return _read(image, SPECKLE_PRESET, engine, layout, why)
+    number = is_number(first.ocr.text)
+    special = None if number else _special_crop(image, engine, layout)
+    if special is not None:
+        return special
+    lines = several_lines(image, engine, layout, first.ocr) if layout.may_be_lines else None
+    if lines is not None:
+        return lines
+    if not number:
         return first
     if layout.height <= DIGIT_CROP_MAX_HEIGHT and layout.rows <= 1:
         why = f"a small crop ({layout.height} px tall) read as digits: a meter or counter"
         return _read(image, "meter-digit", engine, layout, why)
     why = "a line read as a number: read again with only digits and number punctuation allowed"
     return _read(image, "text-line", engine, layout, why, whitelist=NUMBER_CHARS)
+
+
+def _special_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:
+    """``image`` read by the preset for its kind of crop (characters over background text, a line
+    strewn with specks: steps 3 and 4 of the module docs), or ``None`` when it is neither."""
+    if has_background_text(image):
+        why = "characters in one shade over background text in other shades: only their shade is kept"
+        return _read(image, BAND_PRESET, engine, layout, why)
+    if is_speckled(image):
+        why = "a line on gray paper strewn with specks: the specks are filtered out"
+        return _read(image, SPECKLE_PRESET, engine, layout, why)
+    return None
+
+
+def several_lines(
+    image: np.ndarray, engine: str | None, layout: Layout, line: OcrResult
+) -> AutoReading | None:
+    """``image`` read as a page (the ``document`` preset) when the engine is unsure of ``line``,
+    the image read as one line (below :data:`LINE_MAX_CONFIDENCE`), and the page reading has 2
+    lines or more, is not a number, and is :data:`LINES_CONFIDENCE_GAP` points surer; else
+    ``None`` (and the page is not read when ``line`` is sure).
+
+    A screenshot, a label or a receipt of a few lines is too short to be taken for a page, and
+    an engine made to read it as one line squeezes the lines into one: RapidOCR reads a few
+    characters of debris, with low confidence. A captcha, a line with bits of its neighbours or
+    a code over background text (read as one line, rightly) is read as confidently either way,
+    or not as several lines at all.
+    """
+    sure = char_confidence(line.words)
+    if sure >= LINE_MAX_CONFIDENCE:
+        return None
+    preset = _preset("document", engine)
+    result, reading = read_once(image, preset)
+    if len(reading.text.splitlines()) < 2 or is_number(reading.text):
+        return None
+    gain = char_confidence(reading.words) - sure
+    if gain < LINES_CONFIDENCE_GAP:
+        return None
+    why = f"a few lines of text ({layout.height} px tall; {gain:.0f} points surer read as lines than as one)"
+    return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
 
 
 def read(

@@ -28,8 +28,8 @@ Scenarios:
     Like the seed image of thread 002 (``synth.gray_band_captcha``), with a varied text
     (5-7 glyphs), gray band (3-5 levels wide, anywhere in 80..130) and distractor phrase.
 
-Three more scenarios are written only when asked for (``--scenario``): two made as the libraries
-make them by default, with settings nobody on the project chose or tuned, and a layout the
+Four more scenarios are written only when asked for (``--scenario``): two made as the libraries
+make them by default, with settings nobody on the project chose or tuned, and two layouts the
 others lack:
 
 ``docs-default``
@@ -37,6 +37,12 @@ others lack:
 ``captcha-default``
     ``ImageCaptcha()`` as it comes: 160 x 60 px, its bundled DroidSansMono face and sizes,
     4-6 letters and digits.
+``snippets``
+    Short clean pieces of text of 2-4 lines, as in a screenshot, a label or a receipt: lines
+    from ``lines`` and wrapped sentences in a varied face (13-28 px), dark on a light
+    background or light on a dark one, in any colours, under 150 px tall for most; a quarter
+    of them slightly blurred and JPEG-compressed (no augraphy: these are clean text, the kind
+    ``--preset auto`` must read as it is).
 ``columns``
     Pages set in 2-3 columns with narrow gutters (0.5-1.5 times the type size), half of them
     justified, through the ``docs`` pipeline. Text: column after column (for the reading
@@ -565,6 +571,41 @@ def make_docs(rng: np.random.Generator) -> Item:
     return Item(degrade(clean, page_pipeline()), text)
 
 
+def snippet(rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A clean snippet of 2-4 lines (BGR): light or dark theme, any colours; and its text."""
+    face = pick_face(rng, REGULAR_FACES, int(rng.integers(13, 29)))
+    width = int(rng.integers(260, 900))
+    margin = int(rng.integers(6, 24))
+    lines: list[str] = []
+    while len(lines) < int(rng.integers(2, 5)):
+        text = line_text(rng) if rng.random() < 0.6 else sentence(rng)
+        lines += wrap(text, face, width - 2 * margin)
+    lines = lines[: int(rng.integers(2, 5))]
+    leading = int(face.size * rng.uniform(1.2, 1.6))
+    height = 2 * margin + leading * len(lines)
+    dark_theme = bool(rng.random() < 0.5)
+    light, dark = rng.integers(200, 256, 3), rng.integers(0, 70, 3)
+    background, ink = (dark, light) if dark_theme else (light, dark)
+    canvas = Image.new("RGB", (width, height), tuple(int(v) for v in background))
+    draw = ImageDraw.Draw(canvas)
+    for row, line in enumerate(lines):
+        draw.text((margin, margin + row * leading), line, font=face, fill=tuple(int(v) for v in ink))
+    return cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), "\n".join(lines)
+
+
+def make_snippets(rng: np.random.Generator) -> Item:
+    """A clean snippet (:func:`snippet`); a quarter of them blurred (sigma 0.5-1 px) and saved as
+    JPEG (quality 40-80)."""
+    image, text = snippet(rng)
+    if rng.random() < 0.25:
+        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.0)))
+        quality = int(rng.integers(40, 81))
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return Item(image, text)
+
+
 def make_columns(rng: np.random.Generator) -> Item:
     """A page in 2-3 columns (:func:`column_page`) degraded by :func:`page_pipeline`."""
     clean, text = column_page(rng)
@@ -699,6 +740,7 @@ SCENARIOS: dict[str, Callable[[np.random.Generator], Item]] = {
     "docs-default": make_docs_default,
     "captcha-default": make_captcha_default,
     "columns": make_columns,
+    "snippets": make_snippets,
 }
 """Scenario folder name -> generator ``(rng) -> Item``."""
 

@@ -13,6 +13,7 @@ from pipeline.auto import (
     AUTO,
     BAND_PRESET,
     DIGITS,
+    LINE_MAX_CONFIDENCE,
     NUMBER_CHARS,
     SPECKLE_PRESET,
     band_params,
@@ -21,10 +22,12 @@ from pipeline.auto import (
     measure,
     read,
     read_auto,
+    several_lines,
     shipped_preset,
 )
 from pipeline.cli import main
 from pipeline.metrics import cer
+from pipeline.ocr.result import OcrResult, Word
 from pipeline.preset import Preset
 from pipeline.stages.tone import find_tone_band
 from scripts import synth
@@ -89,6 +92,41 @@ def test_a_short_page_of_separate_lines_is_read_as_a_page() -> None:
     assert reading.reason.startswith("a short page")
     lines = reading.ocr.text.splitlines()
     assert len(lines) == 2 and cer("signed by the whole team", lines[1]) <= 0.1
+
+
+FEW_LINES = ("Settings saved at 14:32", "Your balance is 1,204.50 EUR", "next payment due 3 March")
+
+
+def few_lines() -> np.ndarray:
+    """Three lines of light text on a dark background set close together, 114 px tall: a piece
+    of a screenshot, too short to be taken for a page."""
+    rows = [text_image(text, scale=0.8, pad=6) for text in FEW_LINES]
+    width = max(r.shape[1] for r in rows)
+    return 255 - np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=255) for r in rows])
+
+
+def test_a_few_short_lines_are_read_as_lines_not_squeezed_into_one() -> None:
+    layout = measure(few_lines())
+    assert layout.height < 150 and layout.may_be_lines and not layout.may_be_page
+    assert not measure(text_image("HELLO WORLD", scale=1.4)).may_be_lines
+    reading = read_auto(few_lines())
+    assert reading.stem == "document" and reading.reason.startswith("a few lines of text")
+    lines = reading.ocr.text.splitlines()
+    assert len(lines) == 3
+    assert all(cer(expected, got) <= 0.1 for expected, got in zip(FEW_LINES, lines, strict=True))
+
+
+def test_a_few_lines_are_tried_only_when_the_one_line_reading_is_unsure() -> None:
+    image = few_lines()
+    layout = measure(image)
+
+    def line_read_with(conf: float) -> OcrResult:
+        words = (Word(text="Yourpalemne", conf=conf, left=0, top=0, width=300, height=40),)
+        return OcrResult(text="Yourpalemne", words=words, engine="rapidocr", ms=1.0)
+
+    assert several_lines(image, None, layout, line_read_with(LINE_MAX_CONFIDENCE + 1)) is None
+    kept = several_lines(image, None, layout, line_read_with(LINE_MAX_CONFIDENCE - 1))
+    assert kept is not None and len(kept.ocr.text.splitlines()) == 3
 
 
 def faint_grainy_page() -> np.ndarray:
