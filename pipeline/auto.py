@@ -371,10 +371,10 @@ def several_lines(
     result, reading = read_once(image, preset)
     if len(reading.text.splitlines()) < 2 or is_number(reading.text):
         return None
-    gain = char_confidence(reading.words) - sure
-    if gain < LINES_CONFIDENCE_GAP:
+    as_lines = char_confidence(reading.words)
+    if as_lines - sure < LINES_CONFIDENCE_GAP:
         return None
-    why = f"a few lines of text ({layout.height} px tall; {gain:.0f} points surer read as lines than as one)"
+    why = f"a few lines of text: {as_lines:.0f} % sure read as lines, {sure:.0f} % as one line"
     return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
 
 
