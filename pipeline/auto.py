@@ -360,9 +360,10 @@ def several_lines(
 
     A screenshot, a label or a receipt of a few lines is too short to be taken for a page, and
     an engine made to read it as one line squeezes the lines into one: RapidOCR reads a few
-    characters of debris, with low confidence. A captcha, a line with bits of its neighbours or
-    a code over background text (read as one line, rightly) is read as confidently either way,
-    or not as several lines at all.
+    characters of debris, with low confidence. A captcha or a line with bits of its neighbours
+    is read about as surely either way, or not as several lines at all. A code over background
+    text can look like a few lines this way, which is why :func:`read_auto` sends those to their
+    own preset first, and why a one-line reading the engine is sure of is not questioned.
     """
     sure = char_confidence(line.words)
     if sure >= LINE_MAX_CONFIDENCE:
