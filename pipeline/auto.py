@@ -313,14 +313,9 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     layout = measure(image)
     if layout.is_page:
         return _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
-    if layout.may_be_page:
-        # The first engine's reading decides whether it is a page: a second engine's reading of a
-        # display's glare can hold a few chance dictionary words where the first read a number.
-        preset = _preset("document", engine)
-        result, reading = read_once(image, preset)
-        if len(reading.text.splitlines()) >= 2 and not is_number(reading.text):
-            why = f"a short page ({layout.lines} separate lines of text)"
-            return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
+    page = _lines_read_as_page(image, engine) if layout.may_be_page else None
+    if page is not None:
+        return _kept_page(image, page, f"a short page ({layout.lines} separate lines of text)", layout)
     first = _read(image, "text-line", engine, layout, "one line or a crop, read as it is")
     number = is_number(first.ocr.text)
     special = None if number else _special_crop(image, engine, layout)
@@ -368,15 +363,34 @@ def several_lines(
     sure = char_confidence(line.words)
     if sure >= LINE_MAX_CONFIDENCE:
         return None
+    page = _lines_read_as_page(image, engine)
+    if page is None:
+        return None
+    as_lines = char_confidence(page[2].words)
+    if as_lines - sure < LINES_CONFIDENCE_GAP:
+        return None
+    why = f"a few lines of text: {as_lines:.0f} % sure read as lines, {sure:.0f} % as one line"
+    return _kept_page(image, page, why, layout)
+
+
+def _lines_read_as_page(image: np.ndarray, engine: str | None) -> tuple[Preset, Result, OcrResult] | None:
+    """The ``document`` preset, its run and its first engine's reading of ``image``, when that
+    reading has 2 lines or more and is not a number; else ``None``. The first engine decides: a
+    second engine's reading of a display's glare can hold a few chance dictionary words where
+    the first read a number."""
     preset = _preset("document", engine)
     result, reading = read_once(image, preset)
     if len(reading.text.splitlines()) < 2 or is_number(reading.text):
         return None
-    as_lines = char_confidence(reading.words)
-    if as_lines - sure < LINES_CONFIDENCE_GAP:
-        return None
-    why = f"a few lines of text: {as_lines:.0f} % sure read as lines, {sure:.0f} % as one line"
-    return AutoReading(*second_opinion(image, preset, result, reading), why, layout, "document")
+    return preset, result, reading
+
+
+def _kept_page(
+    image: np.ndarray, page: tuple[Preset, Result, OcrResult], why: str, layout: Layout
+) -> AutoReading:
+    """``image`` read as a page (:func:`_lines_read_as_page`), with the ``document`` preset's
+    second engine asked too (:func:`~pipeline.reading.second_opinion`)."""
+    return AutoReading(*second_opinion(image, *page), why, layout, "document")
 
 
 def read(
