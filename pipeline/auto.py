@@ -10,7 +10,11 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    two lines or more and is not a number (a photo of a display holding several numbers is
    read as one line, step 6). When the copy shows no text row at all in an image tall enough
    to be a page (faint print on grainy paper), the lines of a local threshold decide whether it
-   is tried as a page the same way.
+   is tried as a page the same way. A page read as lines running up or down (its words' boxes
+   taller than wide), or read with few of its letters in dictionary words, may lie on its side
+   or upside down: its turned copies are read too (:func:`upright`, :mod:`pipeline.upright`),
+   and one is kept, with a ``rotate`` stage in front of the preset, when it reads as more real
+   words in order.
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
    shipped presets use, reads such crops best uncleaned. Its second engine, Tesseract on that
@@ -60,6 +64,7 @@ from .ocr import OcrResult
 from .ocr.correct import DIGITS as DIGITS  # both re-exported for callers of pipeline.auto
 from .ocr.correct import NUMBER_CHARS as NUMBER_CHARS
 from .ocr.correct import is_number
+from .ocr.dictionary import dictionary_letters
 from .ocr.result import char_confidence
 from .preset import Preset, load_preset
 from .reading import only_engine, read_once, read_preset, second_opinion, with_ocr
@@ -67,6 +72,7 @@ from .runner import Result, as_input
 from .shipped import presets_folder
 from .stages._image import commonest_level, evened_ink, gray_within
 from .stages.tone import ToneBandParams, find_tone_band
+from .upright import keeps_turn, runs_vertically, turn_of, turned, turns_to_try
 
 AUTO = "auto"
 """The preset name (``--preset auto``) that asks for a per-image choice."""
@@ -168,8 +174,12 @@ class AutoReading:
 
     @property
     def label(self) -> str:
-        """For people: ``"captcha, read by RapidOCR"``."""
-        return f"{self.preset.name}, read by {engine_title(self.ocr.engine or self.preset.ocr.engine)}"
+        """For people: ``"captcha, read by RapidOCR"``; ``"document, turned 180° clockwise, read
+        by RapidOCR"`` when the preset turns the image (:func:`~pipeline.upright.turn_of`)."""
+        turn = turn_of(self.preset)
+        turned_by = f", turned {turn}° clockwise" if turn else ""
+        engine = engine_title(self.ocr.engine or self.preset.ocr.engine)
+        return f"{self.preset.name}{turned_by}, read by {engine}"
 
 
 def engine_title(engine: str) -> str:
@@ -312,7 +322,8 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     """
     layout = measure(image)
     if layout.is_page:
-        return _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
+        whole = _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
+        return upright(image, engine, whole)
     page = _lines_read_as_page(image, engine) if layout.may_be_page else None
     if page is not None:
         return _kept_page(image, page, f"a short page ({layout.lines} separate lines of text)", layout)
@@ -331,6 +342,40 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
         return _read(image, "meter-digit", engine, layout, why)
     why = "a line read as a number: read again with only digits and number punctuation allowed"
     return _read(image, "text-line", engine, layout, why, whitelist=NUMBER_CHARS)
+
+
+TURN_REASONS = {
+    90: "a page lying on its side, its lines running bottom to top: read turned 90° clockwise",
+    180: "a page upside down: read turned 180°",
+    270: "a page lying on its side, its lines running top to bottom: read turned 90° counter-clockwise",
+}
+"""What :func:`upright` reports for each turn it keeps (clockwise degrees)."""
+
+
+def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoReading:
+    """``page`` (the ``document`` preset's reading of ``image``), or the reading of a turned copy
+    when the page lies on its side or upside down (step 1 of the module docs).
+
+    The turns :func:`~pipeline.upright.turns_to_try` names are read by the preset's first
+    engine with a ``rotate`` stage in front; the one :func:`~pipeline.upright.keeps_turn` keeps
+    (the most dictionary letters, when both quarter turns are) is then read as a page is, the
+    second engine asked too. An upright page costs no extra reading unless fewer than
+    :data:`~pipeline.upright.UPSIDE_DOWN_MAX_FRACTION` of its letters are in dictionary words.
+    """
+    lang = page.preset.ocr.lang
+    best: tuple[int, int, tuple[Preset, Result, OcrResult]] | None = None
+    to_try = list(turns_to_try(page.ocr, lang))
+    for clockwise in to_try:
+        preset = turned(_preset("document", engine), clockwise)
+        result, reading = read_once(image, preset)
+        if clockwise == 180 and runs_vertically(reading):  # the page as it is was read as rows of debris
+            to_try += [90, 270]
+        found = dictionary_letters(reading.text, lang)
+        if keeps_turn(page.ocr.text, reading, clockwise, lang) and (best is None or found > best[1]):
+            best = (clockwise, found, (preset, result, reading))
+    if best is None:
+        return page
+    return _kept_page(image, best[2], TURN_REASONS[best[0]], page.layout)
 
 
 def _special_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:
@@ -386,7 +431,7 @@ def _lines_read_as_page(image: np.ndarray, engine: str | None) -> tuple[Preset, 
 
 
 def _kept_page(
-    image: np.ndarray, page: tuple[Preset, Result, OcrResult], why: str, layout: Layout
+    image: np.ndarray, page: tuple[Preset, Result, OcrResult], why: str, layout: Layout | None
 ) -> AutoReading:
     """``image`` read as a page (:func:`_lines_read_as_page`), with the ``document`` preset's
     second engine asked too (:func:`~pipeline.reading.second_opinion`)."""

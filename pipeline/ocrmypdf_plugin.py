@@ -31,7 +31,7 @@ from ocrmypdf.exceptions import BadArgsError
 from PIL import Image
 from pydantic import BaseModel
 
-from .errors import ClarityError
+from .errors import ClarityError, PresetError
 from .preset import Preset, load_preset
 from .runner import run
 from .shipped import resolve_preset
@@ -136,4 +136,13 @@ def _preset_path(options) -> str | None:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> Preset:
-    return load_preset(resolve_preset(Path(path)))
+    """The preset at ``path``; refused when its ``rotate`` stages turn the page (the text layer
+    would no longer lie on the page OCRmyPDF keeps)."""
+    preset = load_preset(resolve_preset(Path(path)))
+    if any(s.stage == "rotate" and s.enabled and getattr(s.params, "clockwise", 0) for s in preset.stages):
+        raise PresetError(
+            f"{path}: its 'rotate' stage turns the page, and OCRmyPDF keeps the page as it is, so "
+            "the text layer would miss the words; turn the stage off and let OCRmyPDF turn pages "
+            "(--rotate-pages)"
+        )
+    return preset

@@ -62,6 +62,17 @@ def test_an_invalid_preset_is_refused_before_any_page() -> None:
         ocrmypdf_plugin.check_options(page_for(Path("/nonexistent/preset.yaml")).options)
 
 
+def test_a_preset_that_turns_the_page_is_refused(tmp_path: Path) -> None:
+    from ocrmypdf.exceptions import BadArgsError
+
+    preset = tmp_path / "turn.yaml"
+    preset.write_text("schema_version: 1\nstages: [{stage: rotate, params: {clockwise: 90}}]\n")
+    with pytest.raises(BadArgsError, match=r"--clarity-preset: .*turn\.yaml: its 'rotate' stage turns"):
+        ocrmypdf_plugin.check_options(page_for(preset).options)
+    preset.write_text("schema_version: 1\nstages: [{stage: rotate, params: {clockwise: 0}}]\n")
+    ocrmypdf_plugin.check_options(page_for(preset).options)  # no turn: accepted
+
+
 def one_page_scan(corpus: Path, path: Path) -> Path:
     path.write_bytes(searchable_pdf([Page(read_image(corpus / "tesseract-test" / "phototest.tif"), 200.0)]))
     return path

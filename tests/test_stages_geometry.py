@@ -1,4 +1,4 @@
-"""Geometry stages (pipeline/stages/geometry.py): rescale, deskew, crop, pad."""
+"""Geometry stages (pipeline/stages/geometry.py): rescale, deskew, rotate, crop, pad."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from pipeline.stages.geometry import (
     DeskewParams,
     PadParams,
     RescaleParams,
+    RotateParams,
     crop,
     deskew,
     estimate_skew,
     pad,
+    quarter_turn,
     rescale,
     rotate,
     text_height,
@@ -135,6 +137,30 @@ def test_deskew_keeps_binary_and_straight_text() -> None:
     out = deskew(binary, DeskewParams(fill="black", expand=False))
     assert out.shape == binary.shape and set(np.unique(out)) <= {0, 255}
     assert np.array_equal(deskew(img, DeskewParams()), img)
+
+
+# ----------------------------------------------------------------------------- rotate
+
+
+@pytest.mark.parametrize("channels", [(), (3,)])
+def test_rotate_moves_pixels_by_quarter_turns_clockwise(channels: tuple[int, ...]) -> None:
+    img = np.zeros((4, 6, *channels), np.uint8)
+    img[0, 0] = 200  # top-left corner
+    quarter = quarter_turn(img, RotateParams(clockwise=90))
+    assert quarter.shape == (6, 4, *channels) and (quarter[0, 3] == 200).all()  # now top-right
+    half = quarter_turn(img, RotateParams(clockwise=180))
+    assert half.shape == img.shape and (half[3, 5] == 200).all()  # bottom-right
+    three = quarter_turn(img, RotateParams(clockwise=270))
+    assert three.shape == (6, 4, *channels) and (three[5, 0] == 200).all()  # bottom-left
+    back = quarter_turn(quarter, RotateParams(clockwise=270))
+    assert np.array_equal(back, img)
+    same = quarter_turn(img, RotateParams())
+    assert np.array_equal(same, img) and same is not img
+
+
+def test_rotate_accepts_only_quarter_turns() -> None:
+    with pytest.raises(ValueError):
+        RotateParams(clockwise=45)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- crop / pad

@@ -23,6 +23,7 @@ from ..imageio import read_image
 from ..ocr import OcrResult
 from ..ocr.rapidocr_engine import THREADS_ENV as RAPIDOCR_THREADS_ENV
 from ..preset import Preset
+from ..upright import stood_up
 from . import pdf, pdfpages
 from .inputs import Item
 from .manifest import make_record
@@ -97,7 +98,8 @@ def process_item(job: Job, item: Item) -> dict[str, Any]:
         image, dpi = load(item, job.dpi)
         chosen = read(image, job.preset, engine=job.engine, cache=False)
         cleaned, reading = chosen.result.final, chosen.ocr
-        outputs = write_outputs(job, item, image, dpi, cleaned, reading)
+        page = stood_up(image, chosen.preset)  # a page auto turned upright is written upright
+        outputs = write_outputs(job, item, page, dpi, cleaned, reading)
     except ClarityError as exc:
         return _failure(job, item, str(exc), start)
     except Exception as exc:  # a bug or an odd file: still one line, and the batch goes on

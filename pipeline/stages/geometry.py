@@ -1,4 +1,4 @@
-"""Geometry stages: rescale (to a text height), deskew, crop and pad.
+"""Geometry stages: rescale (to a text height), deskew, quarter turns, crop and pad.
 
 These stages take gray or BGR images and keep the channels. Where they need to find the text
 (``rescale`` to a text height, ``deskew``) they threshold the luma with Otsu's method and take
@@ -265,6 +265,33 @@ def deskew(image: np.ndarray, p: DeskewParams) -> np.ndarray:
     if angle == 0.0:
         return image.copy()
     return rotate(image, -angle, p.expand, p.fill)
+
+
+# --------------------------------------------------------------------------- rotate
+
+
+class RotateParams(StageParams):
+    clockwise: Literal[0, 90, 180, 270] = convention(
+        0,
+        "Turn applied, clockwise (degrees): 90 stands up a page whose lines run from bottom to "
+        "top, 180 one upside down, 270 one whose lines run from top to bottom.",
+    )
+
+
+_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+@register("rotate", title="Turn upright", category="geometry", returns="same as input")
+def quarter_turn(image: np.ndarray, p: RotateParams) -> np.ndarray:
+    """Turn the image by quarter turns (exact: pixels are moved, not resampled).
+
+    For a scan or photo whose page lies on its side or upside down with no EXIF orientation
+    tag to say so (EXIF-tagged photos are turned when read). ``--preset auto`` puts this stage
+    in front of the preset it chooses when it finds such a page.
+    """
+    if p.clockwise == 0:
+        return image.copy()
+    return cv2.rotate(image, _TURNS[p.clockwise])
 
 
 # --------------------------------------------------------------------------- crop
