@@ -357,22 +357,26 @@ def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoRea
     when the page lies on its side or upside down (step 1 of the module docs).
 
     The turns :func:`~pipeline.upright.turns_to_try` names are read by the preset's first
-    engine with a ``rotate`` stage in front; the one :func:`~pipeline.upright.keeps_turn` keeps
-    (the most dictionary letters, when both quarter turns are) is then read as a page is, the
-    second engine asked too. An upright page costs no extra reading unless fewer than
-    :data:`~pipeline.upright.UPSIDE_DOWN_MAX_FRACTION` of its letters are in dictionary words.
+    engine with a ``rotate`` stage in front, and by its second engine too when
+    :func:`~pipeline.upright.keeps_turn` does not keep the first's reading (a hard page RapidOCR
+    reads poorly even upright); of the readings it keeps, the one with the most dictionary
+    letters is kept, with the second engine asked. An upright page costs no extra reading
+    unless fewer than :data:`~pipeline.upright.UPSIDE_DOWN_MAX_FRACTION` of its letters are in
+    dictionary words.
     """
     lang = page.preset.ocr.lang
     best: tuple[int, int, tuple[Preset, Result, OcrResult]] | None = None
     to_try = list(turns_to_try(page.ocr, lang))
     for clockwise in to_try:
         preset = turned(_preset("document", engine), clockwise)
-        result, reading = read_once(image, preset)
-        if clockwise == 180 and runs_vertically(reading):  # the page as it is was read as rows of debris
+        read = (preset, *read_once(image, preset))
+        if clockwise == 180 and runs_vertically(read[2]):  # the page as it is was read as rows of debris
             to_try += [90, 270]
-        found = dictionary_letters(reading.text, lang)
-        if keeps_turn(page.ocr.text, reading, clockwise, lang) and (best is None or found > best[1]):
-            best = (clockwise, found, (preset, result, reading))
+        if not keeps_turn(page.ocr.text, read[2], clockwise, lang):
+            read = second_opinion(image, *read)  # a hard page Tesseract reads better than RapidOCR
+        found = dictionary_letters(read[2].text, lang)
+        if keeps_turn(page.ocr.text, read[2], clockwise, lang) and (best is None or found > best[1]):
+            best = (clockwise, found, read)
     if best is None:
         return page
     return _kept_page(image, best[2], TURN_REASONS[best[0]], page.layout)

@@ -8,8 +8,8 @@ page gives its words boxes taller than wide (:func:`runs_vertically`), and a pag
 down holds few dictionary words (:func:`dictionary_fraction`). :mod:`pipeline.auto` then reads
 the turned copies (:func:`turns_to_try`, made by the ``rotate`` stage in front of the preset:
 :func:`turned`) and keeps one only when it reads as more real words (:func:`keeps_turn`).
-Tesseract's own orientation detection (``--psm 0``) was tried first: it found all four turns
-of the column page (confidence 15-19), but refused the 7-line ``skewed-page.png`` ("too few
+Tesseract's own orientation detection (``--psm 0``) was tried first: it found the three turns
+of the column page (confidence 15-17), but refused the 7-line ``skewed-page.png`` ("too few
 characters") and, at twice the size, named wrong turns with confidence 2-5.
 """
 
@@ -28,7 +28,8 @@ letters a turned reading must hold to be kept."""
 UPSIDE_DOWN_MAX_FRACTION = 0.3
 """A page reading with fewer of its letters in dictionary words than this (0..1) may be upside
 down: its 180-degree turn is read too. Upright pages read 0.40-0.78 (``tests/data``), upside-down
-ones 0.04-0.15."""
+ones 0.04-0.15; a page in another language than ``ocr.lang`` reads low too (its turn is read,
+and not kept)."""
 TURNED_MIN_FRACTION = 0.2
 """Share of a turned reading's letters (0..1) that must lie in dictionary words for it to be kept
 (hard upright pages, such as DIBCO's, read 0.2-0.4 by RapidOCR)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
+import cv2
 import pypdfium2 as pdfium
 import pytest
 
@@ -14,6 +15,7 @@ from pipeline.imageio import read_image
 from pipeline.ocr.engine import ENGINE_NAMES
 
 from .batch_support import make_tree, records, write_preset
+from .conftest import text_image
 
 
 def two_page_scan(corpus: Path, path: Path) -> Path:
@@ -48,6 +50,23 @@ def test_pdf_in_searchable_pdf_out(corpus: Path, tmp_path: Path, capsys) -> None
     assert len(text) == 2
     assert "quick brown" in text[0] and "braune Fuchs" in text[1]
     assert "quick brown" in (out / "scan" / "page-0001.txt").read_text()
+
+
+def test_a_page_its_preset_turns_is_written_upright_under_its_words(tmp_path: Path, capsys) -> None:
+    (tmp_path / "in").mkdir()
+    lying = cv2.rotate(text_image("HELLO 42"), cv2.ROTATE_90_COUNTERCLOCKWISE)  # lines run bottom to top
+    cv2.imwrite(str(tmp_path / "in" / "label.png"), lying)
+    turn = "schema_version: 1\nstages: [{stage: rotate, params: {clockwise: 90}}]\nocr: {psm: 7}\n"
+    preset = write_preset(tmp_path, turn)
+    out = tmp_path / "out"
+    args = ["--out", str(out), "--pdf", str(tmp_path / "in")]
+    assert main(["run", "--preset", str(preset), *args]) == 0, capsys.readouterr().err
+    page = pdfium.PdfDocument(str(out / "label.pdf"))[0]
+    upright = lying.shape[0] / lying.shape[1]  # width over height once stood up
+    assert page.get_width() / page.get_height() == pytest.approx(upright, rel=0.01)
+    assert pdf_text(out / "label.pdf") == ["HELLO 42"]
+    left, bottom, _, top = page.get_textpage().get_charbox(0)  # the H, over the upright page's H
+    assert left < page.get_width() / 4 and 0 < bottom < top < page.get_height()
 
 
 def test_hocr_and_tsv_hold_the_words(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def process_item(job: Job, item: Item) -> dict[str, Any]:
         image, dpi = load(item, job.dpi)
         chosen = read(image, job.preset, engine=job.engine, cache=False)
         cleaned, reading = chosen.result.final, chosen.ocr
-        page = stood_up(image, chosen.preset)  # a page auto turned upright is written upright
+        page = stood_up(image, chosen.preset)  # turned as its preset turns it: the PDF under its words
         outputs = write_outputs(job, item, page, dpi, cleaned, reading)
     except ClarityError as exc:
         return _failure(job, item, str(exc), start)
