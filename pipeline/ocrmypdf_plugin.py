@@ -35,6 +35,7 @@ from .errors import ClarityError, PresetError
 from .preset import Preset, load_preset
 from .runner import run
 from .shipped import resolve_preset
+from .upright import turn_of
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _load(path: str) -> Preset:
     """The preset at ``path``; refused when its ``rotate`` stages turn the page (the text layer
     would no longer lie on the page OCRmyPDF keeps)."""
     preset = load_preset(resolve_preset(Path(path)))
-    if any(s.stage == "rotate" and s.enabled and getattr(s.params, "clockwise", 0) for s in preset.stages):
+    if turn_of(preset):
         raise PresetError(
             f"{path}: its 'rotate' stage turns the page, and OCRmyPDF keeps the page as it is, so "
             "the text layer would miss the words; turn the stage off and let OCRmyPDF turn pages "
