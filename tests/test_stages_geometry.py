@@ -89,6 +89,16 @@ def test_evened_text_height_measures_the_glyphs_of_a_grainy_shaded_photo() -> No
     assert text_height(clean, evened=True) == pytest.approx(true, rel=0.1)
 
 
+def test_evened_text_height_leaves_out_the_black_corners_of_a_skewed_scan() -> None:
+    scan = cv2.imread(str(Path(__file__).parent / "data" / "skewed-page.png"))  # black wedges top and bottom
+    plain = text_height(scan)
+    assert plain is not None and 9 <= plain <= 13
+    evened = text_height(scan, evened=True)  # was 282: the wedges, and the text's darkest specks
+    assert evened is not None and abs(evened - plain) <= 3
+    shrink = RescaleParams(mode="text_height", target_height=32, measure="evened", shrink_only=True)
+    assert rescale(scan, shrink).shape == scan.shape  # the document preset leaves its 11 px text alone
+
+
 def test_rescale_by_evened_height_shrinks_a_grainy_photo_to_the_target() -> None:
     photo = cv2.resize(_grainy_shaded(multiline(), grain=12), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
     params = RescaleParams(mode="text_height", target_height=32, measure="evened", shrink_only=True)

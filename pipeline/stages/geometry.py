@@ -101,12 +101,14 @@ def text_height(image: np.ndarray, *, evened: bool = False) -> float | None:
     5 px high or 12 px in area (specks) and those taller than 90 % of the image (frames,
     borders) are ignored. With ``evened``, ink is that of a copy at most :data:`EVENED_WIDTH`
     px wide, its grain evened out by a 3 px median and its lighting by the paper's brightness
-    (:func:`~pipeline.stages._image.evened_ink`), and the copy's heights are scaled back to the
-    image's (the specks' limits apply to the copy). On a grainy page this measures the glyphs
+    (:func:`~pipeline.stages._image.evened_ink`), without the page's dark margins
+    (:func:`_without_dark_margins`), and the copy's heights are scaled back to the image's (the
+    specks' limits apply to the copy). On a grainy page this measures the glyphs
     where plain measures the grain; the measured height is then too low rather than too high.
     """
     if evened:
-        ink, _, scale = evened_ink(image, EVENED_WIDTH, median=3)
+        ink, copy, scale = evened_ink(image, EVENED_WIDTH, median=3)
+        ink = _without_dark_margins(ink, copy)
     else:
         ink, scale = text_mask(image).view(np.uint8), 1.0
     if not ink.any():
@@ -117,6 +119,42 @@ def text_height(image: np.ndarray, *, evened: bool = False) -> float | None:
     if not ok.any():
         return None
     return float(np.median(heights[ok])) / scale
+
+
+MARGIN_SPAN = 0.9
+"""Share of the image's width or height an ink blob touching its edge must span to be a dark
+margin rather than text (ratio)."""
+MARGIN_MIN_SIDE = 150
+"""Shortest side (px of the measured copy) of an image whose edge blobs may be dark margins: a
+crop, a captcha or a digit touches its edges with its own strokes."""
+
+
+def _without_dark_margins(ink: np.ndarray, copy: np.ndarray) -> np.ndarray:
+    """``ink`` (uint8 0/1 of dark-on-light ``copy``) measured again without the page's dark margins.
+
+    A dark margin (the black corners a skewed scan leaves, a scanner's lid) is an ink blob that
+    touches the image's edge and spans :data:`MARGIN_SPAN` of its width or height, in an image
+    at least :data:`MARGIN_MIN_SIDE` px each way. Otsu's
+    threshold then splits the margins from everything else, and the text falls on the paper's
+    side but for its darkest specks. Without margins, ``ink`` is returned as it is; with them,
+    ink is the dark class of Otsu's threshold of the copy's other pixels.
+    """
+    height, width = ink.shape
+    if min(height, width) < MARGIN_MIN_SIDE:
+        return ink
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    wide, tall = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    touches = (left == 0) | (top == 0) | (left + wide == width) | (top + tall == height)
+    margin = touches & ((wide >= MARGIN_SPAN * width) | (tall >= MARGIN_SPAN * height))
+    margin[0] = False
+    if not margin.any():
+        return ink
+    outside = cv2.dilate(margin[labels].view(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    if not outside.any():
+        return ink
+    level, _ = cv2.threshold(copy[outside].reshape(1, -1), 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return ((copy <= level) & outside).view(np.uint8)
 
 
 _INTERPOLATION = {
