@@ -372,10 +372,12 @@ def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoRea
         read = (preset, *read_once(image, preset))
         if clockwise == 180 and runs_vertically(read[2]):  # the page as it is was read as rows of debris
             to_try += [90, 270]
-        if not keeps_turn(page.ocr.text, read[2], clockwise, lang):
-            read = second_opinion(image, *read)  # a hard page Tesseract reads better than RapidOCR
+        kept = keeps_turn(page.ocr.text, read[2], clockwise, lang)
+        if not kept:  # a hard page Tesseract reads better than RapidOCR
+            read = second_opinion(image, *read)
+            kept = keeps_turn(page.ocr.text, read[2], clockwise, lang)
         found = dictionary_letters(read[2].text, lang)
-        if keeps_turn(page.ocr.text, read[2], clockwise, lang) and (best is None or found > best[1]):
+        if kept and (best is None or found > best[1]):
             best = (clockwise, found, read)
     if best is None:
         return page

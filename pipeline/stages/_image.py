@@ -159,6 +159,20 @@ def evened_ink(image: np.ndarray, max_width: int, median: int = 0) -> tuple[np.n
     return ink, small, scale
 
 
+def spanning_edge_blobs(stats: np.ndarray, shape: tuple[int, ...], share: float) -> np.ndarray:
+    """Per blob of ``cv2.connectedComponentsWithStats``' ``stats`` for an image of ``shape``: True
+    for one that touches the image's edge and whose bounding box spans at least ``share`` (0-1)
+    of its width or height (row 0, the background, is False). A page's dark margin or frame is
+    one; what else it must be is the caller's rule."""
+    height, width = shape[:2]
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    wide, tall = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    touches = (left == 0) | (top == 0) | (left + wide == width) | (top + tall == height)
+    spanning = touches & ((wide >= share * width) | (tall >= share * height))
+    spanning[0] = False
+    return spanning
+
+
 MIN_STROKE_BLOB_AREA = 20
 """Ink components with fewer pixels (specks) are left out of the stroke width (px)."""
 

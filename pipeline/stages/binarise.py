@@ -25,7 +25,7 @@ from pydantic import Field
 
 from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
-from ._image import fit_odd, to_gray, whole_image_window
+from ._image import fit_odd, spanning_edge_blobs, to_gray, whole_image_window
 from ._memo import remember
 
 # --- threshold --------------------------------------------------------------------------------
@@ -462,12 +462,7 @@ def _edge_blobs(labels: np.ndarray, stats: np.ndarray, share: float) -> np.ndarr
     :data:`EDGE_BAND` wide along the edge. Only such candidates' pixels are looked at.
     """
     height, width = labels.shape
-    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    wide, tall = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    touches = (left == 0) | (top == 0) | (left + wide == width) | (top + tall == height)
-    large = (wide >= share * width) | (tall >= share * height)
-    candidate = touches & large
-    candidate[0] = False
+    candidate = spanning_edge_blobs(stats, labels.shape, share)
     if not candidate.any():
         return candidate
     at = np.flatnonzero(candidate[labels])

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, convention, number
 from ..registry import register
-from ._image import check_output_size, evened_ink, is_binary, text_mask
+from ._image import check_output_size, evened_ink, is_binary, spanning_edge_blobs, text_mask
 
 BorderColour = Literal["white", "black", "replicate"]
 
@@ -143,11 +143,7 @@ def _without_dark_margins(ink: np.ndarray, copy: np.ndarray) -> np.ndarray:
     if min(height, width) < MARGIN_MIN_SIDE:
         return ink
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    wide, tall = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    touches = (left == 0) | (top == 0) | (left + wide == width) | (top + tall == height)
-    margin = touches & ((wide >= MARGIN_SPAN * width) | (tall >= MARGIN_SPAN * height))
-    margin[0] = False
+    margin = spanning_edge_blobs(stats, ink.shape, MARGIN_SPAN)
     if not margin.any():
         return ink
     outside = cv2.dilate(margin[labels].view(np.uint8), np.ones((5, 5), np.uint8)) == 0
