@@ -345,11 +345,12 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
 
 
 TURN_REASONS = {
-    90: "a page lying on its side, its lines running bottom to top: read turned 90° clockwise",
-    180: "a page upside down: read turned 180°",
-    270: "a page lying on its side, its lines running top to bottom: read turned 90° counter-clockwise",
+    90: "a page lying on its side, its lines running bottom to top",
+    180: "a page upside down",
+    270: "a page lying on its side, its lines running top to bottom",
 }
-"""What :func:`upright` reports for each turn it keeps (clockwise degrees)."""
+"""What :func:`upright` reports for each turn it keeps (clockwise degrees): what it saw; the
+turn itself is in :attr:`AutoReading.label` ("document, turned 180° clockwise, ...")."""
 
 
 def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoReading:

@@ -26,6 +26,7 @@ from pipeline.stages.geometry import (
     rotate,
     text_height,
 )
+from scripts import synth
 
 from .stage_images import (
     hershey_text,
@@ -83,17 +84,17 @@ def test_evened_text_height_measures_the_glyphs_of_a_grainy_shaded_photo() -> No
     true = text_height(clean)
     assert true is not None
     photo = cv2.resize(_grainy_shaded(clean, grain=12), None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-    plain, evened = text_height(photo), text_height(photo, evened=True)
+    plain, evened = text_height(photo), text_height(photo, measure="evened")
     assert plain is not None and plain < true  # Otsu of the photo measures its grain
     assert evened is not None and abs(evened - 3 * true) <= 0.1 * 3 * true
-    assert text_height(clean, evened=True) == pytest.approx(true, rel=0.1)
+    assert text_height(clean, measure="evened") == pytest.approx(true, rel=0.1)
 
 
 def test_evened_text_height_leaves_out_the_black_corners_of_a_skewed_scan() -> None:
     scan = cv2.imread(str(Path(__file__).parent / "data" / "skewed-page.png"))  # black wedges top and bottom
     plain = text_height(scan)
     assert plain is not None and 9 <= plain <= 13
-    evened = text_height(scan, evened=True)  # was 282: the wedges, and the text's darkest specks
+    evened = text_height(scan, measure="evened")  # was 282: the wedges, and the text's darkest specks
     assert evened is not None and abs(evened - plain) <= 3
     shrink = RescaleParams(mode="text_height", target_height=32, measure="evened", shrink_only=True)
     assert rescale(scan, shrink).shape == scan.shape  # the document preset leaves its 11 px text alone
@@ -104,9 +105,33 @@ def test_rescale_by_evened_height_shrinks_a_grainy_photo_to_the_target() -> None
     params = RescaleParams(mode="text_height", target_height=32, measure="evened", shrink_only=True)
     out = rescale(photo, params)
     assert out.shape[0] < photo.shape[0] / 1.4
-    measured = text_height(out, evened=True)
+    measured = text_height(out, measure="evened")
     assert measured is not None and abs(measured - 32) <= 0.15 * 32
     assert rescale(photo, params.model_copy(update={"measure": "plain"})).shape == photo.shape
+
+
+def test_weighted_text_height_measures_the_letters_of_a_speckled_line_at_any_size() -> None:
+    """Hundreds of specks may outnumber the letters; weighted (a median over the ink's pixels)
+    measures the letters, at the line's own size and shrunk or enlarged."""
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        line = synth.speckled_line(rng).image
+        letters = text_height(line, measure="weighted")
+        assert letters is not None and 25 <= letters <= 40  # the generator draws 38-46 px type
+        for scale in (0.5, 2.5):
+            method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+            resized = cv2.resize(line, None, fx=scale, fy=scale, interpolation=method)
+            assert text_height(resized, measure="weighted") == pytest.approx(scale * letters, rel=0.12)
+
+
+def test_weighted_text_height_leaves_out_letters_joined_into_a_wide_blob() -> None:
+    """A stroke across three letters makes one blob holding most of the ink; it is not a letter."""
+    img = np.full((120, 400), 255, np.uint8)
+    for x in range(20, 380, 40):
+        img[40:70, x : x + 20] = 0  # nine 30 px letters
+    img[20:100, 100:260] = 0  # one 160 x 80 px blob, more ink than the letters together
+    assert text_height(img) == 30
+    assert text_height(img, measure="weighted") == 30
 
 
 @pytest.mark.parametrize(("height", "target"), [(32, 64), (112, 64), (40, 100), (7, 80)])

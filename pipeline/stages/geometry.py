@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, convention, number
 from ..registry import register
-from ._image import check_output_size, evened_ink, is_binary, spanning_edge_blobs, text_mask
+from ._image import check_output_size, evened_ink, is_binary, spanning_edge_blobs, text_mask, to_gray
 
 BorderColour = Literal["white", "black", "replicate"]
 
@@ -30,6 +30,10 @@ def _border(colour: BorderColour, image: np.ndarray) -> tuple[int, tuple[int, ..
 
 
 # --------------------------------------------------------------------------- rescale
+
+
+TextMeasure = Literal["plain", "evened", "weighted"]
+"""How :func:`text_height` finds the text (see its docstring)."""
 
 
 class RescaleParams(StageParams):
@@ -56,11 +60,14 @@ class RescaleParams(StageParams):
         le=200,
         description="Text height to reach in text_height mode: median height of the characters (px).",
     )
-    measure: Literal["plain", "evened"] = Field(
+    measure: TextMeasure = Field(
         "plain",
         description="text_height mode, how the text is found: plain = Otsu's threshold of the "
         "image; evened = of a copy at most 2000 px wide whose grain and lighting are evened out "
-        "first (for photographed or stained pages, where plain may measure the grain instead).",
+        "first (for photographed or stained pages, where plain may measure the grain instead); "
+        "weighted = the median over the ink's pixels rather than its pieces (pieces wider than "
+        "1.5 times their height left out), after a 3 px median filter (for a line strewn with "
+        "specks, which plain would measure instead of the letters).",
     )
     shrink_only: bool = Field(
         False,
@@ -88,27 +95,43 @@ class RescaleParams(StageParams):
 
 _MIN_TEXT_HEIGHT = 5
 _MIN_TEXT_AREA = 12
+_MAX_GLYPH_ASPECT = 1.5
+"""``weighted`` text height: components wider than this many times their height (letters run
+together, or joined by a stroke across them) are left out while narrower ones remain (ratio)."""
 
 
 EVENED_WIDTH = 2000
 """Widest copy the ``evened`` text height is measured on (px); wider images are reduced first."""
 
 
-def text_height(image: np.ndarray, *, evened: bool = False) -> float | None:
+def text_height(image: np.ndarray, *, measure: TextMeasure = "plain") -> float | None:
     """Median height of the character-like ink components (px), or ``None`` when there are none.
 
     Ink is the minority class of an Otsu threshold; 8-connected components smaller than
     5 px high or 12 px in area (specks) and those taller than 90 % of the image (frames,
-    borders) are ignored. With ``evened``, ink is that of a copy at most :data:`EVENED_WIDTH`
-    px wide, its grain evened out by a 3 px median and its lighting by the paper's brightness
-    (:func:`~pipeline.stages._image.evened_ink`), without the page's dark margins
-    (:func:`_without_dark_margins`), and the copy's heights are scaled back to the image's (the
-    specks' limits apply to the copy). On a grainy page this measures the glyphs
-    where plain measures the grain; the measured height is then too low rather than too high.
+    borders) are ignored. ``measure``:
+
+    * ``plain``: the median over the components, each counting once;
+    * ``evened``: ink is that of a copy at most :data:`EVENED_WIDTH` px wide, its grain evened
+      out by a 3 px median and its lighting by the paper's brightness
+      (:func:`~pipeline.stages._image.evened_ink`), without the page's dark margins
+      (:func:`_without_dark_margins`), and the copy's heights are scaled back to the image's
+      (the specks' limits apply to the copy). On a grainy page this measures the glyphs where
+      plain measures the grain; the measured height is then too low rather than too high;
+    * ``weighted``: ink is that of the image after a 3 px median filter, and the median is
+      taken over the ink's pixels (each component weighs its area), so that hundreds of specks
+      left between the letters do not outvote them; components wider than
+      :data:`_MAX_GLYPH_ASPECT` times their height (letters joined by a pen stroke across them)
+      are left out unless nothing else is left. On 96 speckled lines of
+      ``scripts/make_devsets.py`` shrunk to 0.6 or enlarged 2.5 times, it stays within 10 % of
+      the height measured at full size for 95 % of them (median 2 %), where ``plain`` measures
+      the specks (median 5 px) at every size.
     """
-    if evened:
+    if measure == "evened":
         ink, copy, scale = evened_ink(image, EVENED_WIDTH, median=3)
         ink = _without_dark_margins(ink, copy)
+    elif measure == "weighted":
+        ink, scale = text_mask(cv2.medianBlur(to_gray(image), 3)).view(np.uint8), 1.0
     else:
         ink, scale = text_mask(image).view(np.uint8), 1.0
     if not ink.any():
@@ -118,7 +141,14 @@ def text_height(image: np.ndarray, *, evened: bool = False) -> float | None:
     ok = (heights >= _MIN_TEXT_HEIGHT) & (areas >= _MIN_TEXT_AREA) & (heights <= 0.9 * ink.shape[0])
     if not ok.any():
         return None
-    return float(np.median(heights[ok])) / scale
+    if measure != "weighted":
+        return float(np.median(heights[ok])) / scale
+    single = ok & (stats[1:, cv2.CC_STAT_WIDTH] <= _MAX_GLYPH_ASPECT * heights)
+    if single.any():
+        ok = single
+    order = np.argsort(heights[ok], kind="stable")
+    cumulative = np.cumsum(areas[ok][order])
+    return float(heights[ok][order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 MARGIN_SPAN = 0.9
@@ -186,7 +216,7 @@ def rescale(image: np.ndarray, p: RescaleParams) -> np.ndarray:
     elif p.mode == "image_height":
         factor = min(8.0, max(0.1, p.target_image_height / image.shape[0]))
     else:
-        current = text_height(image, evened=p.measure == "evened")
+        current = text_height(image, measure=p.measure)
         if current is None:
             return image.copy()
         factor = min(1.0 if p.shrink_only else 8.0, max(0.1, p.target_height / current))
