@@ -336,6 +336,8 @@ def test_alternative_modes_are_read_side_by_side(monkeypatch):
 
     class Fake:
         name = "fake"
+        reads_modes = True
+        one_at_a_time = False
 
         def recognize(self, image, options):
             both_started.wait()
@@ -530,6 +532,8 @@ def test_alternative_blur_reads_softened_copies_and_keeps_the_best(monkeypatch):
 
     class Fake:
         name = "fake"
+        reads_modes = True
+        one_at_a_time = False
 
         def recognize(self, img, options):
             assert not options.alternative_blur and not options.alternative_psm
@@ -548,6 +552,8 @@ def test_alternative_blur_reads_softened_copies_and_keeps_the_best(monkeypatch):
 def test_alternative_blur_ties_keep_the_image_as_it_is(monkeypatch):
     class Fake:
         name = "fake"
+        reads_modes = True
+        one_at_a_time = False
 
         def recognize(self, img, options):
             return OcrResult(text="same", words=(Word("same", 70.0, 0, 0, 1, 1),))
@@ -565,6 +571,8 @@ def _fake_by_way(monkeypatch, texts: dict[tuple[int, bool], str], confidences: d
 
     class Fake:
         name = "fake"
+        reads_modes = True
+        one_at_a_time = False
 
         def recognize(self, img, options):
             way = (options.psm, not np.array_equal(img, image))
@@ -615,6 +623,8 @@ def _fake_by_image(monkeypatch, name: str, confidences: dict[str, float], images
     class Fake:
         def __init__(self) -> None:
             self.name = name
+            self.reads_modes = name != "rapidocr"  # as the real engines of that name
+            self.one_at_a_time = name == "rapidocr"
 
         def recognize(self, img, options):
             assert not options.alternative_blur and not options.alternative_psm

@@ -46,6 +46,14 @@ class OcrEngine(Protocol):
     """Something that reads text: ``engine.recognize(image, options) -> OcrResult``."""
 
     name: str
+    reads_modes: bool
+    """Whether the page segmentation mode (``psm``) changes its reading: True for Tesseract;
+    False for RapidOCR, which reads with ``psm`` alone (its modes differ only in how the lines
+    are laid out), so its alternative modes are not read."""
+    one_at_a_time: bool
+    """Whether its calls are serialised (RapidOCR's lock): several ways of reading one image are
+    then read one after the other in the calling thread, which reuses its memory, rather than
+    side by side in the mode pool."""
 
     def recognize(self, image: np.ndarray, options: OcrOptions) -> OcrResult:
         """Read ``image`` (uint8 gray ``(H, W)`` or BGR ``(H, W, 3)``) as ``options`` say.
@@ -204,7 +212,7 @@ def first_round(ways: list[Way], agree_within: float | None) -> list[Way]:
 def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | None) -> OcrResult:
     """:func:`recognize` before the corrections: the best of its readings."""
     engine = get_engine(options.engine)
-    modes = (options.psm,) if engine.name == "rapidocr" else options.modes  # RapidOCR reads with psm alone
+    modes = options.modes if engine.reads_modes else (options.psm,)
     blurs = (0.0, *options.alternative_blur)
     sources = [image]
     if options.reads_original and original is not None and not _same(original, image):
@@ -224,9 +232,7 @@ def _read_best(image: np.ndarray, options: OcrOptions, original: np.ndarray | No
         source, sigma, mode = choice
         return engine.recognize(copies[source, sigma], single.model_copy(update={"psm": mode}))
 
-    # RapidOCR's calls are serialised by its lock: read them here, one after the other, so that
-    # they reuse this thread's memory rather than each pool thread holding its own.
-    side_by_side = map if engine.name == "rapidocr" else _mode_pool().map
+    side_by_side = map if engine.one_at_a_time else _mode_pool().map
     first = first_round(choices, options.agree_within)
     done = dict(zip(first, side_by_side(read, first), strict=True))
     if len(first) < len(choices):

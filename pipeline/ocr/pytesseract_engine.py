@@ -38,6 +38,8 @@ class PytesseractEngine:
     """OCR by running the tesseract program (see the module docstring); thread-safe."""
 
     name = "pytesseract"
+    reads_modes = True
+    one_at_a_time = False
 
     def recognize(self, image: np.ndarray, options: OcrOptions) -> OcrResult:
         """Read ``image`` (uint8 gray or BGR) as ``options`` say (see :class:`.OcrEngine`)."""

@@ -229,6 +229,8 @@ class RapidOcrEngine:
     """
 
     name = "rapidocr"
+    reads_modes = False
+    one_at_a_time = True
 
     def __init__(self) -> None:
         paths = model_paths()

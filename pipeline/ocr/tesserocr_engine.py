@@ -86,6 +86,8 @@ class TesserocrEngine:
     """OCR with libtesseract in-process (see the module docstring); thread-safe."""
 
     name = "tesserocr"
+    reads_modes = True
+    one_at_a_time = False
 
     def __init__(self) -> None:
         self._local = threading.local()
