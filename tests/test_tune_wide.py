@@ -13,8 +13,9 @@ import pytest
 from pipeline.cli import main
 from pipeline.metrics import cer
 from pipeline.ocr import recognize
-from pipeline.preset import Preset, parse_preset
+from pipeline.preset import Preset, load_preset, parse_preset
 from pipeline.runner import run
+from pipeline.shipped import presets_folder
 from pipeline.tuning import search as search_module
 from pipeline.tuning import wide
 from pipeline.tuning.wide import SCENARIOS, effective, start_candidates, tune_wide
@@ -269,3 +270,15 @@ def test_cli_tune_prints_the_learned_alphabet(tmp_path: Path, codes, capsys) -> 
     assert "character set learned from the labels: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'" in printed
     assert "(kept)" in printed
     assert parse_preset(out.read_text()).ocr.whitelist == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def test_a_cleaned_start_runs_the_cleaning_made_for_tesseract_only() -> None:
+    """``speckled-line`` has a stage for RapidOCR alone (a median filter); its cleaned starts run
+    the stages Tesseract runs, whatever engine reads them, and not that one."""
+    shipped = load_preset(presets_folder() / "speckled-line.yaml")
+    for_tesseract = [s.stage for s in shipped.stages if s.runs_with("tesserocr")]
+    assert len(for_tesseract) < len(shipped.stages)
+    for engine in ("auto", "rapidocr"):
+        cleaned = wide.with_engine(shipped, engine, clean_for_all=True)
+        assert [s.stage for s in cleaned.stages] == for_tesseract
+        assert all(not s.engines for s in cleaned.stages)
