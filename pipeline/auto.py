@@ -10,7 +10,9 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    two lines or more and is not a number (a photo of a display holding several numbers is
    read as one line, step 6). When the copy shows no text row at all in an image tall enough
    to be a page (faint print on grainy paper), the lines of a local threshold decide whether it
-   is tried as a page the same way. A page read as lines running up or down (its words' boxes
+   is tried as a page the same way. Neither is a gray-band captcha enlarged (one row of large
+   characters in one tone over rows of background text, :func:`is_band_captcha`): it is read
+   with the ``gray-band-captcha`` preset at once. A page read as lines running up or down (its words' boxes
    taller than wide), or read with few of its letters in dictionary words, may lie on its side
    or upside down: its turned copies are read too (:func:`upright`, :mod:`pipeline.upright`),
    and one is kept, with a ``rotate`` stage in front of the preset, when it reads as more real
@@ -112,6 +114,13 @@ BACKGROUND_TEXT_MIN_SHARE = 0.2
 """Least share of the image's ink that lies clear of the tone band for background text, ratio."""
 BACKGROUND_TEXT_MIN_PIECES = 40
 """Fewest text-sized pieces (4 px to half the characters' height) of that ink for background text."""
+BAND_TEST_HEIGHT = 80
+"""Height :func:`is_band_captcha` reduces an image to first (px), a gray-band captcha's own."""
+BAND_ROW_MAX_GLYPHS = 10
+"""Most characters :func:`is_band_captcha` takes for one row of a captcha's code."""
+BAND_ROW_HEIGHTS = (0.2, 0.5)
+"""Shortest and tallest characters of a captcha's row for :func:`is_band_captcha`, as a share of
+the image's height (ratio)."""
 
 
 @dataclass(frozen=True)
@@ -249,12 +258,40 @@ def band_params() -> ToneBandParams:
     return params
 
 
+@dataclass(frozen=True)
+class _Band:
+    """The :data:`BAND_PRESET` preset's tone band in a gray copy: its pixels, the 8-connected
+    pieces they make (OpenCV's stats and centres, background row dropped) and the characters'
+    height (px): that of the piece holding the band's median pixel, as the characters' pieces
+    hold most of the band's pixels, however many small fringes of other ink pass through it."""
+
+    mask: np.ndarray
+    stats: np.ndarray
+    centres: np.ndarray
+    char_height: float
+
+
+def _band(gray: np.ndarray) -> _Band | None:
+    """The tone band of ``gray`` (see :class:`_Band`), or ``None`` when it has none."""
+    band = find_tone_band(gray, band_params())
+    if band is None:
+        return None
+    mask = ((gray >= band[0]) & (gray <= band[1])).astype(np.uint8)
+    _, _, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    if not areas.size:
+        return None
+    order = np.argsort(heights)
+    char_height = float(heights[order][np.searchsorted(np.cumsum(areas[order]), areas.sum() / 2)])
+    return _Band(mask, stats[1:], centres[1:], char_height)
+
+
 def has_background_text(image: np.ndarray) -> bool:
     """True when ``image`` looks like characters in one tone drawn over text in other tones.
 
     The tone band is the one the :data:`BAND_PRESET` preset's ``tone_band`` stage would keep (on
-    a copy at most :data:`MEASURE_WIDTH` px wide); the characters' height is that of the band's
-    piece holding its median pixel. Ink is whatever differs from the background (the commonest
+    a copy at most :data:`MEASURE_WIDTH` px wide), the characters' height that of
+    :class:`_Band`. Ink is whatever differs from the background (the commonest
     level) by more than the stage's ``background_margin``. The image has background text when
     at least :data:`BACKGROUND_TEXT_MIN_SHARE` of that ink lies more than
     :data:`BACKGROUND_TEXT_CLEARANCE` px from any band pixel, in at least
@@ -263,32 +300,63 @@ def has_background_text(image: np.ndarray) -> bool:
     354 of their 360 gray-band captchas and for 2 of 1308 generated and real captchas,
     displays, meters, speckled and printed lines (2 LCD photos, read as numbers; README, "Auto").
     Pages are another matter (14 of 56 generated ones pass: their stains and bleed-through are
-    ink in other tones), so it is asked only of crops, here and in the tuner.
+    ink in other tones), so it is asked only of crops, here and in the tuner, and of pages only
+    with :func:`is_band_captcha`'s test of one row of characters.
     """
     gray, _ = gray_within(image, MEASURE_WIDTH)
-    params = band_params()
-    band = find_tone_band(gray, params)
-    if band is None:
-        return False
-    ink = np.abs(gray.astype(np.int16) - commonest_level(gray)) > params.background_margin
-    in_band = ((gray >= band[0]) & (gray <= band[1])).astype(np.uint8)
-    _, _, stats, _ = cv2.connectedComponentsWithStats(in_band, connectivity=8)
-    heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    if not areas.size:
-        return False
-    # The height of the piece holding the median band pixel: the characters' pieces hold most of
-    # the band's pixels, however many small fringes of other ink pass through it.
-    order = np.argsort(heights)
-    char_height = float(heights[order][np.searchsorted(np.cumsum(areas[order]), areas.sum() / 2)])
+    band = _band(gray)
+    return band is not None and _background_text(gray, band)
+
+
+def _background_text(gray: np.ndarray, band: _Band) -> bool:
+    """:func:`has_background_text` of ``gray`` (the reduced copy), whose tone band is ``band``."""
+    ink = np.abs(gray.astype(np.int16) - commonest_level(gray)) > band_params().background_margin
     side = 2 * BACKGROUND_TEXT_CLEARANCE + 1
-    near = cv2.dilate(in_band, np.ones((side, side), np.uint8)).astype(bool)
+    near = cv2.dilate(band.mask, np.ones((side, side), np.uint8)).astype(bool)
     clear = ink & ~near
     if clear.sum() < BACKGROUND_TEXT_MIN_SHARE * max(int(ink.sum()), 1):
         return False
     _, _, stats, _ = cv2.connectedComponentsWithStats(clear.astype(np.uint8), connectivity=8)
     heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    pieces = (heights >= 4) & (heights <= char_height / 2) & (areas >= 6)
+    pieces = (heights >= 4) & (heights <= band.char_height / 2) & (areas >= 6)
     return int(pieces.sum()) >= BACKGROUND_TEXT_MIN_PIECES
+
+
+def is_band_captcha(image: np.ndarray) -> bool:
+    """True for a gray-band captcha of any size: one row of large characters in one tone over
+    background text.
+
+    Enlarged twice or more, such a captcha is 150 px tall or more and its background text makes
+    5 rows or more: :func:`measure` takes it for a page, or for a short page of several lines,
+    and read as one it gives the background text (CER 1.0 on the 96 gray-band captchas of
+    development seeds 4101-4404 enlarged 2x). The test looks at a copy reduced to
+    :data:`BAND_TEST_HEIGHT` px tall, a captcha's own size. Its characters are the tone band's
+    pieces 0.6 to 1.4 times the characters' height (:class:`_Band`): 3 to
+    :data:`BAND_ROW_MAX_GLYPHS` of them, holding at least half of the band's pixels, their
+    centres within one character height of each other, the characters' height within
+    :data:`BAND_ROW_HEIGHTS` of the copy's; and the copy or the image as it is has background
+    text (:func:`has_background_text`: enlarged, some captchas pass at one size and not at the
+    other). It holds for 79 and 87 of those 96 captchas enlarged 2x and 3x (83 and 88 of the 96
+    held-back ones of seeds 3434-3737), and for none of 644 generated and real images of other
+    kinds that :func:`measure` takes for pages or short pages, nor of 394 more enlarged 2x and
+    3x (captchas, lines, speckled lines, digits, snippets, pages).
+    """
+    gray, _ = gray_within(image, MEASURE_WIDTH)
+    if gray.shape[0] > BAND_TEST_HEIGHT:
+        factor = BAND_TEST_HEIGHT / gray.shape[0]
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    band = _band(gray)
+    if band is None or not BAND_ROW_HEIGHTS[0] <= band.char_height / gray.shape[0] <= BAND_ROW_HEIGHTS[1]:
+        return False
+    heights, areas = band.stats[:, cv2.CC_STAT_HEIGHT], band.stats[:, cv2.CC_STAT_AREA]
+    glyphs = (heights >= 0.6 * band.char_height) & (heights <= 1.4 * band.char_height)
+    rows = band.centres[glyphs, 1]
+    return (
+        3 <= int(glyphs.sum()) <= BAND_ROW_MAX_GLYPHS
+        and areas[glyphs].sum() * 2 >= areas.sum()
+        and float(rows.max() - rows.min()) <= band.char_height
+        and (_background_text(gray, band) or has_background_text(image))
+    )
 
 
 def is_speckled(image: np.ndarray) -> bool:
@@ -321,6 +389,9 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
         Read with this engine instead of each preset's own (an ``ocr.engine`` value).
     """
     layout = measure(image)
+    if (layout.is_page or layout.may_be_page) and is_band_captcha(image):
+        why = "one row of characters in one shade over rows of background text: only their shade is kept"
+        return _read(image, BAND_PRESET, engine, layout, why)
     if layout.is_page:
         whole = _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
         return upright(image, engine, whole)

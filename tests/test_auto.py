@@ -18,6 +18,7 @@ from pipeline.auto import (
     SPECKLE_PRESET,
     band_params,
     has_background_text,
+    is_band_captcha,
     is_speckled,
     measure,
     read,
@@ -204,6 +205,26 @@ def test_a_captcha_over_background_text_is_read_with_the_gray_band_preset() -> N
     tesseract = read_auto(image, engine="tesserocr")
     assert tesseract.stem == BAND_PRESET and tesseract.ocr.engine == "tesserocr"
     assert any(s.enabled for s in tesseract.result.steps)  # the tone band is kept for Tesseract
+
+
+def test_an_enlarged_captcha_over_background_text_is_not_read_as_a_page() -> None:
+    """Enlarged 2x, the sample's rows of background text make it a page, whose reading was the
+    background text (CER 1.0); one row of large characters in one tone says it is a captcha."""
+    sample = cv2.imread(str(SAMPLES / "gray-band-captcha.png"), cv2.IMREAD_COLOR)
+    for factor in (2, 3):
+        image = cv2.resize(sample, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        layout = measure(image)
+        assert layout.is_page or layout.may_be_page, factor
+        assert is_band_captcha(image), factor
+        reading = read_auto(image)
+        assert reading.stem == BAND_PRESET and "background text" in reading.reason, factor
+        assert cer("K6PdRA", reading.ocr.text, ignore_spaces=True) <= 0.2, factor
+    assert not is_band_captcha(_band_only(sample))  # no background text: not this kind
+    for page in ("skewed-page.png", "column-page.png", "noisy-wavy-page.png"):
+        assert not is_band_captcha(cv2.imread(str(ROOT / "tests" / "data" / page), cv2.IMREAD_COLOR)), page
+    document = cv2.imread(str(SAMPLES / "document.png"), cv2.IMREAD_COLOR)
+    assert not is_band_captcha(document)
+    assert not is_band_captcha(cv2.resize(document, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
 
 
 def test_specks_on_gray_paper_are_told_from_captchas_and_lines() -> None:
