@@ -10,13 +10,13 @@ The rule, measured on the corpus and on generated sets nobody tuned on (README, 
    two lines or more and is not a number (a photo of a display holding several numbers is
    read as one line, step 6). When the copy shows no text row at all in an image tall enough
    to be a page (faint print on grainy paper), the lines of a local threshold decide whether it
-   is tried as a page the same way. Neither is a gray-band captcha enlarged (one row of large
-   characters in one tone over rows of background text, :func:`is_band_captcha`): it is read
-   with the ``gray-band-captcha`` preset at once. A page read as lines running up or down (its words' boxes
-   taller than wide), or read with few of its letters in dictionary words, may lie on its side
-   or upside down: its turned copies are read too (:func:`upright`, :mod:`pipeline.upright`),
-   and one is kept, with a ``rotate`` stage in front of the preset, when it reads as more real
-   words in order.
+   is tried as a page the same way. Neither is a crop enlarged: a gray-band captcha (one row
+   of large characters in one tone over rows of background text, :func:`is_band_captcha`) or
+   a speckled line (:func:`is_speckled_line`) is read with its preset at once. A page read as
+   lines running up or down (its words' boxes taller than wide), or read with few of its
+   letters in dictionary words, may lie on its side or upside down: its turned copies are read
+   too (:func:`upright`, :mod:`pipeline.upright`), and one is kept, with a ``rotate`` stage in
+   front of the preset, when it reads as more real words in order.
 2. **Anything else** (one line, a label, a captcha, a digit crop) is read as it is by the
    ``text-line`` preset, whose cleaning runs only for Tesseract: RapidOCR, the engine the
    shipped presets use, reads such crops best uncleaned. Its second engine, Tesseract on that
@@ -73,6 +73,7 @@ from .reading import only_engine, read_once, read_preset, second_opinion, with_o
 from .runner import Result, as_input
 from .shipped import presets_folder
 from .stages._image import commonest_level, evened_ink, gray_within
+from .stages.geometry import text_height
 from .stages.tone import ToneBandParams, find_tone_band
 from .upright import keeps_turn, runs_vertically, turn_of, turned, turns_to_try
 
@@ -114,6 +115,10 @@ BACKGROUND_TEXT_MIN_SHARE = 0.2
 """Least share of the image's ink that lies clear of the tone band for background text, ratio."""
 BACKGROUND_TEXT_MIN_PIECES = 40
 """Fewest text-sized pieces (4 px to half the characters' height) of that ink for background text."""
+LINE_MIN_ASPECT = 3.0
+"""Least width of an image, in times its height, for :func:`is_speckled_line` to take it for a line."""
+SPECKLE_TEST_LETTERS = 32
+"""Height :func:`is_speckled_line` reduces a line's letters to (px), the generated lines' own."""
 BAND_TEST_HEIGHT = 80
 """Height :func:`is_band_captcha` reduces an image to first (px), a gray-band captcha's own."""
 BAND_ROW_MAX_GLYPHS = 10
@@ -378,6 +383,27 @@ def is_speckled(image: np.ndarray) -> bool:
     return specks * 10_000 >= SPECKLE_MIN_DENSITY * ink.size
 
 
+def is_speckled_line(image: np.ndarray) -> bool:
+    """True for one line on gray paper strewn with specks (:func:`is_speckled`) at any size.
+
+    Enlarged twice or more, such a line's specks are too big for :func:`is_speckled` and so
+    many that :func:`measure` counts dozens of text rows: it was read as a page (``auto``'s mean
+    CER 0.78 and 0.98 on 48 development lines enlarged 2x and 3x, where RapidOCR reads them as
+    they are 0.05). A line here is at least :data:`LINE_MIN_ASPECT` times as wide as tall, with
+    letters (``rescale``'s ``weighted`` text height, which the specks do not outvote) a fifth to
+    half as tall as the image; :func:`is_speckled` is then asked of a copy whose letters are
+    reduced to :data:`SPECKLE_TEST_LETTERS` px, the generated lines' own size.
+    """
+    height, width = image.shape[:2]
+    letters = text_height(image, measure="weighted")
+    if letters is None or width < LINE_MIN_ASPECT * height or not 0.2 <= letters / height <= 0.5:
+        return False
+    factor = min(1.0, SPECKLE_TEST_LETTERS / letters)
+    if factor < 1.0:
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return is_speckled(image)
+
+
 def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
     """Choose a shipped preset for ``image``, run it and read the result (see the module docs).
 
@@ -389,9 +415,9 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
         Read with this engine instead of each preset's own (an ``ocr.engine`` value).
     """
     layout = measure(image)
-    if (layout.is_page or layout.may_be_page) and is_band_captcha(image):
-        why = "one row of characters in one shade over rows of background text: only their shade is kept"
-        return _read(image, BAND_PRESET, engine, layout, why)
+    enlarged = _enlarged_crop(image, engine, layout) if layout.is_page or layout.may_be_page else None
+    if enlarged is not None:
+        return enlarged
     if layout.is_page:
         whole = _read(image, "document", engine, layout, f"a page (text on {layout.rows} rows)")
         return upright(image, engine, whole)
@@ -454,6 +480,18 @@ def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoRea
     if best is None:
         return page
     return _kept_page(image, best[2], TURN_REASONS[best[0]], page.layout)
+
+
+def _enlarged_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:
+    """``image``, taken for a page or a short page, read by the preset for its kind of crop when
+    it is an enlarged one (:func:`is_band_captcha`, :func:`is_speckled_line`), else ``None``."""
+    if is_band_captcha(image):
+        why = "one row of characters in one shade over rows of background text: only their shade is kept"
+        return _read(image, BAND_PRESET, engine, layout, why)
+    if is_speckled_line(image):
+        why = "one line on gray paper strewn with specks, enlarged: the specks are filtered out"
+        return _read(image, SPECKLE_PRESET, engine, layout, why)
+    return None
 
 
 def _special_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:

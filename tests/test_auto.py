@@ -20,6 +20,7 @@ from pipeline.auto import (
     has_background_text,
     is_band_captcha,
     is_speckled,
+    is_speckled_line,
     measure,
     read,
     read_auto,
@@ -296,3 +297,28 @@ def test_cli_run_auto_says_what_it_chose(tmp_path: Path, capsys) -> None:
     assert main(["run", "--preset", "auto", "--out", str(out), str(image)]) == 0
     assert "(auto: document, read by" in capsys.readouterr().out
     assert "printed page" in (out / "p.txt").read_text()
+
+
+def test_an_enlarged_speckled_line_is_not_read_as_a_page() -> None:
+    """Enlarged 2x, a speckled line's specks counted as dozens of text rows: it was read as a
+    page (debris). As one line on gray paper strewn with specks it gets the speckled-line preset."""
+    rng = np.random.default_rng(11)
+    read_right = 0
+    for _ in range(3):
+        line = synth.speckled_line(rng)
+        assert not is_speckled_line(line.image) or is_speckled(line.image)
+        image = cv2.resize(line.image, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+        layout = measure(image)
+        assert layout.is_page or layout.may_be_page
+        assert is_speckled_line(image) and not is_speckled(image)
+        reading = read_auto(image)
+        assert reading.stem == SPECKLE_PRESET and "specks" in reading.reason
+        read_right += cer(line.text, reading.ocr.text, ignore_spaces=True) <= 0.2
+    assert read_right >= 2
+    for page in ("skewed-page.png", "column-page.png", "noisy-wavy-page.png", "wavy-lines.png"):
+        assert not is_speckled_line(cv2.imread(str(ROOT / "tests" / "data" / page), cv2.IMREAD_COLOR)), page
+    for name in ("document", "text-line", "captcha", "gray-band-captcha"):
+        sample = cv2.imread(str(SAMPLES / f"{name}.png"), cv2.IMREAD_COLOR)
+        for factor in (1, 3):
+            big = cv2.resize(sample, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            assert not is_speckled_line(big), (name, factor)
