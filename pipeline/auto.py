@@ -56,6 +56,7 @@ The choice is reported (:class:`AutoReading`): which preset, which engine, and w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -415,7 +416,8 @@ def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
         Read with this engine instead of each preset's own (an ``ocr.engine`` value).
     """
     layout = measure(image)
-    enlarged = _enlarged_crop(image, engine, layout) if layout.is_page or layout.may_be_page else None
+    page_like = layout.is_page or layout.may_be_page
+    enlarged = _special_crop(image, engine, layout, enlarged=True) if page_like else None
     if enlarged is not None:
         return enlarged
     if layout.is_page:
@@ -482,27 +484,41 @@ def upright(image: np.ndarray, engine: str | None, page: AutoReading) -> AutoRea
     return _kept_page(image, best[2], TURN_REASONS[best[0]], page.layout)
 
 
-def _enlarged_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:
-    """``image``, taken for a page or a short page, read by the preset for its kind of crop when
-    it is an enlarged one (:func:`is_band_captcha`, :func:`is_speckled_line`), else ``None``."""
-    if is_band_captcha(image):
-        why = "one row of characters in one shade over rows of background text: only their shade is kept"
-        return _read(image, BAND_PRESET, engine, layout, why)
-    if is_speckled_line(image):
-        why = "one line on gray paper strewn with specks, enlarged: the specks are filtered out"
-        return _read(image, SPECKLE_PRESET, engine, layout, why)
-    return None
+_CROP_KINDS: dict[bool, tuple[tuple[Callable[[np.ndarray], bool], str, str], ...]] = {
+    False: (
+        (
+            has_background_text,
+            BAND_PRESET,
+            "characters in one shade over background text in other shades: only their shade is kept",
+        ),
+        (is_speckled, SPECKLE_PRESET, "a line on gray paper strewn with specks: the specks are filtered out"),
+    ),
+    True: (
+        (
+            is_band_captcha,
+            BAND_PRESET,
+            "one row of characters in one shade over rows of background text: only their shade is kept",
+        ),
+        (
+            is_speckled_line,
+            SPECKLE_PRESET,
+            "one line on gray paper strewn with specks, enlarged: the specks are filtered out",
+        ),
+    ),
+}
+"""The kinds of crop with a preset of their own, by whether the image was taken for a page (an
+enlarged crop): the test, the preset and the reason reported, in the order asked."""
 
 
-def _special_crop(image: np.ndarray, engine: str | None, layout: Layout) -> AutoReading | None:
+def _special_crop(
+    image: np.ndarray, engine: str | None, layout: Layout, *, enlarged: bool = False
+) -> AutoReading | None:
     """``image`` read by the preset for its kind of crop (characters over background text, a line
-    strewn with specks: steps 3 and 4 of the module docs), or ``None`` when it is neither."""
-    if has_background_text(image):
-        why = "characters in one shade over background text in other shades: only their shade is kept"
-        return _read(image, BAND_PRESET, engine, layout, why)
-    if is_speckled(image):
-        why = "a line on gray paper strewn with specks: the specks are filtered out"
-        return _read(image, SPECKLE_PRESET, engine, layout, why)
+    strewn with specks: steps 3 and 4 of the module docs; with ``enlarged``, of an image taken
+    for a page or a short page, their tests for any size), or ``None`` when it is neither."""
+    for test, stem, why in _CROP_KINDS[enlarged]:
+        if test(image):
+            return _read(image, stem, engine, layout, why)
     return None
 
 
