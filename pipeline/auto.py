@@ -396,8 +396,10 @@ def is_speckled_line(image: np.ndarray) -> bool:
     reduced to :data:`SPECKLE_TEST_LETTERS` px, the generated lines' own size.
     """
     height, width = image.shape[:2]
+    if width < LINE_MIN_ASPECT * height:  # first: a page is spared measuring its letters
+        return False
     letters = text_height(image, measure="weighted")
-    if letters is None or width < LINE_MIN_ASPECT * height or not 0.2 <= letters / height <= 0.5:
+    if letters is None or not 0.2 <= letters / height <= 0.5:
         return False
     factor = min(1.0, SPECKLE_TEST_LETTERS / letters)
     if factor < 1.0:
