@@ -73,7 +73,7 @@ from .preset import Preset, load_preset
 from .reading import only_engine, read_once, read_preset, second_opinion, with_ocr
 from .runner import Result, as_input
 from .shipped import presets_folder
-from .stages._image import commonest_level, evened_ink, gray_within
+from .stages._image import commonest_level, evened_ink, gray_within, weighted_median
 from .stages.geometry import text_height
 from .stages.tone import ToneBandParams, find_tone_band
 from .upright import keeps_turn, runs_vertically, turn_of, turned, turns_to_try
@@ -287,9 +287,7 @@ def _band(gray: np.ndarray) -> _Band | None:
     heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
     if not areas.size:
         return None
-    order = np.argsort(heights)
-    char_height = float(heights[order][np.searchsorted(np.cumsum(areas[order]), areas.sum() / 2)])
-    return _Band(mask, stats[1:], centres[1:], char_height)
+    return _Band(mask, stats[1:], centres[1:], weighted_median(heights, areas))
 
 
 def has_background_text(image: np.ndarray) -> bool:
@@ -348,7 +346,8 @@ def is_band_captcha(image: np.ndarray) -> bool:
     3x (captchas, lines, speckled lines, digits, snippets, pages).
     """
     gray, _ = gray_within(image, MEASURE_WIDTH)
-    if gray.shape[0] > BAND_TEST_HEIGHT:
+    reduced = gray.shape[0] > BAND_TEST_HEIGHT
+    if reduced:
         factor = BAND_TEST_HEIGHT / gray.shape[0]
         gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     band = _band(gray)
@@ -361,7 +360,7 @@ def is_band_captcha(image: np.ndarray) -> bool:
         3 <= int(glyphs.sum()) <= BAND_ROW_MAX_GLYPHS
         and areas[glyphs].sum() * 2 >= areas.sum()
         and float(rows.max() - rows.min()) <= band.char_height
-        and (_background_text(gray, band) or has_background_text(image))
+        and (_background_text(gray, band) or (reduced and has_background_text(image)))
     )
 
 

@@ -122,6 +122,15 @@ EVEN_WINDOW = 31
 """Side of the square dilation that estimates the paper's brightness in :func:`evened_ink` (px)."""
 
 
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The smallest of ``values`` whose weight, with that of the smaller ones, reaches half of the
+    total: e.g. the height of the ink components weighed by their pixel counts, which hundreds
+    of specks do not outvote. ``values`` and ``weights`` are 1-D, the same length, not empty."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
 def gray_within(image: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
     """A gray copy of ``image`` at most ``max_width`` px wide (area interpolation; the gray image
     itself when it is narrow enough), and its width over the image's (at most 1)."""

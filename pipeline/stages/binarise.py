@@ -25,7 +25,7 @@ from pydantic import Field
 
 from ..params import Odd, StageParams, convention, number, odd_int
 from ..registry import register
-from ._image import fit_odd, spanning_edge_blobs, to_gray, whole_image_window
+from ._image import fit_odd, spanning_edge_blobs, to_gray, weighted_median, whole_image_window
 from ._memo import remember
 
 # --- threshold --------------------------------------------------------------------------------
@@ -417,9 +417,7 @@ def _clean_components(gray: np.ndarray, ink: np.ndarray, width: int, p: Contrast
         contrast = np.clip((paper - gray.ravel()[at]) / np.maximum(paper, 1.0), 0.0, 1.0)
         mean = np.bincount(blob, weights=contrast, minlength=count) / np.maximum(area, 1)
         # The text's contrast: the area-weighted median over the blobs.
-        order = np.argsort(mean[1:])
-        cumulative = np.cumsum(area[1:][order])
-        typical = mean[1:][order][np.searchsorted(cumulative, cumulative[-1] / 2)]
+        typical = weighted_median(mean[1:], area[1:])
         keep &= mean >= p.min_contrast * typical
     kept = np.zeros_like(ink)
     kept.ravel()[at] = keep[blob]

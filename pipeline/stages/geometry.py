@@ -16,7 +16,15 @@ from pydantic import Field, model_validator
 
 from ..params import StageParams, convention, number
 from ..registry import register
-from ._image import check_output_size, evened_ink, is_binary, spanning_edge_blobs, text_mask, to_gray
+from ._image import (
+    check_output_size,
+    evened_ink,
+    is_binary,
+    spanning_edge_blobs,
+    text_mask,
+    to_gray,
+    weighted_median,
+)
 
 BorderColour = Literal["white", "black", "replicate"]
 
@@ -146,9 +154,7 @@ def text_height(image: np.ndarray, *, measure: TextMeasure = "plain") -> float |
     single = ok & (stats[1:, cv2.CC_STAT_WIDTH] <= _MAX_GLYPH_ASPECT * heights)
     if single.any():
         ok = single
-    order = np.argsort(heights[ok], kind="stable")
-    cumulative = np.cumsum(areas[ok][order])
-    return float(heights[ok][order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return weighted_median(heights[ok], areas[ok])
 
 
 MARGIN_SPAN = 0.9
