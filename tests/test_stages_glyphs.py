@@ -99,3 +99,27 @@ def test_pieces_overlapping_in_columns_are_one_glyph() -> None:
 
 def test_registered_under_its_name() -> None:
     assert get_stage("level_glyphs").func is level_glyphs
+
+
+def _column_runs(image: np.ndarray) -> list[tuple[int, int]]:
+    """(first, one-past-last) column of each run of columns holding ink."""
+    cols = np.flatnonzero((image == 0).any(axis=0))
+    runs, start = [], int(cols[0])
+    for a, b in zip(cols[:-1], cols[1:], strict=True):
+        if b != a + 1:
+            runs.append((start, int(a) + 1))
+            start = int(b)
+    return [*runs, (start, int(cols[-1]) + 1)]
+
+
+def test_spacing_sets_the_gaps_between_characters_to_a_share_of_their_height() -> None:
+    image = np.full((80, 200), 255, np.uint8)
+    for x0, x1 in ((10, 22), (60, 72), (75, 90), (150, 160)):  # gaps 38, 3 and 60 px
+        image[30:50, x0:x1] = 0  # 20 px tall glyphs
+    image[25:28, 77:80] = 0  # an accent over the third glyph: its columns, one run with it
+    out = level_glyphs(image, LevelGlyphsParams(spacing=0.25))
+    assert _column_runs(out) == [(10, 22), (27, 39), (44, 59), (64, 74)]  # gaps of 0.25 x 20 px
+    assert out.shape == (80, 114)  # both margins kept: 10 on the left, 40 on the right
+    assert (out == 0).sum() == (image == 0).sum()
+    assert (out[25:28, 46:49] == 0).all()  # the accent moved with its glyph
+    assert np.array_equal(level_glyphs(image, LevelGlyphsParams(spacing=0.0)) == 0, image == 0)

@@ -5,8 +5,11 @@ each glyph at its own height, so the characters of one code jump up and down; Te
 one line (psm 7) along a baseline it fits to all of them, and glyphs far above or below it come
 out split, doubled or as other characters. The stage groups the ink into glyphs (8-connected
 components whose columns overlap, so the dot of an ``i`` stays with its stem) and shifts each
-glyph vertically so that its bottom (or its middle) lies at the median of them all. Nothing
-moves sideways and no pixel changes value: only rows are shifted.
+glyph vertically so that its bottom (or its middle) lies at the median of them all. With
+``spacing`` the characters are also set at an even distance apart: captcha generators space
+them widely, and Tesseract's line reader tends to read a character twice or see one in a wide
+gap (on 96 generated gray-band captchas, CER 0.251 with the gaps as drawn, 0.219 with gaps of
+0.15 times the line height). No pixel changes value: whole glyphs move.
 
 Like the component stages it reads a binary image with ``ink`` polarity (pixels below 128 are
 ``dark`` ink) and returns binary 0/255 of the same polarity. The image grows taller when a
@@ -47,6 +50,16 @@ class LevelGlyphsParams(StageParams):
         1.0,
         "Two pieces of ink are one glyph when their columns overlap by at least this share of "
         "the narrower one's width (ratio; 0 = any shared column).",
+        step=0.05,
+    )
+    spacing: float = number(
+        0.0,
+        0.0,
+        1.0,
+        "Gap left between neighbouring characters, as a share of the height of the line of "
+        "characters (its median glyph height; ratio). Runs of columns holding ink stay whole, "
+        "only the empty columns between them are narrowed or widened. 0 = characters keep "
+        "their columns.",
         step=0.05,
     )
 
@@ -112,4 +125,27 @@ def level_glyphs(image: np.ndarray, p: LevelGlyphsParams) -> np.ndarray:
     below = max(0, int(new_ys.max()) - (rows - 1))
     out = np.zeros((rows + above + below, cols), dtype=bool)
     out[new_ys + above, xs] = True
+    if p.spacing > 0:
+        line_height = float(np.median((g_bottom - g_top + 1)[counted]))
+        out = respaced(out, max(1, round(p.spacing * line_height)))
     return ink_image(out, p.ink)
+
+
+def respaced(mask: np.ndarray, gap: int) -> np.ndarray:
+    """``mask`` with every run of empty columns between two runs of ink columns made ``gap``
+    columns wide; the margins left of the first and right of the last ink column are kept."""
+    inked = mask.any(axis=0)
+    cols = np.flatnonzero(inked)
+    if cols.size == 0:
+        return mask
+    breaks = np.flatnonzero(np.diff(cols) > 1)
+    starts = np.concatenate(([cols[0]], cols[breaks + 1]))
+    ends = np.concatenate((cols[breaks] + 1, [cols[-1] + 1]))
+    kept = [mask[:, : starts[0]]]
+    blank = np.zeros((mask.shape[0], gap), dtype=bool)
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        if i:
+            kept.append(blank)
+        kept.append(mask[:, a:b])
+    kept.append(mask[:, ends[-1] :])
+    return np.hstack(kept)
