@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -105,7 +107,7 @@ def _column_runs(image: np.ndarray) -> list[tuple[int, int]]:
     """(first, one-past-last) column of each run of columns holding ink."""
     cols = np.flatnonzero((image == 0).any(axis=0))
     runs, start = [], int(cols[0])
-    for a, b in zip(cols[:-1], cols[1:], strict=True):
+    for a, b in itertools.pairwise(cols):
         if b != a + 1:
             runs.append((start, int(a) + 1))
             start = int(b)
