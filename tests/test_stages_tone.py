@@ -77,6 +77,22 @@ def test_tone_band_fraction_narrows_to_a_flat_fill() -> None:
     assert find_tone_band(img, ToneBandParams(width=41)) == (100, 140)
 
 
+def test_tone_band_core_finds_a_flat_tone_among_spread_ones() -> None:
+    img, glyphs = captcha_like(120, 20)
+    rng = np.random.default_rng(0)
+    spread = np.zeros(img.shape, bool)
+    spread[:15, :] = True
+    spread[46:, :] = True  # more pixels than the glyphs, at 150-189: anti-aliased text in many grays
+    img[spread] = rng.integers(150, 190, int(spread.sum()))
+    assert spread.sum() > glyphs.sum()
+    wide = find_tone_band(img, ToneBandParams(width=41))
+    assert wide is not None and wide[0] > 120  # the 41-level window holding the most pixels
+    params = ToneBandParams(width=41, core=9, fraction=0.1, output="mask")
+    # the fullest 9 levels: the glyphs' one gray, narrowed to it (counts averaged over 3 levels)
+    assert find_tone_band(img, params) == (119, 121)
+    assert np.array_equal(tone_band(img, params) == 255, glyphs)
+
+
 def test_tone_band_flat_and_tiny_images_select_nothing() -> None:
     for img in (np.full((8, 8), 200, np.uint8), np.zeros((1, 1), np.uint8)):
         assert (tone_band(img, ToneBandParams(output="mask")) == 0).all()

@@ -186,6 +186,15 @@ class ToneBandParams(StageParams):
         description="Levels this close to the background's (the most frequent) level are never "
         "chosen, gray levels.",
     )
+    core: int = Field(
+        0,
+        ge=0,
+        le=255,
+        description="Width of the window that is scored to find the band, gray levels: 0 = "
+        "width. A narrower core finds a flat tone (glyphs drawn in one gray) that holds fewer "
+        "pixels than a spread of other tones (anti-aliased text in many grays) but more at one "
+        "level; the band kept is still width levels around it (narrowed by fraction).",
+    )
     fraction: float = number(
         0.0,
         0.0,
@@ -224,7 +233,10 @@ def find_tone_band(gray: np.ndarray, p: ToneBandParams) -> tuple[int, int] | Non
     low_of = np.clip(levels - half, 0, 255)
     high_of = np.clip(levels - half + p.width - 1, 0, 255)
     cumulative = np.concatenate(([0.0], np.cumsum(usable)))
-    mass = cumulative[high_of + 1] - cumulative[low_of]
+    core = p.core or p.width
+    core_low = np.clip(levels - core // 2, 0, 255)
+    core_high = np.clip(levels - core // 2 + core - 1, 0, 255)
+    mass = cumulative[core_high + 1] - cumulative[core_low]
     # A window must be centred on a usable level, so it cannot sit on the background itself.
     mass[~allowed] = -1.0
     band = None
