@@ -141,11 +141,9 @@ def respaced(mask: np.ndarray, gap: int) -> np.ndarray:
     breaks = np.flatnonzero(np.diff(cols) > 1)
     starts = np.concatenate(([cols[0]], cols[breaks + 1]))
     ends = np.concatenate((cols[breaks] + 1, [cols[-1] + 1]))
-    kept = [mask[:, : starts[0]]]
     blank = np.zeros((mask.shape[0], gap), dtype=bool)
-    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        if i:
-            kept.append(blank)
-        kept.append(mask[:, a:b])
-    kept.append(mask[:, ends[-1] :])
+    kept = [mask[:, : starts[0]]]
+    for a, b in zip(starts, ends, strict=True):
+        kept += [mask[:, a:b], blank]
+    kept[-1] = mask[:, ends[-1] :]  # the right margin instead of a last gap
     return np.hstack(kept)

@@ -214,7 +214,8 @@ class ToneBandParams(StageParams):
 def find_tone_band(gray: np.ndarray, p: ToneBandParams) -> tuple[int, int] | None:
     """Inclusive ``(low, high)`` gray levels of the band ``tone_band`` keeps, or ``None``.
 
-    Each window of ``width`` consecutive levels is scored by how many pixels it holds; levels
+    Each window of ``width`` consecutive levels (of ``core`` levels, when set, centred alike)
+    is scored by how many pixels it holds; levels
     within ``background_margin`` of the most frequent level (and on the wrong ``side`` of it)
     count for nothing. The best window is taken (the middle one when several hold the same
     pixels), its levels and ``width`` on either side are
@@ -229,13 +230,9 @@ def find_tone_band(gray: np.ndarray, p: ToneBandParams) -> tuple[int, int] | Non
     elif p.side == "lighter":
         allowed &= levels > background
     usable = np.where(allowed, counts, 0.0)
-    half = p.width // 2
-    low_of = np.clip(levels - half, 0, 255)
-    high_of = np.clip(levels - half + p.width - 1, 0, 255)
+    low_of, high_of = _windows(p.width)
+    core_low, core_high = _windows(p.core or p.width)
     cumulative = np.concatenate(([0.0], np.cumsum(usable)))
-    core = p.core or p.width
-    core_low = np.clip(levels - core // 2, 0, 255)
-    core_high = np.clip(levels - core // 2 + core - 1, 0, 255)
     mass = cumulative[core_high + 1] - cumulative[core_low]
     # A window must be centred on a usable level, so it cannot sit on the background itself.
     mass[~allowed] = -1.0
@@ -254,6 +251,13 @@ def find_tone_band(gray: np.ndarray, p: ToneBandParams) -> tuple[int, int] | Non
     if band is not None and p.fraction > 0:
         band = _narrow(usable, band, p.fraction)
     return band
+
+
+def _windows(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last level (inclusive, clipped to 0-255) of the window of ``width`` gray
+    levels centred on each of the 256 levels."""
+    start = np.arange(256) - width // 2
+    return np.clip(start, 0, 255), np.clip(start + width - 1, 0, 255)
 
 
 def _narrow(counts: np.ndarray, band: tuple[int, int], fraction: float) -> tuple[int, int]:
