@@ -120,6 +120,9 @@ LINE_MIN_ASPECT = 3.0
 """Least width of an image, in times its height, for :func:`is_speckled_line` to take it for a line."""
 SPECKLE_TEST_LETTERS = 32
 """Height :func:`is_speckled_line` reduces a line's letters to (px), the generated lines' own."""
+SPECKLE_REDUCED_MIN_DENSITY = 40
+"""Fewest specks per 10,000 px of that reduced copy: an enlarged line's faint specks fade in the
+reduction, so half of :data:`SPECKLE_MIN_DENSITY` (no image of another kind passes at 30)."""
 BAND_TEST_HEIGHT = 80
 """Height :func:`is_band_captcha` reduces an image to first (px), a gray-band captcha's own."""
 BAND_ROW_MAX_GLYPHS = 10
@@ -364,23 +367,24 @@ def is_band_captcha(image: np.ndarray) -> bool:
     )
 
 
-def is_speckled(image: np.ndarray) -> bool:
+def is_speckled(image: np.ndarray, min_density: float = SPECKLE_MIN_DENSITY) -> bool:
     """True for text on gray paper strewn with specks, like seed thread 001's stamped line.
 
     On :func:`~pipeline.stages._image.evened_ink`'s copy (as :func:`measure` makes it): the
     paper, the copy's commonest gray level, is at most :data:`SPECKLE_MAX_PAPER`, and ink pieces
-    of at most :data:`SPECKLE_MAX_AREA` px number at least :data:`SPECKLE_MIN_DENSITY` per
-    10,000 px. Thresholds set on the tuning halves of seeds 101-303; it then holds for all 312
-    generated speckled lines and for 1 of 1452 generated and real captchas, gray-band captchas,
-    lines, displays and meters (a printed line on gray paper; README, "Auto"). Real captchas
-    strewn with dots (receita, 100-166 specks per 10,000 px) are on white.
+    of at most :data:`SPECKLE_MAX_AREA` px number at least ``min_density`` per 10,000 px
+    (default :data:`SPECKLE_MIN_DENSITY`). Thresholds set on the tuning halves of seeds
+    101-303; it then holds for all 312 generated speckled lines and for 1 of 1452 generated
+    and real captchas, gray-band captchas, lines, displays and meters (a printed line on gray
+    paper; README, "Auto"). Real captchas strewn with dots (receita, 100-166 specks per
+    10,000 px) are on white.
     """
     ink, copy, _ = evened_ink(image, MEASURE_WIDTH)
     if commonest_level(copy) > SPECKLE_MAX_PAPER:
         return False
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     specks = int((stats[1:, cv2.CC_STAT_AREA] <= SPECKLE_MAX_AREA).sum())
-    return specks * 10_000 >= SPECKLE_MIN_DENSITY * ink.size
+    return specks * 10_000 >= min_density * ink.size
 
 
 def is_speckled_line(image: np.ndarray) -> bool:
@@ -392,7 +396,8 @@ def is_speckled_line(image: np.ndarray) -> bool:
     they are 0.05). A line here is at least :data:`LINE_MIN_ASPECT` times as wide as tall, with
     letters (``rescale``'s ``weighted`` text height, which the specks do not outvote) a fifth to
     half as tall as the image; :func:`is_speckled` is then asked of a copy whose letters are
-    reduced to :data:`SPECKLE_TEST_LETTERS` px, the generated lines' own size.
+    reduced to :data:`SPECKLE_TEST_LETTERS` px, the generated lines' own size (with
+    :data:`SPECKLE_REDUCED_MIN_DENSITY` when it was reduced).
     """
     height, width = image.shape[:2]
     if width < LINE_MIN_ASPECT * height:  # first: a page is spared measuring its letters
@@ -400,10 +405,11 @@ def is_speckled_line(image: np.ndarray) -> bool:
     letters = text_height(image, measure="weighted")
     if letters is None or not 0.2 <= letters / height <= 0.5:
         return False
-    factor = min(1.0, SPECKLE_TEST_LETTERS / letters)
-    if factor < 1.0:
-        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    return is_speckled(image)
+    factor = SPECKLE_TEST_LETTERS / letters
+    if factor >= 1.0:
+        return is_speckled(image)
+    reduced = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return is_speckled(reduced, SPECKLE_REDUCED_MIN_DENSITY)
 
 
 def read_auto(image: np.ndarray, *, engine: str | None = None) -> AutoReading:
