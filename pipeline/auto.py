@@ -343,8 +343,9 @@ def is_band_captcha(image: np.ndarray) -> bool:
     centres within one character height of each other, the characters' height within
     :data:`BAND_ROW_HEIGHTS` of the copy's; and the copy or the image as it is has background
     text (:func:`has_background_text`: enlarged, some captchas pass at one size and not at the
-    other). It holds for 79 and 87 of those 96 captchas enlarged 2x and 3x (83 and 88 of the 96
-    held-back ones of seeds 3434-3737), and for none of 644 generated and real images of other
+    other). It holds for 83 and 90 of those 96 captchas enlarged 2x and 3x (87 and 90 of the 96
+    held-back ones of seeds 3434-3737; 79, 87, 83 and 88 before the tone band's ``core``), and
+    for none of 644 generated and real images of other
     kinds that :func:`measure` takes for pages or short pages, nor of 394 more enlarged 2x and
     3x (captchas, lines, speckled lines, digits, snippets, pages).
     """
