@@ -791,6 +791,7 @@ def _settings(preset: Preset, rapid: bool) -> dict[str, str]:
     return {
         "OCR_LANG": _literal(ocr.lang) + ("  # narrows the alphabet read (eng: ASCII)" if rapid else ""),
         "OCR_MODES": f"[{modes}]  # page segmentation modes; the most confident reading wins",
+        "OCR_EMPTY_PSM": f"{ocr.empty_psm}  # an empty reading is read again in this mode",
         "OCR_ARGS": f"[{args}]  # oem, dpi, -c variables",
         "OCR_TIMEOUT_S": repr(ocr.timeout_s),
         "OCR_PSM": f"{ocr.psm}  # 7, 8, 9, 10, 13: the image is one line; others: a page",

@@ -34,6 +34,8 @@ OCR_LANG = "eng"
 """Tesseract language(s), plus-joined; for RapidOCR it narrows the alphabet read."""
 OCR_MODES: list[int] = [3]
 """Tesseract's page segmentation modes; the most confident reading wins."""
+OCR_EMPTY_PSM: int | None = None
+"""Tesseract: the page segmentation mode an empty reading is read again with (None = none)."""
 OCR_ARGS: list[str] = ["--oem", "3"]
 """Tesseract's other command-line arguments (oem, dpi, ``-c`` variables)."""
 OCR_TIMEOUT_S = 30.0
@@ -137,17 +139,23 @@ def tesseract_ocr(image: np.ndarray, original: np.ndarray) -> str:
     in every mode, as it is and softened by each blur, and the text is read again the way whose
     reading scored best: the highest confidence per character (word confidences weighted by
     word length) times the share of the longest reading's characters it holds; ties keep the
-    first mode and the image as it is.
+    first mode and the image as it is. An empty reading is read again in OCR_EMPTY_PSM, when set.
     """
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     ways = [(mode, sigma) for sigma in [0.0, *OCR_BLURS] for mode in OCR_MODES]
     mode, sigma = ways[0]
     if len(ways) > 1:
         mode, sigma = ways[best_reading([tesseract_words(soften(pixels, b), m) for m, b in ways])]
+    text = tesseract_text(soften(pixels, sigma), mode)
+    if not text and OCR_EMPTY_PSM is not None and OCR_EMPTY_PSM not in OCR_MODES:
+        text = tesseract_text(pixels, OCR_EMPTY_PSM)
+    return text
+
+
+def tesseract_text(pixels: np.ndarray, mode: int) -> str:
+    """The text Tesseract reads in ``pixels`` in page segmentation ``mode``, stripped."""
     config = shlex.join(["--psm", str(mode), *OCR_ARGS])
-    return pytesseract.image_to_string(
-        soften(pixels, sigma), lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S
-    ).strip()
+    return pytesseract.image_to_string(pixels, lang=OCR_LANG, config=config, timeout=OCR_TIMEOUT_S).strip()
 
 
 def rapidocr_ocr(image: np.ndarray, original: np.ndarray) -> str:

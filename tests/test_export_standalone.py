@@ -74,7 +74,7 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
     preset = parse_preset(
         "schema_version: 1\nstages: [grayscale]\n"
         f"ocr: {{engine: {engine}, psm: 7, alternative_psm: [8], alternative_blur: [0.7], lang: eng, "
-        "whitelist: '0123', also_read_original: true, zero_as_o: true}\n"
+        "whitelist: '0123', also_read_original: true, zero_as_o: true, empty_psm: 13}\n"
     )
     namespace = _script_namespace(preset, monkeypatch)
     settings = {name for name in namespace if name.startswith("OCR_")}
@@ -102,8 +102,9 @@ def test_script_settings_and_reader_follow_the_engine(engine: str, monkeypatch: 
             "OCR_TIMEOUT_S",
             "OCR_BLURS",
             "OCR_ZERO_AS_O",
+            "OCR_EMPTY_PSM",
         }  # no original
-        assert namespace["OCR_MODES"] == [7, 8]
+        assert namespace["OCR_MODES"] == [7, 8] and namespace["OCR_EMPTY_PSM"] == 13
     assert namespace["OCR_BLURS"] == [0.7] and namespace["OCR_ZERO_AS_O"] is True
     assert namespace["zero_as_o"]("T0TAL 1.50") == "TOTAL 1.50"  # copied into the script
     assert namespace["zero_as_o"]("X0KQ") == "X0KQ"
@@ -154,3 +155,20 @@ def test_stage_helpers_named_like_the_script_functions_are_renamed(
     got = namespace["clean"](image.copy())  # type: ignore[operator]
     assert np.array_equal(got, run(image, preset, cache=None).final)
     sys.modules.pop("export_clash_stage", None)
+
+
+def test_the_script_reads_an_empty_reading_again_in_its_empty_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ``ocr.empty_psm`` in the pipeline: nothing read in psm 7, so psm 13 is asked too."""
+    asked: list[int] = []
+
+    def text(pixels: np.ndarray, mode: int) -> str:
+        asked.append(mode)
+        return "found" if mode == 13 else ""
+
+    monkeypatch.setattr(standalone, "tesseract_text", text)
+    monkeypatch.setattr(standalone, "OCR_MODES", [7])
+    image = np.full((20, 40), 255, np.uint8)
+    assert standalone.tesseract_ocr(image, image) == "" and asked == [7]  # no empty mode: one reading
+    monkeypatch.setattr(standalone, "OCR_EMPTY_PSM", 13)
+    asked.clear()
+    assert standalone.tesseract_ocr(image, image) == "found" and asked == [7, 13]

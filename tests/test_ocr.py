@@ -118,6 +118,8 @@ def test_options_refuse_bad_language_lists(lang):
         {"alternative_blur": [5.5]},
         {"alternative_blur": [0.7, 0.7]},
         {"alternative_blur": [0.5, 1, 1.5, 2]},
+        {"empty_psm": 0},
+        {"empty_psm": 14},
     ],
 )
 def test_options_refuse(bad):
@@ -681,3 +683,32 @@ def test_also_read_original_combines_with_softened_copies(monkeypatch):
     result = recognize(cleaned, options, original)
     assert sorted(read) == sorted(images)
     assert (result.text, result.from_original, result.blur) == ("orig-soft", True, 0.7)
+
+
+@pytest.mark.parametrize("engine_reads_modes", [True, False])
+def test_an_empty_reading_is_read_again_with_empty_psm(monkeypatch, engine_reads_modes):
+    """A line Tesseract finds nothing in with psm 7 is read once more with ``empty_psm``; a
+    reading with text is not, nor by RapidOCR, which has no modes."""
+    calls: list[int] = []
+
+    class Fake:
+        name = "fake"
+        reads_modes = engine_reads_modes
+        one_at_a_time = False
+
+        def recognize(self, img, options):
+            calls.append(options.psm)
+            text = "found" if options.psm == 13 or img.mean() < 128 else ""
+            return OcrResult(text=text, words=(Word(text, 70.0, 0, 0, 1, 1),) if text else (), ms=5.0)
+
+    monkeypatch.setattr(engine_module, "get_engine", lambda name: Fake())
+    blank, dark = np.full((20, 60), 255, np.uint8), np.zeros((20, 60), np.uint8)
+    result = recognize(blank, OcrOptions(psm=7, empty_psm=13))
+    if engine_reads_modes:
+        assert calls == [7, 13] and result.text == "found" and result.psm == 13 and result.ms == 10.0
+    else:
+        assert calls == [7] and result.text == "" and result.psm is None
+    calls.clear()
+    assert recognize(dark, OcrOptions(psm=7, empty_psm=13)).text == "found" and calls == [7]
+    calls.clear()
+    assert recognize(blank, OcrOptions(psm=7)).text == "" and calls == [7]

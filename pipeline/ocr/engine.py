@@ -178,11 +178,30 @@ def recognize(
     ``psm``, ``blur`` and ``from_original`` say which mode, copy and source that was (``None``
     for what was not chosen among several) and its ``ms`` is the wall-clock time of all the
     readings together. With ``options.zero_as_o`` the chosen reading's 0s inside words of
-    letters become O (:func:`corrected`).
+    letters become O (:func:`corrected`). With ``options.empty_psm`` (Tesseract engines), a
+    reading with no text is followed by one more with that mode, whose result is returned
+    (its ``psm`` says so).
     """
     options = options if options is not None else OcrOptions()
     result = _read_best(image, options, original)
+    if not result.text.strip() and _retries_empty(options):
+        again = _read_best(image, options.model_copy(update=_EMPTY_RETRY | {"psm": options.empty_psm}), None)
+        result = replace(again, psm=options.empty_psm, ms=result.ms + again.ms)
     return corrected(result) if options.zero_as_o else result
+
+
+_EMPTY_RETRY = {"alternative_psm": (), "alternative_blur": (), "agree_within": None, "empty_psm": None}
+"""What an ``empty_psm`` reading leaves out: one mode, the image as it is."""
+
+
+def _retries_empty(options: OcrOptions) -> bool:
+    """True when an empty reading is read again with ``options.empty_psm``: a mode not read
+    already, by an engine that reads modes (Tesseract)."""
+    return (
+        options.empty_psm is not None
+        and options.empty_psm not in options.modes
+        and get_engine(options.engine).reads_modes
+    )
 
 
 def corrected(result: OcrResult) -> OcrResult:

@@ -185,6 +185,16 @@ class OcrOptions(BaseModel):
             "as it is only."
         ),
     )
+    empty_psm: int | None = Field(
+        None,
+        ge=1,
+        le=13,
+        description=(
+            "Tesseract engines: when every reading is empty, read once more with this page "
+            "segmentation mode, e.g. 13 (raw line) after psm 7 for a line whose noisy edges make "
+            "Tesseract find no line in it. Empty = no second try."
+        ),
+    )
     agree_within: float | None = Field(
         None,
         ge=0.0,
