@@ -64,11 +64,16 @@ def test_starts_cover_every_scenario_preset_three_ways_once() -> None:
 
 
 def test_the_presets_meant_for_what_the_labels_are_come_first() -> None:
-    assert wide.scenario_order(["HELLO 42", "tune me"]) == SCENARIOS
+    lines_only = tuple(n for n in SCENARIOS if n not in wide.PAGE_SCENARIOS)
+    assert wide.scenario_order(["HELLO 42", "tune me"]) == lines_only
     assert wide.scenario_order(["X7kQ2", "AB12", None])[:4] == wide.CODE_SCENARIOS
     assert wide.scenario_order(["first line\nsecond line", "one line"])[0] == "document"
-    for labels in (["X7kQ2"], ["a line"], ["a\npage"]):
-        assert sorted(wide.scenario_order(labels)) == sorted(SCENARIOS)
+    assert sorted(wide.scenario_order(["a\npage"])) == sorted(SCENARIOS)
+    for labels in (["X7kQ2"], ["a line"]):  # single lines: no page preset to start from
+        assert sorted(wide.scenario_order(labels)) == sorted(lines_only)
+    assert wide.scenario_order([]) == wide.scenario_order([None]) == SCENARIOS  # no label: every start
+    line_starts = start_candidates(None, "tesserocr", ["HELLO 42", "tune me"])
+    assert line_starts and not any(s.scenario == "document" for s in line_starts)
     starts = start_candidates(None, "tesserocr", ["X7kQ2", "AB12"])
     assert starts[0].label == "captcha, cleaned, read by Tesseract"
 
@@ -79,7 +84,7 @@ def test_images_auto_recognises_put_their_preset_first() -> None:
     assert wide.scenario_order(codes, band)[:2] == (band, "captcha")
     assert wide.scenario_order(["one line"], speckle)[:2] == (speckle, "text-line")
     assert wide.scenario_order(["a\npage"], band)[0] == "document"
-    assert sorted(wide.scenario_order(codes, speckle)) == sorted(SCENARIOS)
+    assert sorted(wide.scenario_order(codes, speckle)) == sorted(n for n in SCENARIOS if n != "document")
     rng = np.random.default_rng(5)
     banded = [synth.gray_band_captcha(rng).image for _ in range(3)]
     speckled = [synth.speckled_line(rng).image for _ in range(3)]
@@ -103,10 +108,10 @@ def test_a_forced_engine_keeps_only_its_starts_and_the_base_comes_first() -> Non
 
 
 def test_the_result_is_no_worse_than_its_start_and_no_start_clearly_beats_it(six) -> None:
-    starts = start_candidates(None)
+    starts = start_candidates(None, None, [text for _, text in six])
     outcome = tune_wide(six, None, trials=len(starts) + 4, jobs=1, seed=0)
     assert [s.label for s in outcome.starts] == [s.label for s in starts]
-    assert [s.label for s in outcome.starts][:2] == ["text-line (as shipped)", "document (as shipped)"]
+    assert [s.label for s in outcome.starts][:2] == ["text-line (as shipped)", "captcha (as shipped)"]
     assert sum(s.chosen for s in outcome.starts) == 1
     chosen = next(s for s in outcome.starts if s.chosen)
     start_preset = next(s.preset for s in starts if s.label == chosen.label)
