@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main
+from pipeline.imageio import read_image
 from pipeline.metrics import cer
 from pipeline.ocr import recognize
 from pipeline.preset import Preset, load_preset, parse_preset
@@ -95,6 +96,17 @@ def test_images_auto_recognises_put_their_preset_first() -> None:
     assert start_candidates(None, None, codes, banded)[0].label == "gray-band-captcha (as shipped)"
     assert start_candidates(None, None, codes, speckled)[0].label == "speckled-line (as shipped)"
     assert start_candidates(None, None, codes, plain)[0].label == "captcha (as shipped)"
+
+
+def test_pages_labelled_on_one_line_still_start_from_the_page_preset() -> None:
+    data = Path(__file__).parent / "data"
+    pages = [read_image(data / f"{name}.png") for name in ("column-page", "noisy-wavy-page", "skewed-page")]
+    assert wide.image_kind(pages) == "document"
+    one_line = ["the text of a page written on one line"]
+    assert start_candidates(None, None, one_line, pages)[0].label == "document (as shipped)"
+    lines = [text_image(word, scale=1.5) for word in ("HELLO", "World 42", "tune")]
+    assert wide.image_kind(lines) is None
+    assert not any(s.scenario == "document" for s in start_candidates(None, None, one_line, lines))
 
 
 def test_a_forced_engine_keeps_only_its_starts_and_the_base_comes_first() -> None:

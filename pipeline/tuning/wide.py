@@ -80,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from ..auto import BAND_PRESET, SPECKLE_PRESET, has_background_text, is_speckled
+from ..auto import BAND_PRESET, SPECKLE_PRESET, has_background_text, is_speckled, measure
 from ..errors import TuneUsageError
 from ..evaluate import Reading, score
 from ..ocr.options import engine_family
@@ -112,12 +112,13 @@ def scenario_order(labels: Sequence[str | None], kind: str | None = None) -> tup
     but for pages, the preset ``kind`` names before them all (what most tuning images look
     like to ``auto``: :func:`image_kind`). The first start is the one to beat clearly, so it
     should be a preset meant for such images. When there are labels and none has several
-    lines, the :data:`PAGE_SCENARIOS` are left out: a page cleaning that wins on 8 single lines
-    has won by luck (see the module docstring)."""
+    lines, the :data:`PAGE_SCENARIOS` are left out (a page cleaning that wins on 8 single lines
+    has won by luck, see the module docstring), unless ``kind`` says the images are pages (a
+    page's text written on one line)."""
     if any(t and "\n" in t.strip() for t in labels):
         return tuple(dict.fromkeys(PAGE_SCENARIOS + SCENARIOS))
     first = ((kind,) if kind else ()) + (CODE_SCENARIOS if are_codes(labels) else ())
-    lines = any(t and t.strip() for t in labels)
+    lines = any(t and t.strip() for t in labels) and kind not in PAGE_SCENARIOS
     return tuple(n for n in dict.fromkeys(first + SCENARIOS) if not (lines and n in PAGE_SCENARIOS))
 
 
@@ -256,12 +257,17 @@ def start_candidates(
 
 def image_kind(images: Sequence[np.ndarray]) -> str | None:
     """The shipped preset meant for what more than half of ``images`` are, by ``auto``'s tests:
+    pages of several text lines (:attr:`pipeline.auto.Layout.is_page`, ``document``),
     characters in one tone over background text (:func:`pipeline.auto.has_background_text`,
     ``gray-band-captcha``) or a line on gray paper strewn with specks
-    (:func:`pipeline.auto.is_speckled`, ``speckled-line``); ``None`` for neither. Pages pass
-    the first test too (a quarter of generated ones), so :func:`scenario_order` ignores it
-    for them."""
-    for preset, test in ((BAND_PRESET, has_background_text), (SPECKLE_PRESET, is_speckled)):
+    (:func:`pipeline.auto.is_speckled`, ``speckled-line``); ``None`` for none of them. Pages
+    pass the second test too (a quarter of generated ones), so they are tested first."""
+    tests: tuple[tuple[str, Callable[[np.ndarray], bool]], ...] = (
+        (PAGE_SCENARIOS[0], lambda image: measure(image).is_page),
+        (BAND_PRESET, has_background_text),
+        (SPECKLE_PRESET, is_speckled),
+    )
+    for preset, test in tests:
         if sum(test(image) for image in images) * 2 > len(images):
             return preset
     return None
