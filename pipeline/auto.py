@@ -216,19 +216,20 @@ def measure(image: np.ndarray) -> Layout:
 
     The copy is :func:`~pipeline.stages._image.evened_ink`'s, at most :data:`MEASURE_WIDTH` px
     wide, its lighting evened out (so shading does not read as ink); rows are counted by
-    :func:`_glyph_rows`. When that finds no row in an image tall enough to be a page, the lines
-    of a local (31 px mean, 10 levels below it) threshold of a 3 px median-blurred copy are
-    counted instead, and ``rows`` stays 0: the image may be a page
+    :func:`_glyph_rows`. When that finds at most one row in an image tall enough to be a page,
+    the lines of a local (31 px mean, 10 levels below it) threshold of a 3 px median-blurred copy
+    are counted instead, and ``rows`` stays as found: the image may be a page
     (:attr:`Layout.may_be_page`), to be confirmed by its reading.
     """
     image = as_input(image)
     height, width = image.shape[:2]
     ink, small, _ = evened_ink(image, MEASURE_WIDTH)
     rows, lines = _glyph_rows(ink)
-    if rows == 0 and height >= PAGE_MIN_HEIGHT:
-        # Otsu found no text: on a faint page on grainy paper it splits the grain, or the page from
-        # its margins. A local threshold may find the lines; they only make it a possible page
-        # (read as one, kept if that reading is lines of words: a display's digits are not).
+    if rows <= 1 and height >= PAGE_MIN_HEIGHT:
+        # Otsu found no text, or one row: on a faint page on grainy paper it splits the grain, or
+        # the page from its margins; over a dark stamp ("DRAFT") it keeps only the stamp. A local
+        # threshold may find the lines; they only make it a possible page (read as one, kept if
+        # that reading is lines of words: a display's digits are not).
         local = cv2.adaptiveThreshold(
             cv2.medianBlur(small, 3), 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 10
         )

@@ -151,6 +151,19 @@ def test_a_faint_grainy_page_is_found_by_a_local_threshold_and_read_as_a_page() 
     assert len(lines) == 8 and cer("Line number 5 of a printed page", lines[5]) <= 0.1
 
 
+def test_a_page_under_a_dark_stamp_is_read_as_a_page_not_as_a_captcha() -> None:
+    data = Path(__file__).parent / "data"
+    stamped = cv2.imread(str(data / "stamped-page.png"))
+    layout = measure(stamped)
+    # Otsu keeps only the stamp (one row); the local threshold finds the faint lines under it
+    assert layout.rows == 1 and layout.lines >= 10 and layout.may_be_page
+    assert has_background_text(stamped)  # the stamp's one tone over text: what a band captcha shows
+    reading = read_auto(stamped)
+    assert reading.preset.name == shipped_preset("document").name
+    expected = (data / "stamped-page.gt.txt").read_text()
+    assert cer(expected, reading.ocr.text) < 0.6  # 0.454 (as a gray-band captcha: 0.995)
+
+
 def test_a_line_is_read_as_it_is_by_rapidocr() -> None:
     image = text_image("Quick brown fox 2026", scale=1.4)
     reading = read_auto(image)
